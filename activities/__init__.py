@@ -1,0 +1,1 @@
+"""All I/O: the store, notifications, documents, directory look-ups."""

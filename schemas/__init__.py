@@ -1,0 +1,1 @@
+"""Contracts: workflow inputs and results, signal/update payloads, status snapshots, tables."""

@@ -1,0 +1,162 @@
+"""Contracts of the human step: who may answer, with what, by when, and what was answered."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+# Decisions used across processes. A step lists the ones it allows.
+APPROVE = "approve"
+REQUEST_CHANGES = "request_changes"
+REJECT = "reject"
+NO_RESPONSE = "no_response"
+AGREEABLE = "agreeable"
+OBJECTION = "objection"
+TABLE = "table"
+REVISE = "revise"
+PROCEED = "proceed"
+WITHDRAW = "withdraw"
+
+
+class Participant(BaseModel):
+    """A person a step waits for, in a named role."""
+
+    person_id: str
+    role: str
+    escalate_to: str | None = None
+    """Who hears about it when this person is overdue (their supervisor, or HR)."""
+    default_decision: str | None = None
+    """Recorded for this person when they still have not answered after escalation."""
+
+
+class DuePolicy(BaseModel):
+    """Reminder and escalation parameters (DESIGN section 4)."""
+
+    remind_days_before_due: list[int] = Field(default_factory=lambda: [7, 2])
+    escalate_days_after_due: int = 0
+    default_days_after_due: int = 3
+    overdue_reminder_every_days: int = 7
+    max_overdue_reminders: int = 2
+    fallback_approver_id: str | None = None
+    """Escalation target for a participant with no ``escalate_to`` of their own."""
+
+
+class StepSpec(BaseModel):
+    """One wait for people: the question, the allowed answers and the clock."""
+
+    step_id: str
+    title: str
+    participants: list[Participant]
+    allowed: list[str]
+    required_fields: dict[str, list[str]] = Field(default_factory=dict)
+    """Fields a decision must carry, e.g. ``{"request_changes": ["comment"]}``."""
+    mode: Literal["all", "any"] = "all"
+    due_at: datetime
+    policy: DuePolicy = Field(default_factory=DuePolicy)
+    delegates: dict[str, list[str]] = Field(default_factory=dict)
+    """Active delegations when the step opened: delegate id -> the people they answer for."""
+    requester_id: str | None = None
+    """The person who asked; they may not approve their own request."""
+
+
+class Answer(BaseModel):
+    """A recorded answer. ``person_id`` is the participant, ``actor_id`` who actually answered."""
+
+    person_id: str
+    actor_id: str
+    decision: str
+    comment: str | None = None
+    text: str | None = None
+    resolution_number: str | None = None
+    meeting_date: date | None = None
+    at: datetime
+    source: Literal["update", "signal", "default"] = "update"
+
+
+class StepState(BaseModel):
+    """A step's in-flight state inside a workflow."""
+
+    spec: StepSpec
+    opened_at: datetime
+    answers: dict[str, Answer] = Field(default_factory=dict)
+    closed: bool = False
+    fired: list[str] = Field(default_factory=list)
+    escalated_to: list[str] = Field(default_factory=list)
+    revision: int = 0
+
+
+class DecisionInput(BaseModel):
+    """A decision, sent by ``hr decide`` (an Update) or as a plain ``decide`` signal."""
+
+    actor_id: str
+    decision: str
+    step_id: str | None = None
+    on_behalf_of: str | None = None
+    comment: str | None = None
+    text: str | None = None
+    resolution_number: str | None = None
+    meeting_date: date | None = None
+
+
+class DecisionReceipt(BaseModel):
+    workflow_id: str
+    step_id: str
+    person_id: str
+    actor_id: str
+    decision: str
+    at: datetime
+    step_closed: bool
+
+
+class ExtendDueInput(BaseModel):
+    """HR moves a step's due date, with a reason (an Update)."""
+
+    actor_id: str
+    step_id: str
+    new_due_at: datetime
+    reason: str
+
+
+class WithdrawInput(BaseModel):
+    """HR ends a process early, with a reason (an Update)."""
+
+    actor_id: str
+    reason: str
+
+
+class StepSnapshot(BaseModel):
+    step_id: str
+    title: str
+    allowed: list[str]
+    due_at: datetime
+    pending: list[str]
+    answers: list[Answer]
+    closed: bool
+
+
+class AuditInput(BaseModel):
+    key: str
+    workflow_id: str
+    step_id: str
+    actor_id: str
+    action: str
+    at: datetime
+    on_behalf_of: str | None = None
+    comment: str | None = None
+
+
+class NotifyInput(BaseModel):
+    """A notification to people by id; the activity looks up addresses and renders the text."""
+
+    key: str
+    workflow_id: str | None
+    recipient_ids: list[str]
+    template: str
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class NotifyResult(BaseModel):
+    queued: int
+    sent: int

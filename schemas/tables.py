@@ -1,0 +1,155 @@
+"""The system of record (SQLModel). Workflows own in-flight state; these rows outlive them.
+
+Every row a workflow writes carries a ``key`` derived from the workflow id and step, unique,
+so that a retried activity finds its earlier write instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Department(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    name: str
+    director_id: str | None = Field(default=None, foreign_key="person.id")
+
+
+class BargainingUnit(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    name: str
+    representative_id: str | None = Field(default=None, foreign_key="person.id")
+
+
+class Person(SQLModel, table=True):
+    """A directory entry. Names and e-mail live here only, never in workflow history."""
+
+    id: str = Field(primary_key=True)
+    name: str
+    email: str
+    title: str
+    department_code: str = Field(foreign_key="department.code")
+    supervisor_id: str | None = Field(default=None, foreign_key="person.id")
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+
+
+class Delegation(SQLModel, table=True):
+    """A time-bounded authority for ``delegate_id`` to answer for ``delegator_id``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delegator_id: str = Field(foreign_key="person.id", index=True)
+    delegate_id: str = Field(foreign_key="person.id", index=True)
+    starts_on: date
+    ends_on: date
+    reason: str
+    created_at: datetime
+
+
+class Classification(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    title: str
+    department_code: str = Field(foreign_key="department.code")
+    bargaining_unit_code: str | None = Field(default=None, foreign_key="bargainingunit.code")
+    source: str = ""
+
+
+class JobDescriptionVersion(SQLModel, table=True):
+    """One text of a classification's description. ``status``: current, superseded, draft, rejected."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    class_code: str = Field(foreign_key="classification.code", index=True)
+    status: str = Field(index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    revised_on: date | None = None
+    board_date: date | None = None
+    resolution_number: str | None = None
+    workflow_id: str | None = Field(default=None, index=True)
+    round: int | None = None
+    created_at: datetime
+
+
+class Position(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    class_code: str = Field(foreign_key="classification.code", index=True)
+    department_code: str = Field(foreign_key="department.code")
+    title: str
+    supervisor_id: str | None = Field(default=None, foreign_key="person.id")
+    incumbent_id: str | None = Field(default=None, foreign_key="person.id")
+
+
+class Signature(SQLModel, table=True):
+    """A sign-off on a description version (the Kent signature block, plus the Board)."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    version_id: int = Field(foreign_key="jobdescriptionversion.id", index=True)
+    role: str
+    person_id: str = Field(foreign_key="person.id")
+    on_behalf_of: str | None = None
+    decision: str
+    signed_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who decided what, when and why; one row per answer, escalation or default."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str = Field(index=True)
+    step_id: str
+    actor_id: str
+    on_behalf_of: str | None = None
+    action: str
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    at: datetime
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every notification, whether or not an SMTP server delivered it. ``status``: pending, sent."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str | None = Field(default=None, index=True)
+    recipient_id: str = Field(index=True)
+    to_address: str
+    subject: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = "pending"
+    created_at: datetime
+    sent_at: datetime | None = None
+    attempts: int = 0
+
+
+class Document(SQLModel, table=True):
+    """A generated document: a redline or a Civil Service Board memo."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str = Field(index=True)
+    kind: str
+    class_code: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
+class ReviewCycle(SQLModel, table=True):
+    """The record of one job-description review cycle, kept after the workflow closes."""
+
+    workflow_id: str = Field(primary_key=True)
+    class_code: str = Field(foreign_key="classification.code", index=True)
+    cycle: str
+    requested_by: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    adopted_version_id: int | None = None
