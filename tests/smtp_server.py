@@ -1,0 +1,57 @@
+"""A real SMTP server for tests (aiosmtpd) that keeps what it receives."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class _Handler:
+    messages: list[Message] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        msg = message_from_bytes(envelope.original_content or envelope.content)
+        msg["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(msg)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpSink:
+    """Starts an SMTP server on 127.0.0.1 in its own thread; ``messages`` is what arrived."""
+
+    def __init__(self) -> None:
+        self.handler = _Handler()
+        self.port = _free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.handler.messages
+
+    def start(self) -> "SmtpSink":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def clear(self) -> None:
+        self.handler.messages.clear()
+
+    def subjects_to(self, address: str) -> list[str]:
+        return [str(m["Subject"]) for m in self.messages if address in str(m["To"])]

@@ -1,0 +1,72 @@
+"""The worker: registers every workflow and activity on the task queue and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.db import create_schema, make_engine
+from activities.directory import DirectoryActivities
+from activities.notifications import NotificationActivities
+from activities.records import RecordActivities
+from service.client import connect
+from service.logging import configure_logging
+from service.settings import Settings, get_settings
+from workflows.jd_review import JobDescriptionReview
+from workflows.jd_sweep import JobDescriptionReviewSweep
+
+WORKFLOWS = [JobDescriptionReview, JobDescriptionReviewSweep]
+
+
+def build_activities(settings: Settings, engine: Engine) -> list:
+    """Every activity, bound to its dependencies."""
+    directory = DirectoryActivities(engine)
+    records = RecordActivities(engine)
+    notifications = NotificationActivities(engine, settings.smtp_host, settings.smtp_port, settings.mail_from)
+    return [
+        directory.resolve_review_participants,
+        directory.find_stale_classifications,
+        records.record_audit,
+        records.save_draft,
+        records.set_version_status,
+        records.generate_memo,
+        records.adopt_version,
+        records.record_cycle,
+        notifications.notify,
+    ]
+
+
+def build_worker(
+    client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None
+) -> Worker:
+    """A worker for all processes; activities are synchronous and run on a thread pool."""
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings, engine),
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+    )
+
+
+async def main() -> None:
+    """Connects with the environment's settings and runs until interrupted."""
+    settings = get_settings()
+    configure_logging(settings)
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    client = await connect(settings)
+    worker = build_worker(client, settings, engine)
+    structlog.get_logger("hr.worker").info(
+        "worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace
+    )
+    await worker.run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,367 @@
+"""Job-description review cycle (DESIGN section 5; seeds 003 and 002).
+
+Draft → supervisor and incumbents in parallel → union → director and Employee Services sign
+→ memo to the Civil Service Board → the Board decides → the new version becomes current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.directory import DirectoryActivities
+    from activities.records import RecordActivities
+    from schemas import jd_review as jd
+    from schemas.human_step import (
+        AGREEABLE,
+        APPROVE,
+        NO_RESPONSE,
+        OBJECTION,
+        PROCEED,
+        REJECT,
+        REQUEST_CHANGES,
+        REVISE,
+        TABLE,
+        WITHDRAW,
+        Answer,
+        Participant,
+        StepSpec,
+        StepState,
+    )
+    from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT
+    from workflows.human_step import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, HumanSteps, Withdrawn
+    from workflows.rules.deadlines import due_after, meeting_due_at, next_board_meeting
+
+@workflow.defn(name="JobDescriptionReview")
+class JobDescriptionReview(HumanSteps):
+    @workflow.init
+    def __init__(self, inp: jd.StartReviewInput) -> None:
+        self._inp = inp
+        self._init_steps(hr_staff={inp.requested_by})
+        self._round = 0
+        self._draft_version_id: int | None = None
+        self._redline_id: int | None = None
+        self._memo_id: int | None = None
+        self._adopted_version_id: int | None = None
+        self._outcome: str | None = None
+        self._p: jd.ReviewParticipants | None = None
+        self._board_decided = False
+
+    @workflow.run
+    async def run(self, inp: jd.StartReviewInput) -> jd.ReviewResult:
+        workflow.upsert_search_attributes(
+            [HR_ACTION_TYPE.value_set(jd.ACTION_TYPE), HR_CLASS_CODE.value_set(inp.class_code)]
+        )
+        self._set_stage(jd.DRAFTING)
+        resolution: str | None = None
+        try:
+            self._p = await self._activity(
+                DirectoryActivities.resolve_review_participants,
+                jd.ResolveInput(class_code=inp.class_code, requested_by=inp.requested_by,
+                                on=workflow.now().date()),
+            )
+            self._hr_staff.add(self._p.hr_supervisor_id)
+            workflow.upsert_search_attributes([HR_DEPARTMENT.value_set(self._p.department_code)])
+            await self._record_cycle("in_progress")
+            try:
+                review, signatures, board = await self._review_until_board_decides()
+                if board.decision == APPROVE:
+                    resolution = board.resolution_number
+                    await self._adopt(review, signatures, board)
+                    self._outcome = jd.ADOPTED
+                else:
+                    await self._close_draft("rejected")
+                    self._outcome = jd.REJECTED
+            except Withdrawn:
+                await self._close_draft("withdrawn")
+                self._outcome = jd.WITHDRAWN
+        except asyncio.CancelledError:
+            self._outcome = jd.CANCELLED
+            self._set_stage(jd.CANCELLED)
+            await self._record_cycle(jd.CANCELLED, final=True)
+            raise
+        self._set_stage(self._outcome)
+        await self._record_cycle(self._outcome, final=True)
+        await self._notify(None, "outcome", self._everyone(), self._outcome,
+                           extra={"outcome": self._outcome, "class_code": inp.class_code})
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return jd.ReviewResult(
+            workflow_id=workflow.info().workflow_id, class_code=inp.class_code, outcome=self._outcome,
+            rounds=self._round, adopted_version_id=self._adopted_version_id,
+            resolution_number=resolution,
+        )
+
+    @workflow.query
+    def status(self) -> jd.ReviewStatus:
+        steps = [self._snapshot(s) for s in self._steps.values()]
+        return jd.ReviewStatus(
+            workflow_id=workflow.info().workflow_id, class_code=self._inp.class_code,
+            cycle=self._inp.cycle, stage=self._stage, round=self._round,
+            requested_by=self._inp.requested_by, draft_version_id=self._draft_version_id,
+            memo_document_id=self._memo_id, adopted_version_id=self._adopted_version_id,
+            outcome=self._outcome,
+            open_steps=[s for s in steps if not s.closed], closed_steps=[s for s in steps if s.closed],
+        )
+
+    def _finished(self) -> bool:
+        return self._board_decided or self._outcome is not None
+
+    # ----- the story ---------------------------------------------------------------------------
+
+    async def _review_until_board_decides(self) -> tuple[StepState, StepState, Answer]:
+        """Runs review rounds until every party has signed off, then the memo and the Board.
+
+        Returns the last round's review and signature steps and the Board's answer.
+        """
+        draft = self._inp.draft_text
+        if draft is None:
+            drafted = await self._hr_step("draft-1", "Draft the revised description", [REVISE, WITHDRAW])
+            draft = self._revised_text_or_withdraw(drafted)
+        self._round = 1
+        while True:
+            await self._save_draft(draft)
+            self._set_stage(jd.REVIEW)
+            review = await self.run_step(self._review_spec())
+            if self._answers_with(review, REQUEST_CHANGES):
+                if (text := await self._hr_decides("review")) is not None:
+                    draft = text
+                    continue
+            union = await self._consult_union()
+            if union is not None and self._answers_with(union, OBJECTION):
+                if (text := await self._hr_decides("union")) is not None:
+                    draft = text
+                    continue
+            self._set_stage(jd.SIGNATURES)
+            signatures = await self.run_step(self._signature_spec())
+            if self._answers_with(signatures, REQUEST_CHANGES):
+                if (text := await self._hr_decides("signatures")) is not None:
+                    draft = text
+                    continue
+            break
+        await self._write_memo(review, union)
+        board = await self._board_decides()
+        self._board_decided = True
+        return review, signatures, board
+
+    async def _consult_union(self) -> StepState | None:
+        p = self._require_participants()
+        if p.union_rep_id is None:
+            return None
+        self._set_stage(jd.UNION)
+        return await self.run_step(
+            self._spec(
+                f"union-{self._round}", f"Bargaining unit consultation ({p.bargaining_unit})",
+                [Participant(person_id=p.union_rep_id, role="union", escalate_to=p.hr_supervisor_id)],
+                [AGREEABLE, OBJECTION], self._inp.union_days,
+                required={OBJECTION: ["comment"]},
+            )
+        )
+
+    async def _board_decides(self) -> Answer:
+        p = self._require_participants()
+        self._set_stage(jd.BOARD)
+        meeting = next_board_meeting(workflow.now().date())
+        sitting = 1
+        while True:
+            spec = self._spec(
+                f"board-{sitting}", f"Civil Service Board meeting of {meeting.isoformat()}",
+                [Participant(person_id=p.board_secretary_id, role="civil_service_board",
+                             escalate_to=p.hr_supervisor_id)],
+                [APPROVE, REJECT, TABLE], 0, required={APPROVE: ["resolution_number"]},
+            )
+            spec.due_at = meeting_due_at(meeting)
+            step = await self.run_step(spec)
+            answer = next(iter(step.answers.values()))
+            if answer.decision != TABLE:
+                if answer.meeting_date is None:
+                    answer.meeting_date = meeting
+                return answer
+            meeting = next_board_meeting(meeting + timedelta(days=1), agenda_lead_days=0)
+            sitting += 1
+
+    async def _hr_decides(self, after: str) -> str | None:
+        """HR answers requested changes or an objection: revise (new round), proceed, or withdraw.
+
+        Returns the revised text, or None to proceed. Rounds are bounded by ``max_rounds``.
+        """
+        allowed = [PROCEED, WITHDRAW] if self._round >= self._inp.max_rounds else [REVISE, PROCEED, WITHDRAW]
+        step = await self._hr_step(f"hr-{self._round}-{after}", f"Respond to the {after} comments", allowed)
+        answer = next(iter(step.answers.values()))
+        if answer.decision == PROCEED:
+            return None
+        text = self._revised_text_or_withdraw(step)
+        await self._close_draft("replaced")
+        self._round += 1
+        return text
+
+    async def _hr_step(self, step_id: str, title: str, allowed: list[str]) -> StepState:
+        p = self._require_participants()
+        self._set_stage(jd.HR_DECISION if step_id.startswith("hr-") else jd.DRAFTING)
+        people = [Participant(person_id=self._inp.requested_by, role="hr", escalate_to=p.hr_supervisor_id)]
+        if p.hr_supervisor_id != self._inp.requested_by:
+            people.append(Participant(person_id=p.hr_supervisor_id, role="hr_supervisor"))
+        spec = self._spec(step_id, title, people, allowed, self._inp.hr_days,
+                          required={REVISE: ["text"], PROCEED: ["comment"], WITHDRAW: ["comment"]})
+        spec.mode = "any"
+        return await self.run_step(spec)
+
+    @staticmethod
+    def _revised_text_or_withdraw(step: StepState) -> str:
+        answer = next(iter(step.answers.values()))
+        if answer.decision == WITHDRAW:
+            raise Withdrawn()
+        assert answer.text is not None
+        return answer.text
+
+    # ----- step specifications -----------------------------------------------------------------
+
+    def _spec(
+        self, step_id: str, title: str, people: list[Participant], allowed: list[str], days: int,
+        required: dict[str, list[str]] | None = None,
+    ) -> StepSpec:
+        p = self._require_participants()
+        policy = self._inp.policy.model_copy()
+        policy.fallback_approver_id = policy.fallback_approver_id or p.hr_supervisor_id
+        return StepSpec(
+            step_id=step_id, title=title, participants=people, allowed=allowed,
+            required_fields=required or {}, due_at=due_after(workflow.now(), days), policy=policy,
+            delegates=p.delegates, requester_id=self._inp.requested_by,
+        )
+
+    def _review_spec(self) -> StepSpec:
+        """Seed 003: reviewed by both the supervisor of the position and the incumbent(s)."""
+        p = self._require_participants()
+        people = [
+            Participant(person_id=s, role="supervisor", escalate_to=p.hr_supervisor_id)
+            for s in p.supervisor_ids
+        ] + [
+            Participant(person_id=i, role="incumbent", default_decision=NO_RESPONSE,
+                        escalate_to=p.incumbent_supervisors.get(i, p.hr_supervisor_id))
+            for i in p.incumbent_ids
+            if i not in p.supervisor_ids
+        ]
+        return self._spec(f"review-{self._round}", f"Review the draft (round {self._round})", people,
+                          [APPROVE, REQUEST_CHANGES], self._inp.review_days,
+                          required={REQUEST_CHANGES: ["comment"]})
+
+    def _signature_spec(self) -> StepSpec:
+        """Seed 002: Department Director/Designee and Employee Services Director/Designee sign."""
+        p = self._require_participants()
+        people = [Participant(person_id=p.department_director_id, role="department_director")]
+        if p.employee_services_director_id != p.department_director_id:
+            people.append(Participant(person_id=p.employee_services_director_id,
+                                      role="employee_services_director"))
+        return self._spec(f"signatures-{self._round}", "Director and Employee Services sign-off", people,
+                          [APPROVE, REQUEST_CHANGES], self._inp.signature_days,
+                          required={REQUEST_CHANGES: ["comment"]})
+
+    # ----- records -----------------------------------------------------------------------------
+
+    async def _save_draft(self, text: str) -> None:
+        wf_id = workflow.info().workflow_id
+        saved = await self._activity(
+            RecordActivities.save_draft,
+            jd.SaveDraftInput(key=f"{wf_id}:round-{self._round}", workflow_id=wf_id,
+                              class_code=self._inp.class_code, round=self._round, text=text),
+        )
+        self._draft_version_id = saved.version_id
+        self._redline_id = saved.redline_document_id
+
+    async def _close_draft(self, status: str) -> None:
+        if self._draft_version_id is not None:
+            await self._activity(RecordActivities.set_version_status,
+                                 jd.VersionStatusInput(version_id=self._draft_version_id, status=status))
+
+    async def _write_memo(self, review: StepState, union: StepState | None) -> None:
+        p = self._require_participants()
+        self._set_stage(jd.MEMO)
+        union_answer = next(iter(union.answers.values())) if union else None
+        wf_id = workflow.info().workflow_id
+        assert self._draft_version_id is not None
+        self._memo_id = await self._activity(
+            RecordActivities.generate_memo,
+            jd.MemoInput(
+                key=f"{wf_id}:round-{self._round}", workflow_id=wf_id, class_code=self._inp.class_code,
+                version_id=self._draft_version_id,
+                facts=jd.MemoFacts(
+                    memo_date=workflow.now().date(), hr_supervisor_id=p.hr_supervisor_id,
+                    supervisors_approved=self._who(review, APPROVE, "supervisor"),
+                    incumbents_approved=self._who(review, APPROVE, "incumbent"),
+                    no_response=self._who(review, NO_RESPONSE, "incumbent"),
+                    union_position=union_answer.decision if union_answer else None,
+                    union_comment=union_answer.comment if union_answer else None,
+                    rounds=self._round, redline_document_id=self._redline_id,
+                ),
+            ),
+        )
+
+    async def _adopt(self, review: StepState, signatures: StepState, board: Answer) -> None:
+        """Seed 002's signature block, plus the Board's resolution, on record with their dates."""
+        p = self._require_participants()
+        wf_id = workflow.info().workflow_id
+        facts: list[jd.SignatureFact] = []
+        for state in (review, signatures):
+            roles = {part.person_id: part.role for part in state.spec.participants}
+            for answer in self._answers_with(state, APPROVE):
+                facts.append(self._signature(roles[answer.person_id], answer))
+                if (roles[answer.person_id] == "department_director"
+                        and p.employee_services_director_id == p.department_director_id):
+                    facts.append(self._signature("employee_services_director", answer))
+        facts.append(self._signature("civil_service_board", board))
+        assert self._draft_version_id is not None and board.resolution_number and board.meeting_date
+        result = await self._activity(
+            RecordActivities.adopt_version,
+            jd.AdoptInput(key=wf_id, workflow_id=wf_id, class_code=self._inp.class_code,
+                          version_id=self._draft_version_id, board_date=board.meeting_date,
+                          resolution_number=board.resolution_number, signatures=facts),
+        )
+        self._adopted_version_id = result.version_id
+
+    @staticmethod
+    def _signature(role: str, answer: Answer) -> jd.SignatureFact:
+        return jd.SignatureFact(
+            role=role, person_id=answer.actor_id,
+            on_behalf_of=answer.person_id if answer.actor_id != answer.person_id else None,
+            decision=answer.decision, signed_at=answer.at,
+        )
+
+    async def _record_cycle(self, status: str, final: bool = False) -> None:
+        await self._activity(
+            RecordActivities.record_cycle,
+            jd.CycleRecordInput(
+                workflow_id=workflow.info().workflow_id, class_code=self._inp.class_code,
+                cycle=self._inp.cycle, requested_by=self._inp.requested_by, status=status,
+                at=workflow.now(), adopted_version_id=self._adopted_version_id, final=final,
+            ),
+        )
+
+    # ----- helpers -----------------------------------------------------------------------------
+
+    async def _activity(self, method, arg):  # type: ignore[no-untyped-def]
+        return await workflow.execute_activity_method(
+            method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+        )
+
+    def _require_participants(self) -> jd.ReviewParticipants:
+        assert self._p is not None, "participants are resolved first"
+        return self._p
+
+    @staticmethod
+    def _answers_with(state: StepState, decision: str) -> list[Answer]:
+        return [a for a in state.answers.values() if a.decision == decision]
+
+    @staticmethod
+    def _who(state: StepState, decision: str, role: str) -> list[str]:
+        roles = {part.person_id: part.role for part in state.spec.participants}
+        return [a.person_id for a in state.answers.values() if a.decision == decision and roles[a.person_id] == role]
+
+    def _everyone(self) -> list[str]:
+        p = self._p
+        if p is None:
+            return [self._inp.requested_by]
+        people = {self._inp.requested_by, *p.supervisor_ids, *p.incumbent_ids, p.department_director_id,
+                  p.employee_services_director_id, p.hr_supervisor_id}
+        return sorted(people)

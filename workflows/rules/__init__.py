@@ -1,0 +1,1 @@
+"""Pure rules used by workflows: no I/O, no clock, deterministic."""

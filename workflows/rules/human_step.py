@@ -1,0 +1,110 @@
+"""Who may answer a human step, with what, and when the step is done (DESIGN section 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from schemas.human_step import APPROVE, Answer, DecisionInput, StepSpec, StepState
+
+MAX_COMMENT_CHARS = 4000
+MAX_TEXT_CHARS = 200_000
+
+
+class DecisionRefused(ValueError):
+    """A decision that must change nothing; the message is the one-line reason."""
+
+
+def pending(spec: StepSpec, answers: Mapping[str, Answer]) -> list[str]:
+    """Participants who still have to answer, in the step's order."""
+    return [p.person_id for p in spec.participants if p.person_id not in answers]
+
+
+def is_complete(spec: StepSpec, answers: Mapping[str, Answer]) -> bool:
+    """``all``: everyone answered (or was defaulted); ``any``: someone did."""
+    if spec.mode == "any":
+        return bool(answers) or not spec.participants
+    return not pending(spec, answers)
+
+
+def select_step(steps: Mapping[str, StepState], inp: DecisionInput) -> StepState:
+    """The step a decision is meant for: the named one, or the only open one the actor may answer."""
+    if inp.step_id is not None:
+        state = steps.get(inp.step_id)
+        if state is None:
+            raise DecisionRefused(f"unknown step {inp.step_id!r}")
+        if state.closed:
+            raise DecisionRefused(f"step {inp.step_id} is closed")
+        return state
+    open_steps = [s for s in steps.values() if not s.closed]
+    if not open_steps:
+        raise DecisionRefused("no step is open")
+    candidates = [s for s in open_steps if _may_answer_some(s, inp.actor_id)]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        if len(open_steps) == 1:
+            return open_steps[0]  # check_decision explains why this actor may not answer it
+        raise DecisionRefused(f"{inp.actor_id} is not a respondent of any open step")
+    names = ", ".join(s.spec.step_id for s in candidates)
+    raise DecisionRefused(f"{inp.actor_id} may answer several open steps ({names}); name one")
+
+
+def _may_answer_some(state: StepState, actor_id: str) -> bool:
+    waiting = set(pending(state.spec, state.answers))
+    return actor_id in waiting or bool(waiting & set(state.spec.delegates.get(actor_id, [])))
+
+
+def check_decision(state: StepState, inp: DecisionInput) -> str:
+    """Validates ``inp`` against an open step and returns the participant it answers for.
+
+    Raises:
+        DecisionRefused: with a one-line reason, when the decision must change nothing.
+    """
+    spec = state.spec
+    if state.closed:
+        raise DecisionRefused(f"step {spec.step_id} is closed")
+    if inp.decision not in spec.allowed:
+        allowed = ", ".join(spec.allowed)
+        raise DecisionRefused(
+            f"decision {inp.decision!r} is not allowed at step {spec.step_id} (allowed: {allowed})"
+        )
+    person_id = _answering_for(state, inp)
+    if inp.decision == APPROVE and spec.requester_id in (person_id, inp.actor_id):
+        raise DecisionRefused(f"{inp.actor_id} may not approve their own request")
+    for field in spec.required_fields.get(inp.decision, []):
+        value = getattr(inp, field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise DecisionRefused(f"decision {inp.decision!r} at step {spec.step_id} needs {field}")
+    if inp.comment is not None and len(inp.comment) > MAX_COMMENT_CHARS:
+        raise DecisionRefused(f"comment is longer than {MAX_COMMENT_CHARS} characters")
+    if inp.text is not None and len(inp.text) > MAX_TEXT_CHARS:
+        raise DecisionRefused(f"text is longer than {MAX_TEXT_CHARS} characters")
+    return person_id
+
+
+def _answering_for(state: StepState, inp: DecisionInput) -> str:
+    spec = state.spec
+    participants = {p.person_id for p in spec.participants}
+    waiting = pending(spec, state.answers)
+    actor = inp.actor_id
+    if inp.on_behalf_of in (None, actor) and actor in participants:
+        if actor not in waiting:
+            raise DecisionRefused(f"{actor} has already answered step {spec.step_id}")
+        return actor
+    delegators = [p for p in spec.delegates.get(actor, []) if p in participants]
+    if inp.on_behalf_of is not None:
+        if inp.on_behalf_of not in delegators:
+            raise DecisionRefused(
+                f"{actor} has no active delegation from {inp.on_behalf_of} for step {spec.step_id}"
+            )
+        if inp.on_behalf_of not in waiting:
+            raise DecisionRefused(f"{inp.on_behalf_of} has already answered step {spec.step_id}")
+        return inp.on_behalf_of
+    open_for = [p for p in delegators if p in waiting]
+    if len(open_for) == 1:
+        return open_for[0]
+    if len(open_for) > 1:
+        raise DecisionRefused(f"{actor} is a delegate of {', '.join(open_for)}; say on behalf of whom")
+    if delegators:
+        raise DecisionRefused(f"{', '.join(delegators)} already answered step {spec.step_id}")
+    raise DecisionRefused(f"{actor} is not a respondent of step {spec.step_id}")
