@@ -113,7 +113,10 @@ class AuditEvent(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """Every notification, whether or not an SMTP server delivered it. ``status``: pending, sent."""
+    """Every notification, whether or not an SMTP server delivered it.
+
+    ``status``: pending (no server, or not yet sent), sent, or failed (refused for good, 5xx).
+    """
 
     __table_args__ = (UniqueConstraint("key"),)
     id: int | None = Field(default=None, primary_key=True)

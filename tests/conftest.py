@@ -87,9 +87,13 @@ def venv_binary(name: str) -> str:
     return found
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env():
-    """The time-skipping test server, with the custom search attributes registered."""
+    """A time-skipping test server of the test's own, with the custom search attributes registered.
+
+    One per test: a workflow terminated while its activity runs can leave the server's clock
+    locked, so a later test's ``env.sleep`` would hang; a fresh server starts in well under a second.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,

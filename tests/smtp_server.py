@@ -13,6 +13,14 @@ from aiosmtpd.controller import Controller
 @dataclass
 class _Handler:
     messages: list[Message] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    """Addresses refused at RCPT with a permanent 550."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         msg = message_from_bytes(envelope.original_content or envelope.content)

@@ -1,0 +1,115 @@
+"""Human-step details in the review: delegation, moved due dates, withdrawal, objection, cancel."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+
+from activities.db import utcnow
+from schemas import jd_review as jd
+from schemas.human_step import DecisionInput, ExtendDueInput, WithdrawInput
+from schemas.tables import Delegation, Document, JobDescriptionVersion, ReviewCycle, Signature
+from tests.review_harness import Review, approve_all
+
+
+async def test_a_delegate_answers_and_is_recorded_on_behalf_of_the_supervisor(review: Review):
+    probe = await review.start()
+    supervisor = (await review.wait_for_step(probe, "review-1")).open_steps[0].pending[0]
+    await probe.terminate("probe")
+    with Session(review.engine) as s:
+        s.add(Delegation(delegator_id=supervisor, delegate_id="E1030", starts_on=date.today() - timedelta(days=1),
+                         ends_on=date.today() + timedelta(days=60), reason="on leave", created_at=utcnow()))
+        s.commit()
+
+    handle = await review.start()
+    await review.wait_for_step(handle, "review-1")
+    receipt = await review.decide(handle, "E1030", "approve", comment="for my supervisor")
+    assert receipt.person_id == supervisor and receipt.actor_id == "E1030"
+    await review.drive(handle, approve_all)
+    result = await handle.result()
+    rows = [e for e in review.audit(handle.id) if e.actor_id == "E1030"]
+    assert [(r.action, r.on_behalf_of) for r in rows] == [("approve", supervisor)]
+    with Session(review.engine) as s:
+        sig = s.exec(select(Signature).where(Signature.version_id == result.adopted_version_id,
+                                             Signature.role == "supervisor")).one()
+        assert (sig.person_id, sig.on_behalf_of) == ("E1030", supervisor)
+
+
+async def test_hr_moves_a_due_date_and_the_reminders_follow(review: Review):
+    handle = await review.start()
+    status = await review.wait_for_step(handle, "review-1")
+    step = status.open_steps[0]
+    new_due = step.due_at + timedelta(days=10)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("extend_due", ExtendDueInput(
+            actor_id=step.pending[-1], step_id="review-1", new_due_at=new_due, reason="x"))
+    assert "may not extend a due date" in str(refused.value.cause)
+
+    await handle.execute_update("extend_due", ExtendDueInput(
+        actor_id="E1008", step_id="review-1", new_due_at=new_due, reason="staff on vacation"))
+    assert (await review.status(handle)).open_steps[0].due_at == new_due
+
+    # Day 9: the original first reminder (day 7) must not come; the moved one is at day 17.
+    await review.env.sleep(timedelta(days=9))
+    await review.status(handle)
+    assert not any(str(m["Subject"]).startswith("Reminder") for m in review.smtp.messages)
+    await review.env.sleep(timedelta(days=9))
+    await review.wait_for(handle, lambda s: True)
+    reminders = [m for m in review.smtp.messages if str(m["Subject"]).startswith("Reminder")]
+    assert len(reminders) == 3  # one per reviewer, from the moved schedule
+    actions = [(e.actor_id, e.action, e.comment) for e in review.audit(handle.id)]
+    assert ("E1008", "due_extended", "staff on vacation") in actions
+    await handle.terminate("test over")
+
+
+async def test_hr_withdraws_and_the_draft_is_closed(review: Review):
+    handle = await review.start()
+    status = await review.wait_for_step(handle, "review-1")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("withdraw", WithdrawInput(actor_id=status.open_steps[0].pending[-1], reason="no"))
+    assert "may not withdraw" in str(refused.value.cause)
+    await handle.execute_update("withdraw", WithdrawInput(actor_id="E1008", reason="reorganisation"))
+    result = await handle.result()
+    assert result.outcome == jd.WITHDRAWN
+    with Session(review.engine) as s:
+        draft = s.exec(select(JobDescriptionVersion).where(JobDescriptionVersion.workflow_id == handle.id)).one()
+        assert draft.status == "withdrawn"
+        current = s.exec(select(JobDescriptionVersion).where(JobDescriptionVersion.class_code == "1821",
+                                                             JobDescriptionVersion.status == "current")).one()
+        assert current.key == "seed:1821:current"
+        cycle = s.get(ReviewCycle, handle.id)
+        assert cycle is not None and cycle.status == jd.WITHDRAWN
+
+
+async def test_a_union_objection_goes_to_hr_who_may_proceed_and_the_memo_says_so(review: Review):
+    handle = await review.start()
+
+    def objecting_union(step_id: str, person: str) -> DecisionInput | None:
+        if step_id.startswith("union-"):
+            return DecisionInput(actor_id=person, decision="objection", comment="wants a pay review first")
+        if step_id.startswith("hr-"):
+            return None
+        return approve_all(step_id, person)
+
+    status = await review.drive(handle, objecting_union, until_stage=jd.HR_DECISION)
+    assert status.open_steps[0].step_id == "hr-1-union"
+    await review.decide(handle, "E1005", "proceed", comment="pay is a separate matter")
+    await review.drive(handle, approve_all)
+    assert (await handle.result()).outcome == jd.ADOPTED
+    with Session(review.engine) as s:
+        memo = s.exec(select(Document).where(Document.workflow_id == handle.id, Document.kind == "memo")).one()
+        assert "objected: wants a pay review first" in memo.text
+
+
+async def test_a_cancelled_review_is_recorded_as_cancelled(review: Review):
+    handle = await review.start()
+    await review.wait_for_step(handle, "review-1")
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    with Session(review.engine) as s:
+        cycle = s.get(ReviewCycle, handle.id)
+        assert cycle is not None and cycle.status == jd.CANCELLED and cycle.finished_at is not None
