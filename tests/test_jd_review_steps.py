@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
 from activities.db import utcnow
+from activities.notifications import outbox_for
 from schemas import jd_review as jd
 from schemas.human_step import DecisionInput, ExtendDueInput, WithdrawInput
 from schemas.tables import Delegation, Document, JobDescriptionVersion, ReviewCycle, Signature
@@ -104,9 +106,15 @@ async def test_a_union_objection_goes_to_hr_who_may_proceed_and_the_memo_says_so
         assert "objected: wants a pay review first" in memo.text
 
 
-async def test_a_cancelled_review_is_recorded_as_cancelled(review: Review):
+@pytest.mark.parametrize("when", ["while_an_activity_may_run", "while_waiting_for_people"])
+async def test_a_cancelled_review_is_recorded_as_cancelled(review: Review, when: str):
     handle = await review.start()
-    await review.wait_for_step(handle, "review-1")
+    if when == "while_waiting_for_people":
+        await review.wait_for_step(handle, "review-1")
+        await review.wait_for_audit(handle.id, 1)
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(outbox_for(review.engine, handle.id)) < 3 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
     await handle.cancel()
     with pytest.raises(WorkflowFailureError):
         await handle.result()

@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
@@ -52,8 +55,14 @@ with workflow.unsafe.imports_passed_through():
     )
 
 SYSTEM_ACTOR = "system"
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+ACTIVITY_OPTIONS: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+    # Activities here are short, synchronous, idempotent writes that cannot be interrupted
+    # half-way; when a process is cancelled they finish on their own and no cancel request is
+    # sent for them (the time-skipping test server also mishandles such requests).
+    "cancellation_type": ActivityCancellationType.ABANDON,
+}
 
 
 class Withdrawn(Exception):
@@ -300,8 +309,7 @@ class HumanSteps:
                 comment=comment,
                 at=at or workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            **ACTIVITY_OPTIONS,
         )
 
     async def _notify(
@@ -334,8 +342,7 @@ class HumanSteps:
                 template=template,
                 params=params,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            **ACTIVITY_OPTIONS,
         )
 
     def _set_stage(self, stage: str) -> None:

@@ -10,6 +10,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.directory import DirectoryActivities
@@ -32,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         StepState,
     )
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT
-    from workflows.human_step import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, HumanSteps, Withdrawn
+    from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps, Withdrawn
     from workflows.rules.deadlines import due_after, meeting_due_at, next_board_meeting
 
 @workflow.defn(name="JobDescriptionReview")
@@ -78,7 +79,10 @@ class JobDescriptionReview(HumanSteps):
             except Withdrawn:
                 await self._close_draft("withdrawn")
                 self._outcome = jd.WITHDRAWN
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, ActivityError) as err:
+            if not is_cancelled_exception(err):
+                raise
+            # Cancelled while waiting on a person or on an activity: record it, then end cancelled.
             self._outcome = jd.CANCELLED
             self._set_stage(jd.CANCELLED)
             await self._record_cycle(jd.CANCELLED, final=True)
@@ -341,9 +345,7 @@ class JobDescriptionReview(HumanSteps):
     # ----- helpers -----------------------------------------------------------------------------
 
     async def _activity(self, method, arg):  # type: ignore[no-untyped-def]
-        return await workflow.execute_activity_method(
-            method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
-        )
+        return await workflow.execute_activity_method(method, arg, **ACTIVITY_OPTIONS)
 
     def _require_participants(self) -> jd.ReviewParticipants:
         assert self._p is not None, "participants are resolved first"

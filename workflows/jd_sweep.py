@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.directory import DirectoryActivities
     from schemas import jd_review as jd
     from schemas.search_attributes import HR_ACTION_TYPE, HR_STAGE
-    from workflows.human_step import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from workflows.human_step import ACTIVITY_OPTIONS
     from workflows.jd_review import JobDescriptionReview
 
 
@@ -37,8 +37,7 @@ class JobDescriptionReviewSweep:
         codes = await workflow.execute_activity_method(
             DirectoryActivities.find_stale_classifications,
             jd.StaleQuery(older_than_years=inp.older_than_years, as_of=as_of),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            **ACTIVITY_OPTIONS,
         )
         position = inp.offset
         started_this_run = 0
