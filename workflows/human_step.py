@@ -194,8 +194,9 @@ class HumanSteps:
         state = StepState(spec=spec, opened_at=workflow.now())
         self._steps[spec.step_id] = state
         self._refresh_visibility()
+        invited = pending(spec, state.answers)  # before any await: someone may answer at once
         await self._audit(spec.step_id, SYSTEM_ACTOR, "opened", spec.title)
-        await self._notify(state, "step_opened", pending(spec, state.answers), "opened")
+        await self._notify(state, "step_opened", invited, "opened")
         while not self._step_done(state):
             waiting = [e for e in self._events(state) if e.key not in state.fired]
             revision = state.revision
