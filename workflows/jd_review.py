@@ -365,5 +365,7 @@ class JobDescriptionReview(HumanSteps):
         if p is None:
             return [self._inp.requested_by]
         people = {self._inp.requested_by, *p.supervisor_ids, *p.incumbent_ids, p.department_director_id,
-                  p.employee_services_director_id, p.hr_supervisor_id}
+                  p.employee_services_director_id, p.hr_supervisor_id, p.board_secretary_id}
+        if p.union_rep_id:
+            people.add(p.union_rep_id)
         return sorted(people)
