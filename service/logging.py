@@ -39,3 +39,5 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic narrates every migration step at INFO; a schema change is worth a line, not twelve.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
