@@ -174,3 +174,18 @@ async def test_the_board_tables_then_approves_at_its_next_meeting(review: Review
         assert version is not None and version.board_date == second.due_at.date()
     actions = [(e.step_id, e.action) for e in review.audit(handle.id)]
     assert ("board-1", "table") in actions and ("board-2", "approve") in actions
+
+
+async def test_a_malformed_payload_is_refused_and_the_review_goes_on(review: Review):
+    handle = await review.start()
+    status = await review.wait_for_step(handle, "review-1")
+    before = len(review.audit(handle.id))
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update("decide", {"decision": "approve", "actor": 42}, result_type=dict)
+    await handle.signal("decide", {"decision": ["approve"]})  # dropped by the worker, logged
+    reviewer = status.open_steps[0].pending[0]
+    await review.decide(handle, reviewer, "approve")  # the workflow still takes good answers
+    after = await review.wait_for(handle, lambda s: reviewer not in s.open_steps[0].pending)
+    assert [a.person_id for a in after.open_steps[0].answers] == [reviewer]
+    assert len(await review.wait_for_audit(handle.id, before + 1)) == before + 1
+    await handle.terminate("test over")
