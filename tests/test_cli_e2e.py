@@ -8,6 +8,7 @@ event loop, so the subprocesses are awaited with asyncio rather than blocking it
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import pytest_asyncio
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowExecution
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -31,7 +33,16 @@ from temporalio.testing import WorkflowEnvironment
 from activities.db import make_engine
 from activities.seed import DEMO_REQUESTER_ID
 from schemas import jd_review as jd
-from schemas.search_attributes import ALL_KEYS, HR_STAGE, indexed_types
+from schemas.search_attributes import (
+    ALL_KEYS,
+    HR_ACTION_TYPE,
+    HR_CLASS_CODE,
+    HR_DEPARTMENT,
+    HR_DUE_AT,
+    HR_PENDING_APPROVERS,
+    HR_STAGE,
+    indexed_types,
+)
 from schemas.tables import Delegation, Person, Position
 from service.settings import Settings
 
@@ -171,6 +182,22 @@ async def test_review_from_the_command_line(stack: Stack) -> None:
     (review_step,) = status["open_steps"]
     pending: list[str] = review_step["pending"]
     assert review_step["step_id"].startswith("review-") and len(pending) >= 2
+
+    # Operations see the same in the Web UI: search attributes, summary, current details.
+    desc = await stack.client.get_workflow_handle(workflow_id).describe()
+    attrs = desc.typed_search_attributes
+    assert attrs.get(HR_STAGE) == jd.REVIEW and attrs.get(HR_CLASS_CODE) == "1821"
+    assert attrs.get(HR_DEPARTMENT) == "HR" and attrs.get(HR_ACTION_TYPE) == jd.ACTION_TYPE
+    assert sorted(attrs.get(HR_PENDING_APPROVERS) or []) == sorted(pending)
+    assert attrs.get(HR_DUE_AT) == datetime.fromisoformat(review_step["due_at"])
+    assert await desc.static_summary() == f"Job-description review 1821 (cycle {cycle})"
+    metadata = await stack.client.get_workflow_handle(workflow_id).query(
+        "__temporal_workflow_metadata", result_type=WorkflowMetadata
+    )
+    assert "**Stage:** review" in metadata.current_details
+    assert f"waiting for {', '.join(pending)}" in metadata.current_details
+    unknown_class = await stack.hr("review", "start", "9999", "--as", DEMO_REQUESTER_ID)
+    assert unknown_class.code == 1 and "9999" in unknown_class.err
 
     readable = await stack.hr("status", workflow_id)
     assert readable.code == 0, readable.err
