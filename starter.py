@@ -20,14 +20,37 @@ from typing import Annotated
 import typer
 
 from schemas.human_step import DecisionInput, DecisionReceipt, ExtendDueInput, StepSnapshot, WithdrawInput
-from service.cli_render import fmt_time, render_inbox, render_receipt, render_seeded, render_status, render_sweep
+from service.cli_render import (
+    fmt_time,
+    render_inbox,
+    render_receipt,
+    render_seeded,
+    render_status,
+    render_sweep,
+)
 from service.cli_store import (
-    active_delegators, add_delegation, require_classification, require_person, safe_url, seed_store,
-    store_engine, upgrade_schema,
+    active_delegators,
+    add_delegation,
+    require_classification,
+    require_person,
+    safe_url,
+    seed_store,
+    store_engine,
+    upgrade_schema,
 )
 from service.cli_support import (
-    CliError, HardExitTyper, default_keep_running, end_of_day, fail, load_settings, parse_date,
-    quiet_logging, read_text, run, serve_forever, stop_on_sigterm,
+    CliError,
+    HardExitTyper,
+    default_keep_running,
+    end_of_day,
+    fail,
+    load_settings,
+    parse_date,
+    quiet_logging,
+    read_text,
+    run,
+    serve_forever,
+    stop_on_sigterm,
 )
 from service.cli_temporal import connect, inbox_rows, query_status, start_review, start_sweep, update
 
@@ -111,7 +134,9 @@ def review_start(
 @review_app.command("sweep")
 def review_sweep(
     as_: Annotated[str, typer.Option("--as", help="Person id of the HR requester.")],
-    years: Annotated[int, typer.Option(help="Review descriptions last revised more than this many years ago.")] = 10,
+    years: Annotated[
+        int, typer.Option(help="Review descriptions last revised more than this many years ago.")
+    ] = 10,
     cycle: Annotated[str | None, typer.Option(help="Review cycle; default the current year.")] = None,
     batch_size: Annotated[int, typer.Option(help="Reviews started per batch.")] = 10,
 ) -> None:
@@ -140,7 +165,9 @@ def review_sweep(
 @app.command()
 def decide(
     workflow_id: Annotated[str, typer.Argument(help="The workflow waiting for the decision.")],
-    decision: Annotated[str, typer.Argument(help="approve, request_changes, reject, agreeable, objection, …")],
+    decision: Annotated[
+        str, typer.Argument(help="approve, request_changes, reject, agreeable, objection, …")
+    ],
     as_: Annotated[str, typer.Option("--as", help="Your person id.")],
     step: Annotated[str | None, typer.Option(help="Step id, when more than one is open.")] = None,
     comment: Annotated[str | None, typer.Option(help="Comment recorded with the decision.")] = None,
@@ -343,7 +370,9 @@ def dev() -> None:
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
             async with build_worker(client, settings, engine):
                 how = "started" if server.started_here else "reused"
-                typer.echo(f"Temporal dev server {how} at {server.address} (state in {settings.dev_db_filename})")
+                typer.echo(
+                    f"Temporal dev server {how} at {server.address} (state in {settings.dev_db_filename})"
+                )
                 typer.echo(f"Web UI: {settings.ui_url}")
                 typer.echo(f"worker polling {settings.task_queue}; store {safe_url(settings.database_url)}")
                 typer.echo("press Ctrl-C to stop")
@@ -385,7 +414,9 @@ def demo(
             async with build_worker(client, settings, engine):
                 result = await run_demo(client, settings, engine, echo=typer.echo)
                 if keep:
-                    typer.echo(f"the server and worker keep running; browse {settings.ui_url}; Ctrl-C to stop")
+                    typer.echo(
+                        f"the server and worker keep running; browse {settings.ui_url}; Ctrl-C to stop"
+                    )
                     await serve_forever()
         finally:
             server.stop()

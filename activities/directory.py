@@ -66,7 +66,8 @@ class DirectoryActivities:
             cls = session.get(Classification, inp.class_code)
             if cls is None:
                 raise ApplicationError(
-                    f"unknown classification {inp.class_code}", type="UnknownClassification",
+                    f"unknown classification {inp.class_code}",
+                    type="UnknownClassification",
                     non_retryable=True,
                 )
             if session.get(Person, inp.requested_by) is None:
@@ -86,11 +87,7 @@ class DirectoryActivities:
             incumbent_supervisors = {
                 p.incumbent_id: p.supervisor_id for p in positions if p.incumbent_id and p.supervisor_id
             }
-            unit = (
-                session.get(BargainingUnit, cls.bargaining_unit_code)
-                if cls.bargaining_unit_code
-                else None
-            )
+            unit = session.get(BargainingUnit, cls.bargaining_unit_code) if cls.bargaining_unit_code else None
             version = current_version(session, cls.code)
             result = ReviewParticipants(
                 class_code=cls.code,
@@ -109,9 +106,13 @@ class DirectoryActivities:
                 board_secretary_id=_one_with_role(session, "board_secretary"),
             )
             everyone = {
-                *result.supervisor_ids, *result.incumbent_ids, result.department_director_id,
-                result.employee_services_director_id, result.board_secretary_id,
-                result.hr_supervisor_id, inp.requested_by,
+                *result.supervisor_ids,
+                *result.incumbent_ids,
+                result.department_director_id,
+                result.employee_services_director_id,
+                result.board_secretary_id,
+                result.hr_supervisor_id,
+                inp.requested_by,
             }
             if result.union_rep_id:
                 everyone.add(result.union_rep_id)

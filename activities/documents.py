@@ -48,8 +48,7 @@ def render_memo(ctx: MemoContext) -> str:
         "",
         f"SUBJECT: Revised Job Classification of {title}",
         "",
-        "RECOMMENDATION: APPROVAL OF THE REVISED JOB DESCRIPTION FOR THE CLASSIFICATION OF "
-        f"{title.upper()}.",
+        f"RECOMMENDATION: APPROVAL OF THE REVISED JOB DESCRIPTION FOR THE CLASSIFICATION OF {title.upper()}.",
         "",
         "Background Information/Summary of Job",
         "",
@@ -103,5 +102,8 @@ def render_memo(ctx: MemoContext) -> str:
         f"description for {title}.",
     ]
     if ctx.redline_document_id is not None:
-        lines += ["", f"Attachment: redline of the current and proposed text (document {ctx.redline_document_id})."]
+        lines += [
+            "",
+            f"Attachment: redline of the current and proposed text (document {ctx.redline_document_id}).",
+        ]
     return "\n".join(lines) + "\n"

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-from typing import Any
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -38,30 +38,29 @@ _ACTION = (
 TEMPLATES: dict[str, tuple[str, str]] = {
     "step_opened": (
         "Action needed: {step_title} (due {due_at})",
-        "Dear {name},\n\nYour answer is needed on \"{step_title}\" in {workflow_id}.\n\n"
-        + _ACTION,
+        'Dear {name},\n\nYour answer is needed on "{step_title}" in {workflow_id}.\n\n' + _ACTION,
     ),
     "reminder": (
         "Reminder: {step_title} is due {due_at}",
-        "Dear {name},\n\nThis is a reminder that your answer on \"{step_title}\" in "
+        'Dear {name},\n\nThis is a reminder that your answer on "{step_title}" in '
         "{workflow_id} is still outstanding.\n\n" + _ACTION,
     ),
     "overdue": (
         "Overdue: {step_title} (was due {due_at})",
-        "Dear {name},\n\nYour answer on \"{step_title}\" in {workflow_id} was due {due_at} and "
+        'Dear {name},\n\nYour answer on "{step_title}" in {workflow_id} was due {due_at} and '
         "has not been received. The step has been referred as the review procedure provides; "
         "please answer now ({allowed}).",
     ),
     "escalation": (
         "Escalated to you: {step_title} is overdue",
-        "Dear {name},\n\n\"{step_title}\" in {workflow_id} was due {due_at}. These people have "
+        'Dear {name},\n\n"{step_title}" in {workflow_id} was due {due_at}. These people have '
         "not answered: {overdue}. Please follow up with them, or answer for them if you hold "
         "their authority.",
     ),
     "decision_recorded": (
         "Decision recorded for you: {step_title}",
-        "Dear {name},\n\nA decision of \"{decision}\" was recorded on your behalf on "
-        "\"{step_title}\" in {workflow_id}. If this is not what you intended, contact Human "
+        'Dear {name},\n\nA decision of "{decision}" was recorded on your behalf on '
+        '"{step_title}" in {workflow_id}. If this is not what you intended, contact Human '
         "Resources.",
     ),
     "outcome": (
@@ -176,7 +175,7 @@ class NotificationActivities:
                 people[person_id] = person
             rows: list[OutboxMessage] = []
             queued = 0
-            for person_id, person in people.items():
+            for person in people.values():
                 row, created = self._queue(session, inp, person)
                 rows.append(row)
                 queued += created
@@ -224,6 +223,7 @@ class NotificationActivities:
         outbox row, not the address (SMTP errors quote addresses).
         """
         sent = 0
+        assert self.smtp_host is not None
         with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
             for row in rows:
                 msg = EmailMessage()
@@ -246,9 +246,14 @@ class NotificationActivities:
                         row.status = "failed"
                     session.add(row)
                     session.commit()
-                    log.warning("notify.send_failed", recipient_id=row.recipient_id,
-                                outbox_id=row.id, attempts=row.attempts, error=type(exc).__name__,
-                                permanent=row.status == "failed")
+                    log.warning(
+                        "notify.send_failed",
+                        recipient_id=row.recipient_id,
+                        outbox_id=row.id,
+                        attempts=row.attempts,
+                        error=type(exc).__name__,
+                        permanent=row.status == "failed",
+                    )
                     if row.status == "failed":
                         continue
                     raise ApplicationError(
@@ -287,7 +292,7 @@ def outbox_for(engine: Engine, workflow_id: str | None = None) -> list[OutboxMes
         The messages (detached rows, safe to read after the session closed).
     """
     with Session(engine, expire_on_commit=False) as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        query = select(OutboxMessage).order_by(col(OutboxMessage.id))
         if workflow_id is not None:
             query = query.where(OutboxMessage.workflow_id == workflow_id)
         return list(session.exec(query).all())

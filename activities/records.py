@@ -42,8 +42,7 @@ def _log() -> structlog.stdlib.BoundLogger:
     log = structlog.get_logger("hr.records")
     if activity.in_activity():
         info = activity.info()
-        log = log.bind(workflow_id=info.workflow_id, run_id=info.workflow_run_id,
-                       activity=info.activity_type)
+        log = log.bind(workflow_id=info.workflow_id, run_id=info.workflow_run_id, activity=info.activity_type)
     return log
 
 
@@ -58,8 +57,14 @@ class RecordActivities:
         row, created = insert_once(
             self.engine,
             AuditEvent(
-                key=inp.key, workflow_id=inp.workflow_id, step_id=inp.step_id, actor_id=inp.actor_id,
-                on_behalf_of=inp.on_behalf_of, action=inp.action, comment=inp.comment, at=inp.at,
+                key=inp.key,
+                workflow_id=inp.workflow_id,
+                step_id=inp.step_id,
+                actor_id=inp.actor_id,
+                on_behalf_of=inp.on_behalf_of,
+                action=inp.action,
+                comment=inp.comment,
+                at=inp.at,
             ),
         )
         if created:
@@ -76,20 +81,35 @@ class RecordActivities:
         version, _ = insert_once(
             self.engine,
             JobDescriptionVersion(
-                key=f"{inp.key}:draft", class_code=inp.class_code, status="draft", text=inp.text,
-                workflow_id=inp.workflow_id, round=inp.round, created_at=utcnow(),
+                key=f"{inp.key}:draft",
+                class_code=inp.class_code,
+                status="draft",
+                text=inp.text,
+                workflow_id=inp.workflow_id,
+                round=inp.round,
+                created_at=utcnow(),
             ),
         )
         diff = redline(old_text, inp.text)
         doc, _ = insert_once(
             self.engine,
-            Document(key=f"{inp.key}:redline", workflow_id=inp.workflow_id, kind="redline",
-                     class_code=inp.class_code, text=diff.text, created_at=utcnow()),
+            Document(
+                key=f"{inp.key}:redline",
+                workflow_id=inp.workflow_id,
+                kind="redline",
+                class_code=inp.class_code,
+                text=diff.text,
+                created_at=utcnow(),
+            ),
         )
         assert version.id is not None and doc.id is not None
         _log().info("draft saved", class_code=inp.class_code, round=inp.round, version_id=version.id)
-        return SaveDraftResult(version_id=version.id, redline_document_id=doc.id,
-                               lines_added=diff.lines_added, lines_removed=diff.lines_removed)
+        return SaveDraftResult(
+            version_id=version.id,
+            redline_document_id=doc.id,
+            lines_added=diff.lines_added,
+            lines_removed=diff.lines_removed,
+        )
 
     @activity.defn(name="set_version_status")
     def set_version_status(self, inp: VersionStatusInput) -> None:
@@ -114,8 +134,9 @@ class RecordActivities:
             cls = session.get(Classification, inp.class_code)
             sender = session.get(Person, inp.facts.hr_supervisor_id)
             if cls is None or sender is None:
-                raise ApplicationError("memo facts name an unknown classification or person",
-                                       non_retryable=True)
+                raise ApplicationError(
+                    "memo facts name an unknown classification or person", non_retryable=True
+                )
             current = current_version(session, inp.class_code)
             unit = session.get(BargainingUnit, cls.bargaining_unit_code) if cls.bargaining_unit_code else None
 
@@ -124,21 +145,32 @@ class RecordActivities:
 
             text = render_memo(
                 MemoContext(
-                    memo_date=inp.facts.memo_date, from_name=sender.name, from_title=sender.title,
-                    class_title=cls.title, class_code=cls.code,
+                    memo_date=inp.facts.memo_date,
+                    from_name=sender.name,
+                    from_title=sender.title,
+                    class_title=cls.title,
+                    class_code=cls.code,
                     last_revised=current.revised_on if current else None,
                     supervisors_approved=names(inp.facts.supervisors_approved),
                     incumbents_approved=names(inp.facts.incumbents_approved),
                     no_response=names(inp.facts.no_response),
                     union_name=unit.name if unit else None,
-                    union_position=inp.facts.union_position, union_comment=inp.facts.union_comment,
-                    rounds=inp.facts.rounds, redline_document_id=inp.facts.redline_document_id,
+                    union_position=inp.facts.union_position,
+                    union_comment=inp.facts.union_comment,
+                    rounds=inp.facts.rounds,
+                    redline_document_id=inp.facts.redline_document_id,
                 )
             )
         doc, _ = insert_once(
             self.engine,
-            Document(key=key, workflow_id=inp.workflow_id, kind="memo", class_code=inp.class_code,
-                     text=text, created_at=utcnow()),
+            Document(
+                key=key,
+                workflow_id=inp.workflow_id,
+                kind="memo",
+                class_code=inp.class_code,
+                text=text,
+                created_at=utcnow(),
+            ),
         )
         assert doc.id is not None
         _log().info("memo generated", class_code=inp.class_code, document_id=doc.id)
@@ -170,12 +202,22 @@ class RecordActivities:
         for sig in inp.signatures:
             insert_once(
                 self.engine,
-                Signature(key=f"{inp.key}:sig:{sig.role}:{sig.person_id}", version_id=inp.version_id,
-                          role=sig.role, person_id=sig.person_id, on_behalf_of=sig.on_behalf_of,
-                          decision=sig.decision, signed_at=sig.signed_at),
+                Signature(
+                    key=f"{inp.key}:sig:{sig.role}:{sig.person_id}",
+                    version_id=inp.version_id,
+                    role=sig.role,
+                    person_id=sig.person_id,
+                    on_behalf_of=sig.on_behalf_of,
+                    decision=sig.decision,
+                    signed_at=sig.signed_at,
+                ),
             )
-        _log().info("version adopted", class_code=inp.class_code, version_id=inp.version_id,
-                    resolution=inp.resolution_number)
+        _log().info(
+            "version adopted",
+            class_code=inp.class_code,
+            version_id=inp.version_id,
+            resolution=inp.resolution_number,
+        )
         return AdoptResult(version_id=inp.version_id, superseded_version_id=superseded_id)
 
     @activity.defn(name="record_cycle")
@@ -184,8 +226,14 @@ class RecordActivities:
         with Session(self.engine) as session:
             row = session.get(ReviewCycle, inp.workflow_id)
             if row is None:
-                row = ReviewCycle(workflow_id=inp.workflow_id, class_code=inp.class_code, cycle=inp.cycle,
-                                  requested_by=inp.requested_by, status=inp.status, started_at=inp.at)
+                row = ReviewCycle(
+                    workflow_id=inp.workflow_id,
+                    class_code=inp.class_code,
+                    cycle=inp.cycle,
+                    requested_by=inp.requested_by,
+                    status=inp.status,
+                    started_at=inp.at,
+                )
             elif row.finished_at is not None:
                 return
             row.status = inp.status

@@ -80,21 +80,37 @@ class _P(NamedTuple):
 
 # Supervisors are listed before the people they supervise.
 PEOPLE: list[_P] = [
-    _P("E1001", "Margaret Okafor", "City Administrator", "ADM", None,
-       ("city_administrator", "department_director")),
+    _P(
+        "E1001",
+        "Margaret Okafor",
+        "City Administrator",
+        "ADM",
+        None,
+        ("city_administrator", "department_director"),
+    ),
     _P("E1002", "Thomas Lindqvist", "City Clerk", "ADM", "E1001"),
-    _P("E1003", "Rosa Delgado", "Deputy City Clerk / Civil Service Board Secretary", "ADM", "E1002",
-       ("board_secretary",)),
-    _P("E1004", "Denise Harrington", "Employee Services Director", "HR", "E1001",
-       ("department_director", "employee_services_director")),
+    _P(
+        "E1003",
+        "Rosa Delgado",
+        "Deputy City Clerk / Civil Service Board Secretary",
+        "ADM",
+        "E1002",
+        ("board_secretary",),
+    ),
+    _P(
+        "E1004",
+        "Denise Harrington",
+        "Employee Services Director",
+        "HR",
+        "E1001",
+        ("department_director", "employee_services_director"),
+    ),
     _P("E1005", "Linnea Brandt", "Human Resources Supervisor", "HR", "E1004", ("hr_supervisor",)),
     _P("E1006", "Marcus Bell", "Human Resources Technician", "HR", "E1005", ("hr_technician",)),
     _P("E1007", "Priya Raman", "Human Resources Technician", "HR", "E1005", ("hr_technician",)),
-    _P("E1008", "Jordan Meeks", "Administrative Services Technician II", "HR", "E1005",
-       ("hr_technician",)),
+    _P("E1008", "Jordan Meeks", "Administrative Services Technician II", "HR", "E1005", ("hr_technician",)),
     _P("E1009", "Grace Nakamura", "Benefits Specialist", "HR", "E1005", ("employee", "union_rep")),
-    _P("E1010", "Victor Hale", "Information Technology Director", "IT", "E1001",
-       ("department_director",)),
+    _P("E1010", "Victor Hale", "Information Technology Director", "IT", "E1001", ("department_director",)),
     _P("E1011", "Samira Haddad", "IT Operations Manager", "IT", "E1010"),
     _P("E1012", "Kevin Brennan", "IT Technician II", "IT", "E1011"),
     _P("E1013", "Alicia Moreno", "IT Technician II", "IT", "E1011"),
@@ -111,8 +127,14 @@ PEOPLE: list[_P] = [
     _P("E1024", "Teresa Vance", "Street Maintenance Supervisor", "PW", "E1023"),
     _P("E1025", "Ahmed Rahimi", "Maintenance Worker", "PW", "E1024"),
     _P("E1026", "Brian Kessler", "Equipment Operator", "PW", "E1024", ("employee", "union_rep")),
-    _P("E1027", "Lucy Tran", "Public Works Administrative Assistant", "PW", "E1023",
-       ("employee", "union_rep")),
+    _P(
+        "E1027",
+        "Lucy Tran",
+        "Public Works Administrative Assistant",
+        "PW",
+        "E1023",
+        ("employee", "union_rep"),
+    ),
     _P("E1028", "Sean Murphy", "Maintenance Worker", "PW", "E1024"),
     _P("E1029", "Irene Papadopoulos", "Management Analyst", "ADM", "E1001"),
     _P("E1030", "Walter Greene", "Records Clerk", "ADM", "E1002"),
@@ -133,22 +155,49 @@ class _C(NamedTuple):
 
 
 CLASSIFICATIONS: list[_C] = [
-    _C("1821", "Human Resources Technician", "HR", "CONF",
-       "Duluth, MN Civil Service memo 2023-09-27 (class no. 1821; current text CC 20101206, "
-       "resolution 10-0608R)",
-       date(2010, 12, 6), date(2010, 10, 5), "10-0608R"),
-    _C("AAC30", "Accounting/Administrative Coordinator", "IT", "TEAM",
-       "Kent, WA position description, position inventory no. 11772, revised 6/19/03",
-       date(2003, 6, 19)),
-    _C("CI1659", "IT Technician II", "IT", "AFSCME",
-       "City Office of Human Resources class specification CI1659, revised 7/30/2023",
-       date(2023, 7, 30)),
-    _C("AST12", "Administrative Services Technician I/II", "FIN", "AFSCME",
-       "California city class specification (undated; recorded as revised 2008-03-01)",
-       date(2008, 3, 1)),
-    _C("ITAT", "Information Technology Accounting Technician", "IT", "AFSCME",
-       "Bellingham, WA job announcement, closing 8/19/22 (recorded as revised 2022-08-01)",
-       date(2022, 8, 1)),
+    _C(
+        "1821",
+        "Human Resources Technician",
+        "HR",
+        "CONF",
+        "Duluth, MN Civil Service memo 2023-09-27 (class no. 1821; current text CC 20101206, "
+        "resolution 10-0608R)",
+        date(2010, 12, 6),
+        date(2010, 10, 5),
+        "10-0608R",
+    ),
+    _C(
+        "AAC30",
+        "Accounting/Administrative Coordinator",
+        "IT",
+        "TEAM",
+        "Kent, WA position description, position inventory no. 11772, revised 6/19/03",
+        date(2003, 6, 19),
+    ),
+    _C(
+        "CI1659",
+        "IT Technician II",
+        "IT",
+        "AFSCME",
+        "City Office of Human Resources class specification CI1659, revised 7/30/2023",
+        date(2023, 7, 30),
+    ),
+    _C(
+        "AST12",
+        "Administrative Services Technician I/II",
+        "FIN",
+        "AFSCME",
+        "California city class specification (undated; recorded as revised 2008-03-01)",
+        date(2008, 3, 1),
+    ),
+    _C(
+        "ITAT",
+        "Information Technology Accounting Technician",
+        "IT",
+        "AFSCME",
+        "Bellingham, WA job announcement, closing 8/19/22 (recorded as revised 2022-08-01)",
+        date(2022, 8, 1),
+    ),
 ]
 
 SEED_REVISED_ON: dict[str, date] = {c.code: c.revised_on for c in CLASSIFICATIONS}
@@ -166,25 +215,32 @@ class _Pos(NamedTuple):
 POSITIONS: list[_Pos] = [
     _Pos("P-1821-01", "1821", "HR", "Human Resources Technician", HR_SUPERVISOR_ID, "E1006"),
     _Pos("P-1821-02", "1821", "HR", "Human Resources Technician", HR_SUPERVISOR_ID, "E1007"),
-    _Pos("P-CI1659-01", "CI1659", "IT", "IT Technician II (Desktop Support)", IT_MANAGER_ID,
-         "E1012"),
+    _Pos("P-CI1659-01", "CI1659", "IT", "IT Technician II (Desktop Support)", IT_MANAGER_ID, "E1012"),
     _Pos("P-CI1659-02", "CI1659", "IT", "IT Technician II (Help Desk)", IT_MANAGER_ID, "E1013"),
-    _Pos("P-CI1659-03", "CI1659", "IT", "IT Technician II (Voice and Data)", IT_MANAGER_ID,
-         "E1014"),
-    _Pos("P-AAC30-01", "AAC30", "IT", "Information Technology Accounting/Administrative Coordinator",
-         "E1010", "E1015"),
-    _Pos("P-AST12-01", "AST12", "HR", "Administrative Services Technician II (Human Resources)",
-         HR_SUPERVISOR_ID, "E1008"),
-    _Pos("P-AST12-02", "AST12", "FIN", "Administrative Services Technician I (Finance)", "E1019",
-         "E1020"),
-    _Pos("P-ITAT-01", "ITAT", "IT", "Information Technology Accounting Technician", "E1015",
-         "E1016"),
+    _Pos("P-CI1659-03", "CI1659", "IT", "IT Technician II (Voice and Data)", IT_MANAGER_ID, "E1014"),
+    _Pos(
+        "P-AAC30-01",
+        "AAC30",
+        "IT",
+        "Information Technology Accounting/Administrative Coordinator",
+        "E1010",
+        "E1015",
+    ),
+    _Pos(
+        "P-AST12-01",
+        "AST12",
+        "HR",
+        "Administrative Services Technician II (Human Resources)",
+        HR_SUPERVISOR_ID,
+        "E1008",
+    ),
+    _Pos("P-AST12-02", "AST12", "FIN", "Administrative Services Technician I (Finance)", "E1019", "E1020"),
+    _Pos("P-ITAT-01", "ITAT", "IT", "Information Technology Accounting Technician", "E1015", "E1016"),
     _Pos("P-ITAT-02", "ITAT", "IT", "Information Technology Accounting Technician", "E1015", None),
 ]
 
 INCUMBENT_IDS: dict[str, list[str]] = {
-    c.code: [p.incumbent for p in POSITIONS if p.code == c.code and p.incumbent]
-    for c in CLASSIFICATIONS
+    c.code: [p.incumbent for p in POSITIONS if p.code == c.code and p.incumbent] for c in CLASSIFICATIONS
 }
 
 
@@ -255,10 +311,17 @@ def seed_city(engine: Engine) -> SeedSummary:
         session.flush()
         for p in PEOPLE:
             if session.get(Person, p.id) is None:
-                session.add(Person(
-                    id=p.id, name=p.name, email=email_for(p.name), title=p.title,
-                    department_code=p.dept, supervisor_id=p.supervisor, roles=list(p.roles),
-                ))
+                session.add(
+                    Person(
+                        id=p.id,
+                        name=p.name,
+                        email=email_for(p.name),
+                        title=p.title,
+                        department_code=p.dept,
+                        supervisor_id=p.supervisor,
+                        roles=list(p.roles),
+                    )
+                )
                 session.flush()  # a supervisor's row exists before the rows pointing at it
                 summary.people += 1
         for code, director_id in DEPARTMENT_DIRECTOR_IDS.items():
@@ -277,10 +340,15 @@ def seed_city(engine: Engine) -> SeedSummary:
         now = utcnow()
         for c in CLASSIFICATIONS:
             if session.get(Classification, c.code) is None:
-                session.add(Classification(
-                    code=c.code, title=c.title, department_code=c.dept,
-                    bargaining_unit_code=c.unit, source=c.source,
-                ))
+                session.add(
+                    Classification(
+                        code=c.code,
+                        title=c.title,
+                        department_code=c.dept,
+                        bargaining_unit_code=c.unit,
+                        source=c.source,
+                    )
+                )
                 session.flush()
                 summary.classifications += 1
             key = f"seed:{c.code}:current"
@@ -288,18 +356,31 @@ def seed_city(engine: Engine) -> SeedSummary:
                 select(JobDescriptionVersion).where(JobDescriptionVersion.key == key)
             ).first()
             if found is None:
-                session.add(JobDescriptionVersion(
-                    key=key, class_code=c.code, status="current", text=load_text(c.code),
-                    revised_on=c.revised_on, board_date=c.board_date,
-                    resolution_number=c.resolution_number, created_at=now,
-                ))
+                session.add(
+                    JobDescriptionVersion(
+                        key=key,
+                        class_code=c.code,
+                        status="current",
+                        text=load_text(c.code),
+                        revised_on=c.revised_on,
+                        board_date=c.board_date,
+                        resolution_number=c.resolution_number,
+                        created_at=now,
+                    )
+                )
                 summary.versions += 1
         for pos in POSITIONS:
             if session.get(Position, pos.id) is None:
-                session.add(Position(
-                    id=pos.id, class_code=pos.code, department_code=pos.dept, title=pos.title,
-                    supervisor_id=pos.supervisor, incumbent_id=pos.incumbent,
-                ))
+                session.add(
+                    Position(
+                        id=pos.id,
+                        class_code=pos.code,
+                        department_code=pos.dept,
+                        title=pos.title,
+                        supervisor_id=pos.supervisor,
+                        incumbent_id=pos.incumbent,
+                    )
+                )
                 summary.positions += 1
         session.commit()
     return summary

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import Any
+
 from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.common import SearchAttributeKey
 
 HR_ACTION_TYPE = SearchAttributeKey.for_keyword("HrActionType")
 HR_STAGE = SearchAttributeKey.for_keyword("HrStage")
@@ -13,7 +15,7 @@ HR_DEPARTMENT = SearchAttributeKey.for_keyword("HrDepartment")
 HR_PENDING_APPROVERS = SearchAttributeKey.for_keyword_list("HrPendingApprovers")
 HR_DUE_AT = SearchAttributeKey.for_datetime("HrDueAt")
 
-ALL_KEYS = [
+ALL_KEYS: list[SearchAttributeKey[Any]] = [
     HR_ACTION_TYPE,
     HR_STAGE,
     HR_EMPLOYEE_ID,
@@ -23,21 +25,17 @@ ALL_KEYS = [
     HR_DUE_AT,
 ]
 
-_CLI_TYPES = {
-    IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD: "Keyword",
-    IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST: "KeywordList",
-    IndexedValueType.INDEXED_VALUE_TYPE_DATETIME: "Datetime",
-}
+_CLI_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList", "DATETIME": "Datetime"}
 
 
-def indexed_types() -> dict[str, "IndexedValueType.ValueType"]:
+def indexed_types() -> dict[str, IndexedValueType.ValueType]:
     """Name -> indexed value type, for ``OperatorService.AddSearchAttributes``."""
-    return {key.name: key.indexed_value_type for key in ALL_KEYS}
+    return {key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in ALL_KEYS}
 
 
 def dev_server_flags() -> list[str]:
     """``--search-attribute NAME=TYPE`` flags for ``temporal server start-dev``."""
     flags: list[str] = []
     for key in ALL_KEYS:
-        flags += ["--search-attribute", f"{key.name}={_CLI_TYPES[key.indexed_value_type]}"]
+        flags += ["--search-attribute", f"{key.name}={_CLI_TYPES[key.indexed_value_type.name]}"]
     return flags

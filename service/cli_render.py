@@ -33,7 +33,11 @@ def render_step(step: StepSnapshot, *, open_: bool) -> list[str]:
         lines.append(f"      allowed: {', '.join(step.allowed)}")
         lines.append(f"      waiting for: {', '.join(step.pending) if step.pending else '-'}")
     for answer in step.answers:
-        who = answer.actor_id if answer.actor_id == answer.person_id else f"{answer.actor_id} for {answer.person_id}"
+        who = (
+            answer.actor_id
+            if answer.actor_id == answer.person_id
+            else f"{answer.actor_id} for {answer.person_id}"
+        )
         extra = f" ({answer.source})" if answer.source != "update" else ""
         comment = f": {one_line(answer.comment)}" if answer.comment else ""
         lines.append(f"      {who} {answer.decision}{extra} at {fmt_time(answer.at)}{comment}")
@@ -104,7 +108,4 @@ def render_sweep(result: SweepResult) -> str:
 def render_seeded(seeded: tuple[int, dict[str, int]]) -> str:
     """The line after seeding: rows created, then the count of each table."""
     created, counts = seeded
-    return (
-        f"store seeded ({created} rows created): "
-        + ", ".join(f"{n} {name}" for name, n in counts.items())
-    )
+    return f"store seeded ({created} rows created): " + ", ".join(f"{n} {name}" for name, n in counts.items())

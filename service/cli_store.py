@@ -126,8 +126,12 @@ def add_delegation(
     from activities.db import utcnow
 
     row = Delegation(
-        delegator_id=delegator_id, delegate_id=delegate_id, starts_on=starts_on, ends_on=ends_on,
-        reason=reason, created_at=utcnow(),
+        delegator_id=delegator_id,
+        delegate_id=delegate_id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+        created_at=utcnow(),
     )
     with store(engine) as session:
         session.add(row)

@@ -88,14 +88,14 @@ def run(body: Coroutine[Any, Any, T], *, interrupt_ok: bool = False) -> T:
     except (KeyboardInterrupt, asyncio.CancelledError):
         if interrupt_ok:
             typer.echo("stopped", err=True)
-            raise typer.Exit(0)
+            raise typer.Exit(0) from None
         fail("interrupted", 130)
     except WorkflowAlreadyStartedError as err:
         fail(f"already started: {err.workflow_id}")
     except RPCError as err:
         fail(f"Temporal refused the request ({err.status.name if err.status else 'error'}): {err.message}")
     except SQLAlchemyError as err:
-        detail = str(err.orig if getattr(err, "orig", None) else err).strip()
+        detail = str(getattr(err, "orig", None) or err).strip()
         fail(f"database error: {one_line(detail) if detail else type(err).__name__}")
     except typer.Exit:
         raise

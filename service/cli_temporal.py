@@ -129,7 +129,12 @@ async def inbox_rows(
 
 
 async def start_review(
-    client: Client, settings: Settings, *, class_code: str, cycle: str, requested_by: str,
+    client: Client,
+    settings: Settings,
+    *,
+    class_code: str,
+    cycle: str,
+    requested_by: str,
     draft_text: str | None,
 ) -> WorkflowHandle[Any, Any]:
     """Starts the review of ``class_code`` in ``cycle``; one already started is a ``CliError``."""
@@ -137,7 +142,11 @@ async def start_review(
 
     try:
         return await start(
-            client, settings, class_code=class_code, cycle=cycle, requested_by=requested_by,
+            client,
+            settings,
+            class_code=class_code,
+            cycle=cycle,
+            requested_by=requested_by,
             draft_text=draft_text,
         )
     except WorkflowAlreadyStartedError as err:
@@ -147,7 +156,12 @@ async def start_review(
 
 
 async def start_sweep(
-    client: Client, settings: Settings, *, cycle: str, requested_by: str, older_than_years: int,
+    client: Client,
+    settings: Settings,
+    *,
+    cycle: str,
+    requested_by: str,
+    older_than_years: int,
     batch_size: int,
 ) -> WorkflowHandle[Any, SweepResult]:
     """Starts the review sweep of ``cycle``, or returns the one of that cycle already running."""

@@ -188,9 +188,7 @@ async def run_demo(
                     refused.add(key)
                     continue
                 try:
-                    receipt = await handle.execute_update(
-                        "decide", answer, result_type=DecisionReceipt
-                    )
+                    receipt = await handle.execute_update("decide", answer, result_type=DecisionReceipt)
                 except WorkflowUpdateFailedError as err:
                     echo(f"  {step.step_id}: {person_id} {answer.decision} refused: {err.cause}")
                     refused.add(key)

@@ -21,12 +21,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import structlog
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -121,17 +121,20 @@ def _log_tail(path: Path | None, lines: int = 5) -> str:
     return " | ".join(text[-lines:])
 
 
-async def _wait_ready(settings: Settings, address: str, proc: subprocess.Popen[bytes] | None,
-                      log_path: Path | None, timeout: float) -> Client:
+async def _wait_ready(
+    settings: Settings,
+    address: str,
+    proc: subprocess.Popen[bytes] | None,
+    log_path: Path | None,
+    timeout: float,
+) -> Client:
     """Connects once the frontend answers and the namespace exists."""
     target = settings.model_copy(update={"temporal_address": address})
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise DevServerError(
-                f"the dev server exited with code {proc.returncode}: {_log_tail(log_path)}"
-            )
+            raise DevServerError(f"the dev server exited with code {proc.returncode}: {_log_tail(log_path)}")
         try:
             client = await connect(target)
             await client.workflow_service.describe_namespace(
@@ -163,19 +166,27 @@ async def start_dev_server(
         log.info("reusing the Temporal server already listening", address=address)
         client = await _wait_ready(settings, address, None, None, timeout)
         await ensure_search_attributes(client, settings.temporal_namespace)
-        return DevServer(address=address, namespace=settings.temporal_namespace,
-                         ui_url=settings.ui_url), client
+        return DevServer(
+            address=address, namespace=settings.temporal_namespace, ui_url=settings.ui_url
+        ), client
 
     db_file = Path(settings.dev_db_filename)
     db_file.parent.mkdir(parents=True, exist_ok=True)
     log_path = db_file.parent / "temporal-dev.log"
     args = [
-        temporal_binary(), "server", "start-dev",
-        "--ip", ip,
-        "--port", str(port),
-        "--db-filename", str(db_file),
-        "--namespace", settings.temporal_namespace,
-        "--log-level", "warn",
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        ip,
+        "--port",
+        str(port),
+        "--db-filename",
+        str(db_file),
+        "--namespace",
+        settings.temporal_namespace,
+        "--log-level",
+        "warn",
         *dev_server_flags(),
     ]
     if headless:
@@ -192,8 +203,13 @@ async def start_dev_server(
             # Its own process group: Ctrl-C reaches us, and we stop the server last.
             start_new_session=True,
         )
-    server = DevServer(address=address, namespace=settings.temporal_namespace,
-                       ui_url=settings.ui_url, process=proc, log_path=log_path)
+    server = DevServer(
+        address=address,
+        namespace=settings.temporal_namespace,
+        ui_url=settings.ui_url,
+        process=proc,
+        log_path=log_path,
+    )
     try:
         client = await _wait_ready(settings, address, proc, log_path, timeout)
         await ensure_search_attributes(client, settings.temporal_namespace)

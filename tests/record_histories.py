@@ -64,7 +64,9 @@ async def _record(review: Review) -> dict[str, str]:
     sweep = await review.client.start_workflow(
         "JobDescriptionReviewSweep",
         jd.SweepInput(cycle="rec", requested_by="E1008", as_of=date(2026, 11, 23), batch_size=2),
-        id="jd-sweep-rec", task_queue=review.task_queue, result_type=jd.SweepResult,
+        id="jd-sweep-rec",
+        task_queue=review.task_queue,
+        result_type=jd.SweepResult,
     )
     await sweep.result()
     histories["jd_sweep"] = (await sweep.fetch_history()).to_json()

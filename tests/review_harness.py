@@ -19,7 +19,6 @@ from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, Person
 from service.settings import Settings
 from tests.smtp_server import SmtpSink
-from worker import build_worker
 
 Script = Callable[[str, str], DecisionInput | None]
 """(step id, person id) -> the decision that person sends, or None to stay silent."""
@@ -36,14 +35,23 @@ class Review:
     def client(self) -> Client:
         return self.env.client
 
-    async def start(self, class_code: str = "1821", requested_by: str = "E1008",
-                    draft: str | None = "default", **kwargs) -> WorkflowHandle:
+    async def start(
+        self, class_code: str = "1821", requested_by: str = "E1008", draft: str | None = "default", **kwargs
+    ) -> WorkflowHandle:
         text = load_text("1821_draft_2023") if draft == "default" else draft
-        inp = jd.StartReviewInput(class_code=class_code, cycle=f"t{uuid.uuid4().hex[:8]}",
-                                  requested_by=requested_by, draft_text=text, **kwargs)
+        inp = jd.StartReviewInput(
+            class_code=class_code,
+            cycle=f"t{uuid.uuid4().hex[:8]}",
+            requested_by=requested_by,
+            draft_text=text,
+            **kwargs,
+        )
         return await self.client.start_workflow(
-            "JobDescriptionReview", inp, id=jd.review_workflow_id(class_code, inp.cycle),
-            task_queue=self.task_queue, result_type=jd.ReviewResult,
+            "JobDescriptionReview",
+            inp,
+            id=jd.review_workflow_id(class_code, inp.cycle),
+            task_queue=self.task_queue,
+            result_type=jd.ReviewResult,
         )
 
     async def status(self, handle: WorkflowHandle) -> jd.ReviewStatus:
@@ -54,8 +62,9 @@ class Review:
             "decide", DecisionInput(actor_id=actor, decision=decision, **kw), result_type=DecisionReceipt
         )
 
-    async def wait_for(self, handle: WorkflowHandle, predicate: Callable[[jd.ReviewStatus], bool],
-                       timeout: float = 30) -> jd.ReviewStatus:
+    async def wait_for(
+        self, handle: WorkflowHandle, predicate: Callable[[jd.ReviewStatus], bool], timeout: float = 30
+    ) -> jd.ReviewStatus:
         """Polls the status query (real time; the test server's clock stays put) until ``predicate``."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -71,8 +80,9 @@ class Review:
             handle, lambda s: any(st.step_id.startswith(prefix) and st.pending for st in s.open_steps)
         )
 
-    async def drive(self, handle: WorkflowHandle, script: Script, until_stage: str | None = None,
-                    timeout: float = 60) -> jd.ReviewStatus:
+    async def drive(
+        self, handle: WorkflowHandle, script: Script, until_stage: str | None = None, timeout: float = 60
+    ) -> jd.ReviewStatus:
         """Answers every open step per ``script`` until the workflow ends (or reaches ``until_stage``)."""
         deadline = asyncio.get_running_loop().time() + timeout
         answered: set[tuple[str, str]] = set()
@@ -95,8 +105,11 @@ class Review:
 
     def audit(self, workflow_id: str) -> list[AuditEvent]:
         with Session(self.engine) as s:
-            return list(s.exec(select(AuditEvent).where(AuditEvent.workflow_id == workflow_id)
-                               .order_by(AuditEvent.id)).all())
+            return list(
+                s.exec(
+                    select(AuditEvent).where(AuditEvent.workflow_id == workflow_id).order_by(AuditEvent.id)
+                ).all()
+            )
 
     async def wait_for_audit(self, workflow_id: str, count: int, timeout: float = 10) -> list[AuditEvent]:
         """The audit rows once there are at least ``count`` (the signal's activity runs after it)."""

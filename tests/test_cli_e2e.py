@@ -8,7 +8,6 @@ event loop, so the subprocesses are awaited with asyncio rather than blocking it
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +82,13 @@ class Stack:
     async def hr(self, *args: str, timeout: float = 90) -> Run:
         """Runs ``python starter.py ARGS`` and returns its exit code and output."""
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "starter.py", *args,
-            cwd=REPO, env=self.cli_env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "starter.py",
+            *args,
+            cwd=REPO,
+            env=self.cli_env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
         run = Run(proc.returncode or 0, out.decode(), err.decode())
@@ -122,7 +126,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def stack(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+async def stack(
+    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
     from worker import build_worker
 
     folder = tmp_path_factory.mktemp("cli-e2e")
@@ -301,7 +307,7 @@ async def test_dev_server_keeps_its_state_across_restarts(tmp_path: Path) -> Non
         temporal_address=f"localhost:{port}",
         dev_db_filename=str(tmp_path / "temporal-dev.db"),
     )
-    for attempt in range(2):
+    for _attempt in range(2):
         server, client = await start_dev_server(settings, headless=True)
         try:
             assert server.started_here

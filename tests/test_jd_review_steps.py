@@ -22,8 +22,16 @@ async def test_a_delegate_answers_and_is_recorded_on_behalf_of_the_supervisor(re
     supervisor = (await review.wait_for_step(probe, "review-1")).open_steps[0].pending[0]
     await probe.terminate("probe")
     with Session(review.engine) as s:
-        s.add(Delegation(delegator_id=supervisor, delegate_id="E1030", starts_on=date.today() - timedelta(days=1),
-                         ends_on=date.today() + timedelta(days=60), reason="on leave", created_at=utcnow()))
+        s.add(
+            Delegation(
+                delegator_id=supervisor,
+                delegate_id="E1030",
+                starts_on=date.today() - timedelta(days=1),
+                ends_on=date.today() + timedelta(days=60),
+                reason="on leave",
+                created_at=utcnow(),
+            )
+        )
         s.commit()
 
     handle = await review.start()
@@ -35,8 +43,11 @@ async def test_a_delegate_answers_and_is_recorded_on_behalf_of_the_supervisor(re
     rows = [e for e in review.audit(handle.id) if e.actor_id == "E1030"]
     assert [(r.action, r.on_behalf_of) for r in rows] == [("approve", supervisor)]
     with Session(review.engine) as s:
-        sig = s.exec(select(Signature).where(Signature.version_id == result.adopted_version_id,
-                                             Signature.role == "supervisor")).one()
+        sig = s.exec(
+            select(Signature).where(
+                Signature.version_id == result.adopted_version_id, Signature.role == "supervisor"
+            )
+        ).one()
         assert (sig.person_id, sig.on_behalf_of) == ("E1030", supervisor)
 
 
@@ -46,12 +57,16 @@ async def test_hr_moves_a_due_date_and_the_reminders_follow(review: Review):
     step = status.open_steps[0]
     new_due = step.due_at + timedelta(days=10)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update("extend_due", ExtendDueInput(
-            actor_id=step.pending[-1], step_id="review-1", new_due_at=new_due, reason="x"))
+        await handle.execute_update(
+            "extend_due",
+            ExtendDueInput(actor_id=step.pending[-1], step_id="review-1", new_due_at=new_due, reason="x"),
+        )
     assert "may not extend a due date" in str(refused.value.cause)
 
-    await handle.execute_update("extend_due", ExtendDueInput(
-        actor_id="E1008", step_id="review-1", new_due_at=new_due, reason="staff on vacation"))
+    await handle.execute_update(
+        "extend_due",
+        ExtendDueInput(actor_id="E1008", step_id="review-1", new_due_at=new_due, reason="staff on vacation"),
+    )
     assert (await review.status(handle)).open_steps[0].due_at == new_due
 
     # Day 9: the original first reminder (day 7) must not come; the moved one is at day 17.
@@ -71,16 +86,23 @@ async def test_hr_withdraws_and_the_draft_is_closed(review: Review):
     handle = await review.start()
     status = await review.wait_for_step(handle, "review-1")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update("withdraw", WithdrawInput(actor_id=status.open_steps[0].pending[-1], reason="no"))
+        await handle.execute_update(
+            "withdraw", WithdrawInput(actor_id=status.open_steps[0].pending[-1], reason="no")
+        )
     assert "may not withdraw" in str(refused.value.cause)
     await handle.execute_update("withdraw", WithdrawInput(actor_id="E1008", reason="reorganisation"))
     result = await handle.result()
     assert result.outcome == jd.WITHDRAWN
     with Session(review.engine) as s:
-        draft = s.exec(select(JobDescriptionVersion).where(JobDescriptionVersion.workflow_id == handle.id)).one()
+        draft = s.exec(
+            select(JobDescriptionVersion).where(JobDescriptionVersion.workflow_id == handle.id)
+        ).one()
         assert draft.status == "withdrawn"
-        current = s.exec(select(JobDescriptionVersion).where(JobDescriptionVersion.class_code == "1821",
-                                                             JobDescriptionVersion.status == "current")).one()
+        current = s.exec(
+            select(JobDescriptionVersion).where(
+                JobDescriptionVersion.class_code == "1821", JobDescriptionVersion.status == "current"
+            )
+        ).one()
         assert current.key == "seed:1821:current"
         cycle = s.get(ReviewCycle, handle.id)
         assert cycle is not None and cycle.status == jd.WITHDRAWN
@@ -102,7 +124,9 @@ async def test_a_union_objection_goes_to_hr_who_may_proceed_and_the_memo_says_so
     await review.drive(handle, approve_all)
     assert (await handle.result()).outcome == jd.ADOPTED
     with Session(review.engine) as s:
-        memo = s.exec(select(Document).where(Document.workflow_id == handle.id, Document.kind == "memo")).one()
+        memo = s.exec(
+            select(Document).where(Document.workflow_id == handle.id, Document.kind == "memo")
+        ).one()
         assert "objected: wants a pay review first" in memo.text
 
 

@@ -13,6 +13,7 @@ from schemas.human_step import DecisionInput
 from schemas.tables import Document, JobDescriptionVersion, Position, ReviewCycle, Signature
 from tests.review_harness import Review, approve_all
 
+
 async def test_happy_path_adopts_the_new_version_with_every_signature(review: Review):
     handle = await review.start()
     status = await review.wait_for_step(handle, "review-1")
@@ -26,21 +27,35 @@ async def test_happy_path_adopts_the_new_version_with_every_signature(review: Re
     assert result.resolution_number == "26-0412R"
     assert final.stage == jd.ADOPTED
     with Session(review.engine) as s:
-        versions = s.exec(select(JobDescriptionVersion).where(JobDescriptionVersion.class_code == "1821")).all()
+        versions = s.exec(
+            select(JobDescriptionVersion).where(JobDescriptionVersion.class_code == "1821")
+        ).all()
         current = [v for v in versions if v.status == "current"]
         assert len(current) == 1 and current[0].id == result.adopted_version_id
         assert "Coordinate and conduct benefit orientations." in current[0].text
         assert current[0].resolution_number == "26-0412R" and current[0].board_date is not None
         assert current[0].revised_on == current[0].board_date
         assert [v.status for v in versions if v.key == "seed:1821:current"] == ["superseded"]
-        roles = sorted(sig.role for sig in s.exec(select(Signature).where(Signature.version_id == current[0].id)))
-        assert roles == ["civil_service_board", "department_director", "employee_services_director",
-                         "incumbent", "incumbent", "supervisor"]
-        memo = s.exec(select(Document).where(Document.workflow_id == handle.id, Document.kind == "memo")).one()
+        roles = sorted(
+            sig.role for sig in s.exec(select(Signature).where(Signature.version_id == current[0].id))
+        )
+        assert roles == [
+            "civil_service_board",
+            "department_director",
+            "employee_services_director",
+            "incumbent",
+            "incumbent",
+            "supervisor",
+        ]
+        memo = s.exec(
+            select(Document).where(Document.workflow_id == handle.id, Document.kind == "memo")
+        ).one()
         assert "TO: Civil Service Board" in memo.text
         assert "SUBJECT: Revised Job Classification of Human Resources Technician" in memo.text
         assert "last revised in 2010" in memo.text and "agreeable" in memo.text
-        redline = s.exec(select(Document).where(Document.workflow_id == handle.id, Document.kind == "redline")).one()
+        redline = s.exec(
+            select(Document).where(Document.workflow_id == handle.id, Document.kind == "redline")
+        ).one()
         assert "{+" in redline.text and "[-" in redline.text
         cycle = s.get(ReviewCycle, handle.id)
         assert cycle is not None and cycle.status == jd.ADOPTED and cycle.finished_at is not None
@@ -61,14 +76,20 @@ async def test_changes_requested_start_a_second_round(review: Review):
 
     def round_one(step_id: str, person: str) -> DecisionInput | None:
         if step_id == "review-1" and person == objector:
-            return DecisionInput(actor_id=person, decision="request_changes",
-                                 comment="Duty 7 should name the Employee Benefits Representative.")
+            return DecisionInput(
+                actor_id=person,
+                decision="request_changes",
+                comment="Duty 7 should name the Employee Benefits Representative.",
+            )
         return approve_all(step_id, person)
 
     status = await review.drive(handle, round_one, until_stage=jd.HR_DECISION)
     hr_step = status.open_steps[0]
     assert hr_step.step_id == "hr-1-review" and "revise" in hr_step.allowed
-    revised = "Human Resources Technician\n\nRevised after review: refer difficult cases to the Employee Benefits Representative.\n"
+    revised = (
+        "Human Resources Technician\n\n"
+        "Revised after review: refer difficult cases to the Employee Benefits Representative.\n"
+    )
     await review.decide(handle, "E1008", "revise", text=revised)
 
     await review.wait_for_step(handle, "review-2")
@@ -76,7 +97,12 @@ async def test_changes_requested_start_a_second_round(review: Review):
     result = await handle.result()
     assert result.outcome == jd.ADOPTED and result.rounds == 2
     with Session(review.engine) as s:
-        drafts = {v.round: v for v in s.exec(select(JobDescriptionVersion).where(JobDescriptionVersion.workflow_id == handle.id))}
+        drafts = {
+            v.round: v
+            for v in s.exec(
+                select(JobDescriptionVersion).where(JobDescriptionVersion.workflow_id == handle.id)
+            )
+        }
         assert drafts[1].status == "replaced"
         assert drafts[2].status == "current" and drafts[2].text == revised
     comments = [e.comment for e in review.audit(handle.id) if e.action == "request_changes"]
@@ -115,7 +141,9 @@ async def test_an_incumbent_who_never_answers_is_reminded_escalated_and_recorded
     result = await handle.result()
     assert result.outcome == jd.ADOPTED
     with Session(review.engine) as s:
-        memo = s.exec(select(Document).where(Document.workflow_id == handle.id, Document.kind == "memo")).one()
+        memo = s.exec(
+            select(Document).where(Document.workflow_id == handle.id, Document.kind == "memo")
+        ).one()
         assert "No response was received" in memo.text
 
 

@@ -16,7 +16,9 @@ async def _sweep(review: Review, workflow_id: str, cycle: str) -> jd.SweepResult
     return await review.client.execute_workflow(
         "JobDescriptionReviewSweep",
         jd.SweepInput(cycle=cycle, requested_by="E1008", as_of=AS_OF, batch_size=2),
-        id=workflow_id, task_queue=review.task_queue, result_type=jd.SweepResult,
+        id=workflow_id,
+        task_queue=review.task_queue,
+        result_type=jd.SweepResult,
     )
 
 
@@ -46,7 +48,9 @@ async def test_sweep_continues_as_new_and_still_starts_each_once(review: Review)
     handle = await review.client.start_workflow(
         "JobDescriptionReviewSweep",
         jd.SweepInput(cycle=cycle, requested_by="E1008", as_of=AS_OF, batch_size=1, per_run_limit=1),
-        id=f"jd-sweep-{cycle}", task_queue=review.task_queue, result_type=jd.SweepResult,
+        id=f"jd-sweep-{cycle}",
+        task_queue=review.task_queue,
+        result_type=jd.SweepResult,
     )
     result = await handle.result()
     assert len(result.started) == 3 and len(set(result.started)) == 3

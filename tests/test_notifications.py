@@ -35,8 +35,12 @@ def _inp(key: str = f"{WF}:supervisor_review:step_opened:opened", **kw: object) 
         "workflow_id": WF,
         "recipient_ids": [HR_SUPERVISOR_ID, BOARD_SECRETARY_ID],
         "template": "step_opened",
-        "params": {"step_title": "Supervisor review of 1821", "due_at": "2024-03-15 17:00 UTC",
-                   "allowed": "approve, request_changes", "workflow_id": WF},
+        "params": {
+            "step_title": "Supervisor review of 1821",
+            "due_at": "2024-03-15 17:00 UTC",
+            "allowed": "approve, request_changes",
+            "workflow_id": WF,
+        },
     }
     values.update(kw)
     return NotifyInput.model_validate(values)
@@ -48,9 +52,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_notify_sends_one_message_per_recipient_and_marks_rows_sent(
-    seeded: Engine, smtp: SmtpSink
-) -> None:
+def test_notify_sends_one_message_per_recipient_and_marks_rows_sent(seeded: Engine, smtp: SmtpSink) -> None:
     acts = NotificationActivities(seeded, smtp.host, smtp.port, MAIL_FROM)
     inp = _inp()
     result = acts.notify(inp)
@@ -69,10 +71,12 @@ def test_notify_sends_one_message_per_recipient_and_marks_rows_sent(
     assert "Dear Linnea Brandt" in body and WF in body and "2024-03-15 17:00 UTC" in body
 
     rows = outbox_for(seeded, WF)
-    assert sorted((r.recipient_id, r.key, r.status, r.attempts) for r in rows) == sorted([
-        (HR_SUPERVISOR_ID, f"{inp.key}:{HR_SUPERVISOR_ID}", "sent", 1),
-        (BOARD_SECRETARY_ID, f"{inp.key}:{BOARD_SECRETARY_ID}", "sent", 1),
-    ])
+    assert sorted((r.recipient_id, r.key, r.status, r.attempts) for r in rows) == sorted(
+        [
+            (HR_SUPERVISOR_ID, f"{inp.key}:{HR_SUPERVISOR_ID}", "sent", 1),
+            (BOARD_SECRETARY_ID, f"{inp.key}:{BOARD_SECRETARY_ID}", "sent", 1),
+        ]
+    )
     assert all(r.sent_at is not None for r in rows)
     assert {r.to_address for r in rows} == {SUPERVISOR_EMAIL, SECRETARY_EMAIL}
 
@@ -88,8 +92,13 @@ def test_a_repeated_call_with_the_same_key_sends_nothing_and_adds_no_row(
     rows = outbox_for(seeded)
     assert len(rows) == 2 and all(r.attempts == 1 for r in rows)
 
-    other = acts.notify(_inp(key=f"{WF}:supervisor_review:reminder:r7", template="reminder",
-                             recipient_ids=[HR_SUPERVISOR_ID, HR_SUPERVISOR_ID]))
+    other = acts.notify(
+        _inp(
+            key=f"{WF}:supervisor_review:reminder:r7",
+            template="reminder",
+            recipient_ids=[HR_SUPERVISOR_ID, HR_SUPERVISOR_ID],
+        )
+    )
     assert (other.queued, other.sent) == (1, 1)
     assert smtp.subjects_to(SUPERVISOR_EMAIL)[-1] == (
         "Reminder: Supervisor review of 1821 is due 2024-03-15 17:00 UTC"
@@ -172,8 +181,12 @@ def test_inside_an_activity_logs_carry_the_workflow_and_never_names_or_addresses
 
 
 def test_templates_address_the_person_and_an_unknown_template_lists_its_params() -> None:
-    subject, body = render("escalation", {"step_title": "Union review", "due_at": "2024-04-01",
-                                          "overdue": "E1026"}, "Gary Holm", WF)
+    subject, body = render(
+        "escalation",
+        {"step_title": "Union review", "due_at": "2024-04-01", "overdue": "E1026"},
+        "Gary Holm",
+        WF,
+    )
     assert subject == "Escalated to you: Union review is overdue"
     assert body.startswith("Dear Gary Holm,") and "E1026" in body and WF in body
 

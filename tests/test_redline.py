@@ -34,17 +34,19 @@ def test_removed_and_added_words_keep_the_spacing_of_the_line() -> None:
 
 
 def test_an_added_line_is_marked_whole() -> None:
-    result = redline("1. Provide support.\n2. Maintain records.\n",
-                     "1. Provide support.\n2. Maintain records.\n3. Create HR webpage content.\n")
-    assert result.text == (
-        "1. Provide support.\n2. Maintain records.\n{+3. Create HR webpage content.+}\n"
+    result = redline(
+        "1. Provide support.\n2. Maintain records.\n",
+        "1. Provide support.\n2. Maintain records.\n3. Create HR webpage content.\n",
     )
+    assert result.text == ("1. Provide support.\n2. Maintain records.\n{+3. Create HR webpage content.+}\n")
     assert (result.lines_added, result.lines_removed) == (1, 0)
 
 
 def test_a_removed_line_is_marked_whole() -> None:
-    result = redline("A. Test modifications.\nB. Perform related tasks.\nC. Keep files.\n",
-                     "A. Test modifications.\nC. Keep files.\n")
+    result = redline(
+        "A. Test modifications.\nB. Perform related tasks.\nC. Keep files.\n",
+        "A. Test modifications.\nC. Keep files.\n",
+    )
     assert result.text == "A. Test modifications.\n[-B. Perform related tasks.-]\nC. Keep files.\n"
     assert (result.lines_added, result.lines_removed) == (0, 1)
 

@@ -19,7 +19,11 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_there_are_recorded_histories():
-    assert {p.stem for p in HISTORIES} >= {"jd_review_adopted", "jd_review_rounds_no_response_tabled", "jd_sweep"}
+    assert {p.stem for p in HISTORIES} >= {
+        "jd_review_adopted",
+        "jd_review_rounds_no_response_tabled",
+        "jd_sweep",
+    }
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

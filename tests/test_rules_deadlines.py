@@ -23,8 +23,12 @@ DUE = OPENED + timedelta(days=14)
 def test_default_schedule_reminds_7_and_2_days_before_then_escalates_then_defaults():
     events = step_events(OPENED, DUE, DuePolicy(), has_defaults=True)
     assert [(e.kind, (e.at - OPENED).days) for e in events] == [
-        (REMINDER, 7), (REMINDER, 12), (ESCALATE, 14), (DEFAULT, 17),
-        (OVERDUE_REMINDER, 21), (OVERDUE_REMINDER, 28),
+        (REMINDER, 7),
+        (REMINDER, 12),
+        (ESCALATE, 14),
+        (DEFAULT, 17),
+        (OVERDUE_REMINDER, 21),
+        (OVERDUE_REMINDER, 28),
     ]
     assert len({e.key for e in events}) == len(events)
 

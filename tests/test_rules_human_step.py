@@ -18,14 +18,23 @@ from workflows.rules.human_step import (
 T0 = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 
 
-def _state(mode: str = "all", delegates: dict[str, list[str]] | None = None, closed: bool = False) -> StepState:
+def _state(
+    mode: str = "all", delegates: dict[str, list[str]] | None = None, closed: bool = False
+) -> StepState:
     spec = StepSpec(
-        step_id="review-1", title="Review", mode=mode,  # type: ignore[arg-type]
-        participants=[Participant(person_id="S1", role="supervisor"),
-                      Participant(person_id="I1", role="incumbent"),
-                      Participant(person_id="I2", role="incumbent")],
-        allowed=["approve", "request_changes"], required_fields={"request_changes": ["comment"]},
-        due_at=T0, delegates=delegates or {}, requester_id="HR1",
+        step_id="review-1",
+        title="Review",
+        mode=mode,  # type: ignore[arg-type]
+        participants=[
+            Participant(person_id="S1", role="supervisor"),
+            Participant(person_id="I1", role="incumbent"),
+            Participant(person_id="I2", role="incumbent"),
+        ],
+        allowed=["approve", "request_changes"],
+        required_fields={"request_changes": ["comment"]},
+        due_at=T0,
+        delegates=delegates or {},
+        requester_id="HR1",
     )
     return StepState(spec=spec, opened_at=T0, closed=closed)
 
@@ -71,7 +80,9 @@ def test_the_requester_may_not_approve_their_own_request():
     with pytest.raises(DecisionRefused, match="may not approve their own request"):
         check_decision(state, DecisionInput(actor_id="HR1", decision="approve"))
     # Asking for changes is still theirs to do.
-    assert check_decision(state, DecisionInput(actor_id="HR1", decision="request_changes", comment="c")) == "HR1"
+    assert (
+        check_decision(state, DecisionInput(actor_id="HR1", decision="request_changes", comment="c")) == "HR1"
+    )
 
 
 def test_a_delegate_answers_on_behalf_of_the_delegator():
@@ -107,8 +118,9 @@ def test_all_mode_waits_for_everyone_any_mode_for_one():
 def test_select_step_finds_the_actors_open_step_or_explains():
     review = _state()
     union = _state()
-    union.spec = union.spec.model_copy(update={
-        "step_id": "union-1", "participants": [Participant(person_id="U1", role="union")]})
+    union.spec = union.spec.model_copy(
+        update={"step_id": "union-1", "participants": [Participant(person_id="U1", role="union")]}
+    )
     steps = {"review-1": review, "union-1": union}
     assert select_step(steps, DecisionInput(actor_id="U1", decision="approve")) is union
     assert select_step(steps, DecisionInput(actor_id="I1", decision="approve")) is review

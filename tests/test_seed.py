@@ -62,8 +62,12 @@ def test_seeding_twice_creates_nothing_the_second_time(engine: Engine) -> None:
     assert first.created > 0 and second.created == 0
     assert _counts(engine) == after_first
     assert after_first == {
-        "Department": 5, "BargainingUnit": 3, "Person": 30, "Classification": 5,
-        "JobDescriptionVersion": 5, "Position": 10,
+        "Department": 5,
+        "BargainingUnit": 3,
+        "Person": 30,
+        "Classification": 5,
+        "JobDescriptionVersion": 5,
+        "Position": 10,
     }
 
 
@@ -124,15 +128,23 @@ def test_positions_and_incumbents(seeded: Engine) -> None:
         if position.incumbent_id:
             assert people[position.incumbent_id].supervisor_id == position.supervisor_id
     assert {code: len(ps) for code, ps in by_class.items()} == {
-        "1821": 2, "CI1659": 3, "AAC30": 1, "AST12": 2, "ITAT": 2,
+        "1821": 2,
+        "CI1659": 3,
+        "AAC30": 1,
+        "AST12": 2,
+        "ITAT": 2,
     }
     hr_techs = [p.incumbent_id for p in by_class["1821"]]
     assert sorted(hr_techs) == sorted(INCUMBENT_IDS["1821"]) and len(set(hr_techs)) == 2
     for incumbent in hr_techs:
         assert "hr_technician" in people[incumbent].roles
     assert {p.supervisor_id for p in by_class["1821"]} == {HR_SUPERVISOR_ID}
-    forbidden = {EMPLOYEE_SERVICES_DIRECTOR_ID, BOARD_SECRETARY_ID, HR_SUPERVISOR_ID,
-                 *DEPARTMENT_DIRECTOR_IDS.values()}
+    forbidden = {
+        EMPLOYEE_SERVICES_DIRECTOR_ID,
+        BOARD_SECRETARY_ID,
+        HR_SUPERVISOR_ID,
+        *DEPARTMENT_DIRECTOR_IDS.values(),
+    }
     assert not forbidden & set(hr_techs)
     assert all(people[p.incumbent_id].department_code == "IT" for p in by_class["CI1659"])
     assert sorted(p.department_code for p in by_class["AST12"]) == ["FIN", "HR"]
@@ -146,17 +158,27 @@ def test_classifications_have_departments_units_and_a_current_version(seeded: En
         classes = {c.code: c for c in session.exec(select(Classification)).all()}
         versions = session.exec(select(JobDescriptionVersion)).all()
     assert {c: (k.department_code, k.bargaining_unit_code) for c, k in classes.items()} == {
-        "1821": ("HR", "CONF"), "AAC30": ("IT", "TEAM"), "CI1659": ("IT", "AFSCME"),
-        "AST12": ("FIN", "AFSCME"), "ITAT": ("IT", "AFSCME"),
+        "1821": ("HR", "CONF"),
+        "AAC30": ("IT", "TEAM"),
+        "CI1659": ("IT", "AFSCME"),
+        "AST12": ("FIN", "AFSCME"),
+        "ITAT": ("IT", "AFSCME"),
     }
     assert classes["1821"].title == "Human Resources Technician"
     assert all(k.source for k in classes.values())
     assert {v.class_code: v.status for v in versions} == {code: "current" for code in classes}
     assert {v.class_code: v.key for v in versions} == {c: f"seed:{c}:current" for c in classes}
-    assert {v.class_code: v.revised_on for v in versions} == SEED_REVISED_ON == {
-        "1821": date(2010, 12, 6), "AAC30": date(2003, 6, 19), "CI1659": date(2023, 7, 30),
-        "AST12": date(2008, 3, 1), "ITAT": date(2022, 8, 1),
-    }
+    assert (
+        {v.class_code: v.revised_on for v in versions}
+        == SEED_REVISED_ON
+        == {
+            "1821": date(2010, 12, 6),
+            "AAC30": date(2003, 6, 19),
+            "CI1659": date(2023, 7, 30),
+            "AST12": date(2008, 3, 1),
+            "ITAT": date(2022, 8, 1),
+        }
+    )
     duluth = next(v for v in versions if v.class_code == "1821")
     assert (duluth.board_date, duluth.resolution_number) == (date(2010, 10, 5), "10-0608R")
     for version in versions:
@@ -167,18 +189,47 @@ def test_classifications_have_departments_units_and_a_current_version(seeded: En
 @pytest.mark.parametrize(
     ("name", "phrases"),
     [
-        ("1821", ["FUNCTIONAL AREAS:", "Participate in labor relations activities.",
-                  "CSB: 20101005", "Resolution: 10-0608R"]),
-        ("AAC30", ["CITY OF KENT POSITION DESCRIPTION",
-                   "Information Technology Accounting/Administrative Coordinator",
-                   "Employee Services Director", "Revised: 6/19/03"]),
-        ("CI1659", ["IT Technician II - CI1659", "Criminal Justice Information Services (CJIS)",
-                    "Revised Date: 7/30/2023"]),
+        (
+            "1821",
+            [
+                "FUNCTIONAL AREAS:",
+                "Participate in labor relations activities.",
+                "CSB: 20101005",
+                "Resolution: 10-0608R",
+            ],
+        ),
+        (
+            "AAC30",
+            [
+                "CITY OF KENT POSITION DESCRIPTION",
+                "Information Technology Accounting/Administrative Coordinator",
+                "Employee Services Director",
+                "Revised: 6/19/03",
+            ],
+        ),
+        (
+            "CI1659",
+            [
+                "IT Technician II - CI1659",
+                "Criminal Justice Information Services (CJIS)",
+                "Revised Date: 7/30/2023",
+            ],
+        ),
         ("AST12", ["ADMINISTRATIVE SERVICES TECHNICIAN I/II", "third-party administrator"]),
-        ("ITAT", ["Information Technology Accounting Technician",
-                  "Supplemental Question Review will be 40% of overall score"]),
-        (DEMO_DRAFT_NAME, ["Provide support to Generalist Team, HRIS, and Benefits as needed.",
-                           "24. Other duties may be assigned."]),
+        (
+            "ITAT",
+            [
+                "Information Technology Accounting Technician",
+                "Supplemental Question Review will be 40% of overall score",
+            ],
+        ),
+        (
+            DEMO_DRAFT_NAME,
+            [
+                "Provide support to Generalist Team, HRIS, and Benefits as needed.",
+                "24. Other duties may be assigned.",
+            ],
+        ),
     ],
 )
 def test_seed_texts_are_the_published_documents(name: str, phrases: list[str]) -> None:

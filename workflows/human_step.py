@@ -13,12 +13,12 @@ While a step is open the workflow keeps ``HrPendingApprovers`` and ``HrDueAt`` c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
-
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
@@ -101,7 +101,7 @@ class HumanSteps:
         try:
             check_decision(select_step(self._steps, inp), inp)
         except DecisionRefused as refused:
-            raise ApplicationError(str(refused), type="DecisionRefused", non_retryable=True)
+            raise ApplicationError(str(refused), type="DecisionRefused", non_retryable=True) from None
 
     @workflow.signal(name="decide")
     async def decide_signal(self, inp: DecisionInput) -> None:
@@ -124,8 +124,13 @@ class HumanSteps:
                 state.fired.append(event.key)
         state.revision += 1
         self._refresh_visibility()
-        await self._audit(state.spec.step_id, inp.actor_id, "due_extended", inp.reason,
-                          key_suffix=f"extend:{state.revision}")
+        await self._audit(
+            state.spec.step_id,
+            inp.actor_id,
+            "due_extended",
+            inp.reason,
+            key_suffix=f"extend:{state.revision}",
+        )
         return self._snapshot(state)
 
     @extend_due.validator
@@ -199,8 +204,7 @@ class HumanSteps:
         await self._notify(state, "step_opened", invited, "opened")
         while not self._step_done(state):
             waiting = [e for e in self._events(state) if e.key not in state.fired]
-            revision = state.revision
-            condition = lambda: self._step_done(state) or state.revision != revision  # noqa: E731
+            condition = self._until_done_or_changed(state)
             if not waiting:
                 await workflow.wait_condition(condition)
                 continue
@@ -219,6 +223,11 @@ class HumanSteps:
         if self._withdrawal is not None:
             raise Withdrawn()
         return state
+
+    def _until_done_or_changed(self, state: StepState) -> Callable[[], bool]:
+        """A wait condition: the step is done, or its schedule changed (a moved due date)."""
+        revision = state.revision
+        return lambda: self._step_done(state) or state.revision != revision
 
     def _step_done(self, state: StepState) -> bool:
         return self._withdrawal is not None or is_complete(state.spec, state.answers)
@@ -248,11 +257,16 @@ class HumanSteps:
                 by_target.setdefault(target, []).append(participant.person_id)
         for target, overdue in sorted(by_target.items()):
             state.escalated_to.append(target)
-            await self._audit(state.spec.step_id, SYSTEM_ACTOR, "escalated",
-                              f"to {target}: overdue {', '.join(overdue)}",
-                              key_suffix=f"escalated:{target}:{event.key}")
-            await self._notify(state, "escalation", [target], f"{event.key}:{target}",
-                               extra={"overdue": ", ".join(overdue)})
+            await self._audit(
+                state.spec.step_id,
+                SYSTEM_ACTOR,
+                "escalated",
+                f"to {target}: overdue {', '.join(overdue)}",
+                key_suffix=f"escalated:{target}:{event.key}",
+            )
+            await self._notify(
+                state, "escalation", [target], f"{event.key}:{target}", extra={"overdue": ", ".join(overdue)}
+            )
         await self._notify(state, "overdue", waiting, event.key)
 
     async def _apply_defaults(self, state: StepState, waiting: list[str]) -> None:
@@ -283,8 +297,13 @@ class HumanSteps:
             at=answer.at,
         )
         if answer.source != "default" and answer.person_id != answer.actor_id:
-            await self._notify(state, "decision_recorded", [answer.person_id],
-                               f"answer:{answer.person_id}", extra={"decision": answer.decision})
+            await self._notify(
+                state,
+                "decision_recorded",
+                [answer.person_id],
+                f"answer:{answer.person_id}",
+                extra={"decision": answer.decision},
+            )
 
     async def _audit(
         self,
@@ -360,7 +379,7 @@ class HumanSteps:
         due = min((s.spec.due_at for s in open_steps), default=None)
         wanted: dict[str, object] = {"stage": self._stage, "pending": waiting, "due": due}
         if wanted != self._visible:
-            updates = [HR_STAGE.value_set(self._stage)]
+            updates: list[SearchAttributeUpdate[Any]] = [HR_STAGE.value_set(self._stage)]
             updates.append(
                 HR_PENDING_APPROVERS.value_set(waiting) if waiting else HR_PENDING_APPROVERS.value_unset()
             )

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps, Withdrawn
     from workflows.rules.deadlines import due_after, meeting_due_at, next_board_meeting
 
+
 @workflow.defn(name="JobDescriptionReview")
 class JobDescriptionReview(HumanSteps):
     @workflow.init
@@ -61,8 +62,9 @@ class JobDescriptionReview(HumanSteps):
         try:
             self._p = await self._activity(
                 DirectoryActivities.resolve_review_participants,
-                jd.ResolveInput(class_code=inp.class_code, requested_by=inp.requested_by,
-                                on=workflow.now().date()),
+                jd.ResolveInput(
+                    class_code=inp.class_code, requested_by=inp.requested_by, on=workflow.now().date()
+                ),
             )
             self._hr_staff.add(self._p.hr_supervisor_id)
             workflow.upsert_search_attributes([HR_DEPARTMENT.value_set(self._p.department_code)])
@@ -89,12 +91,20 @@ class JobDescriptionReview(HumanSteps):
             raise
         self._set_stage(self._outcome)
         await self._record_cycle(self._outcome, final=True)
-        await self._notify(None, "outcome", self._everyone(), self._outcome,
-                           extra={"outcome": self._outcome, "class_code": inp.class_code})
+        await self._notify(
+            None,
+            "outcome",
+            self._everyone(),
+            self._outcome,
+            extra={"outcome": self._outcome, "class_code": inp.class_code},
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return jd.ReviewResult(
-            workflow_id=workflow.info().workflow_id, class_code=inp.class_code, outcome=self._outcome,
-            rounds=self._round, adopted_version_id=self._adopted_version_id,
+            workflow_id=workflow.info().workflow_id,
+            class_code=inp.class_code,
+            outcome=self._outcome,
+            rounds=self._round,
+            adopted_version_id=self._adopted_version_id,
             resolution_number=resolution,
         )
 
@@ -102,12 +112,18 @@ class JobDescriptionReview(HumanSteps):
     def status(self) -> jd.ReviewStatus:
         steps = [self._snapshot(s) for s in self._steps.values()]
         return jd.ReviewStatus(
-            workflow_id=workflow.info().workflow_id, class_code=self._inp.class_code,
-            cycle=self._inp.cycle, stage=self._stage, round=self._round,
-            requested_by=self._inp.requested_by, draft_version_id=self._draft_version_id,
-            memo_document_id=self._memo_id, adopted_version_id=self._adopted_version_id,
+            workflow_id=workflow.info().workflow_id,
+            class_code=self._inp.class_code,
+            cycle=self._inp.cycle,
+            stage=self._stage,
+            round=self._round,
+            requested_by=self._inp.requested_by,
+            draft_version_id=self._draft_version_id,
+            memo_document_id=self._memo_id,
+            adopted_version_id=self._adopted_version_id,
             outcome=self._outcome,
-            open_steps=[s for s in steps if not s.closed], closed_steps=[s for s in steps if s.closed],
+            open_steps=[s for s in steps if not s.closed],
+            closed_steps=[s for s in steps if s.closed],
         )
 
     def _finished(self) -> bool:
@@ -157,9 +173,11 @@ class JobDescriptionReview(HumanSteps):
         self._set_stage(jd.UNION)
         return await self.run_step(
             self._spec(
-                f"union-{self._round}", f"Bargaining unit consultation ({p.bargaining_unit})",
+                f"union-{self._round}",
+                f"Bargaining unit consultation ({p.bargaining_unit})",
                 [Participant(person_id=p.union_rep_id, role="union", escalate_to=p.hr_supervisor_id)],
-                [AGREEABLE, OBJECTION], self._inp.union_days,
+                [AGREEABLE, OBJECTION],
+                self._inp.union_days,
                 required={OBJECTION: ["comment"]},
             )
         )
@@ -171,10 +189,18 @@ class JobDescriptionReview(HumanSteps):
         sitting = 1
         while True:
             spec = self._spec(
-                f"board-{sitting}", f"Civil Service Board meeting of {meeting.isoformat()}",
-                [Participant(person_id=p.board_secretary_id, role="civil_service_board",
-                             escalate_to=p.hr_supervisor_id)],
-                [APPROVE, REJECT, TABLE], 0, required={APPROVE: ["resolution_number"]},
+                f"board-{sitting}",
+                f"Civil Service Board meeting of {meeting.isoformat()}",
+                [
+                    Participant(
+                        person_id=p.board_secretary_id,
+                        role="civil_service_board",
+                        escalate_to=p.hr_supervisor_id,
+                    )
+                ],
+                [APPROVE, REJECT, TABLE],
+                0,
+                required={APPROVE: ["resolution_number"]},
             )
             spec.due_at = meeting_due_at(meeting)
             step = await self.run_step(spec)
@@ -207,8 +233,14 @@ class JobDescriptionReview(HumanSteps):
         people = [Participant(person_id=self._inp.requested_by, role="hr", escalate_to=p.hr_supervisor_id)]
         if p.hr_supervisor_id != self._inp.requested_by:
             people.append(Participant(person_id=p.hr_supervisor_id, role="hr_supervisor"))
-        spec = self._spec(step_id, title, people, allowed, self._inp.hr_days,
-                          required={REVISE: ["text"], PROCEED: ["comment"], WITHDRAW: ["comment"]})
+        spec = self._spec(
+            step_id,
+            title,
+            people,
+            allowed,
+            self._inp.hr_days,
+            required={REVISE: ["text"], PROCEED: ["comment"], WITHDRAW: ["comment"]},
+        )
         spec.mode = "any"
         return await self.run_step(spec)
 
@@ -223,16 +255,27 @@ class JobDescriptionReview(HumanSteps):
     # ----- step specifications -----------------------------------------------------------------
 
     def _spec(
-        self, step_id: str, title: str, people: list[Participant], allowed: list[str], days: int,
+        self,
+        step_id: str,
+        title: str,
+        people: list[Participant],
+        allowed: list[str],
+        days: int,
         required: dict[str, list[str]] | None = None,
     ) -> StepSpec:
         p = self._require_participants()
         policy = self._inp.policy.model_copy()
         policy.fallback_approver_id = policy.fallback_approver_id or p.hr_supervisor_id
         return StepSpec(
-            step_id=step_id, title=title, participants=people, allowed=allowed,
-            required_fields=required or {}, due_at=due_after(workflow.now(), days), policy=policy,
-            delegates=p.delegates, requester_id=self._inp.requested_by,
+            step_id=step_id,
+            title=title,
+            participants=people,
+            allowed=allowed,
+            required_fields=required or {},
+            due_at=due_after(workflow.now(), days),
+            policy=policy,
+            delegates=p.delegates,
+            requester_id=self._inp.requested_by,
         )
 
     def _review_spec(self) -> StepSpec:
@@ -242,25 +285,40 @@ class JobDescriptionReview(HumanSteps):
             Participant(person_id=s, role="supervisor", escalate_to=p.hr_supervisor_id)
             for s in p.supervisor_ids
         ] + [
-            Participant(person_id=i, role="incumbent", default_decision=NO_RESPONSE,
-                        escalate_to=p.incumbent_supervisors.get(i, p.hr_supervisor_id))
+            Participant(
+                person_id=i,
+                role="incumbent",
+                default_decision=NO_RESPONSE,
+                escalate_to=p.incumbent_supervisors.get(i, p.hr_supervisor_id),
+            )
             for i in p.incumbent_ids
             if i not in p.supervisor_ids
         ]
-        return self._spec(f"review-{self._round}", f"Review the draft (round {self._round})", people,
-                          [APPROVE, REQUEST_CHANGES], self._inp.review_days,
-                          required={REQUEST_CHANGES: ["comment"]})
+        return self._spec(
+            f"review-{self._round}",
+            f"Review the draft (round {self._round})",
+            people,
+            [APPROVE, REQUEST_CHANGES],
+            self._inp.review_days,
+            required={REQUEST_CHANGES: ["comment"]},
+        )
 
     def _signature_spec(self) -> StepSpec:
         """Seed 002: Department Director/Designee and Employee Services Director/Designee sign."""
         p = self._require_participants()
         people = [Participant(person_id=p.department_director_id, role="department_director")]
         if p.employee_services_director_id != p.department_director_id:
-            people.append(Participant(person_id=p.employee_services_director_id,
-                                      role="employee_services_director"))
-        return self._spec(f"signatures-{self._round}", "Director and Employee Services sign-off", people,
-                          [APPROVE, REQUEST_CHANGES], self._inp.signature_days,
-                          required={REQUEST_CHANGES: ["comment"]})
+            people.append(
+                Participant(person_id=p.employee_services_director_id, role="employee_services_director")
+            )
+        return self._spec(
+            f"signatures-{self._round}",
+            "Director and Employee Services sign-off",
+            people,
+            [APPROVE, REQUEST_CHANGES],
+            self._inp.signature_days,
+            required={REQUEST_CHANGES: ["comment"]},
+        )
 
     # ----- records -----------------------------------------------------------------------------
 
@@ -268,16 +326,23 @@ class JobDescriptionReview(HumanSteps):
         wf_id = workflow.info().workflow_id
         saved = await self._activity(
             RecordActivities.save_draft,
-            jd.SaveDraftInput(key=f"{wf_id}:round-{self._round}", workflow_id=wf_id,
-                              class_code=self._inp.class_code, round=self._round, text=text),
+            jd.SaveDraftInput(
+                key=f"{wf_id}:round-{self._round}",
+                workflow_id=wf_id,
+                class_code=self._inp.class_code,
+                round=self._round,
+                text=text,
+            ),
         )
         self._draft_version_id = saved.version_id
         self._redline_id = saved.redline_document_id
 
     async def _close_draft(self, status: str) -> None:
         if self._draft_version_id is not None:
-            await self._activity(RecordActivities.set_version_status,
-                                 jd.VersionStatusInput(version_id=self._draft_version_id, status=status))
+            await self._activity(
+                RecordActivities.set_version_status,
+                jd.VersionStatusInput(version_id=self._draft_version_id, status=status),
+            )
 
     async def _write_memo(self, review: StepState, union: StepState | None) -> None:
         p = self._require_participants()
@@ -288,16 +353,20 @@ class JobDescriptionReview(HumanSteps):
         self._memo_id = await self._activity(
             RecordActivities.generate_memo,
             jd.MemoInput(
-                key=f"{wf_id}:round-{self._round}", workflow_id=wf_id, class_code=self._inp.class_code,
+                key=f"{wf_id}:round-{self._round}",
+                workflow_id=wf_id,
+                class_code=self._inp.class_code,
                 version_id=self._draft_version_id,
                 facts=jd.MemoFacts(
-                    memo_date=workflow.now().date(), hr_supervisor_id=p.hr_supervisor_id,
+                    memo_date=workflow.now().date(),
+                    hr_supervisor_id=p.hr_supervisor_id,
                     supervisors_approved=self._who(review, APPROVE, "supervisor"),
                     incumbents_approved=self._who(review, APPROVE, "incumbent"),
                     no_response=self._who(review, NO_RESPONSE, "incumbent"),
                     union_position=union_answer.decision if union_answer else None,
                     union_comment=union_answer.comment if union_answer else None,
-                    rounds=self._round, redline_document_id=self._redline_id,
+                    rounds=self._round,
+                    redline_document_id=self._redline_id,
                 ),
             ),
         )
@@ -311,34 +380,49 @@ class JobDescriptionReview(HumanSteps):
             roles = {part.person_id: part.role for part in state.spec.participants}
             for answer in self._answers_with(state, APPROVE):
                 facts.append(self._signature(roles[answer.person_id], answer))
-                if (roles[answer.person_id] == "department_director"
-                        and p.employee_services_director_id == p.department_director_id):
+                if (
+                    roles[answer.person_id] == "department_director"
+                    and p.employee_services_director_id == p.department_director_id
+                ):
                     facts.append(self._signature("employee_services_director", answer))
         facts.append(self._signature("civil_service_board", board))
         assert self._draft_version_id is not None and board.resolution_number and board.meeting_date
         result = await self._activity(
             RecordActivities.adopt_version,
-            jd.AdoptInput(key=wf_id, workflow_id=wf_id, class_code=self._inp.class_code,
-                          version_id=self._draft_version_id, board_date=board.meeting_date,
-                          resolution_number=board.resolution_number, signatures=facts),
+            jd.AdoptInput(
+                key=wf_id,
+                workflow_id=wf_id,
+                class_code=self._inp.class_code,
+                version_id=self._draft_version_id,
+                board_date=board.meeting_date,
+                resolution_number=board.resolution_number,
+                signatures=facts,
+            ),
         )
         self._adopted_version_id = result.version_id
 
     @staticmethod
     def _signature(role: str, answer: Answer) -> jd.SignatureFact:
         return jd.SignatureFact(
-            role=role, person_id=answer.actor_id,
+            role=role,
+            person_id=answer.actor_id,
             on_behalf_of=answer.person_id if answer.actor_id != answer.person_id else None,
-            decision=answer.decision, signed_at=answer.at,
+            decision=answer.decision,
+            signed_at=answer.at,
         )
 
     async def _record_cycle(self, status: str, final: bool = False) -> None:
         await self._activity(
             RecordActivities.record_cycle,
             jd.CycleRecordInput(
-                workflow_id=workflow.info().workflow_id, class_code=self._inp.class_code,
-                cycle=self._inp.cycle, requested_by=self._inp.requested_by, status=status,
-                at=workflow.now(), adopted_version_id=self._adopted_version_id, final=final,
+                workflow_id=workflow.info().workflow_id,
+                class_code=self._inp.class_code,
+                cycle=self._inp.cycle,
+                requested_by=self._inp.requested_by,
+                status=status,
+                at=workflow.now(),
+                adopted_version_id=self._adopted_version_id,
+                final=final,
             ),
         )
 
@@ -358,14 +442,25 @@ class JobDescriptionReview(HumanSteps):
     @staticmethod
     def _who(state: StepState, decision: str, role: str) -> list[str]:
         roles = {part.person_id: part.role for part in state.spec.participants}
-        return [a.person_id for a in state.answers.values() if a.decision == decision and roles[a.person_id] == role]
+        return [
+            a.person_id
+            for a in state.answers.values()
+            if a.decision == decision and roles[a.person_id] == role
+        ]
 
     def _everyone(self) -> list[str]:
         p = self._p
         if p is None:
             return [self._inp.requested_by]
-        people = {self._inp.requested_by, *p.supervisor_ids, *p.incumbent_ids, p.department_director_id,
-                  p.employee_services_director_id, p.hr_supervisor_id, p.board_secretary_id}
+        people = {
+            self._inp.requested_by,
+            *p.supervisor_ids,
+            *p.incumbent_ids,
+            p.department_director_id,
+            p.employee_services_director_id,
+            p.hr_supervisor_id,
+            p.board_secretary_id,
+        }
         if p.union_rep_id:
             people.add(p.union_rep_id)
         return sorted(people)

@@ -44,12 +44,18 @@ class JobDescriptionReviewSweep:
         while position < len(codes):
             if started_this_run >= inp.per_run_limit:
                 workflow.continue_as_new(
-                    inp.model_copy(update={"as_of": as_of, "offset": position,
-                                           "started": self._started, "already_started": self._already})
+                    inp.model_copy(
+                        update={
+                            "as_of": as_of,
+                            "offset": position,
+                            "started": self._started,
+                            "already_started": self._already,
+                        }
+                    )
                 )
             batch = codes[position : position + max(inp.batch_size, 1)]
             outcomes = await asyncio.gather(*(self._start_review(inp, code) for code in batch))
-            for code, started in zip(batch, outcomes):
+            for code, started in zip(batch, outcomes, strict=True):
                 (self._started if started else self._already).append(jd.review_workflow_id(code, inp.cycle))
             position += len(batch)
             started_this_run += len(batch)
@@ -79,5 +85,7 @@ class JobDescriptionReviewSweep:
             return False
 
     def _details(self, total: int) -> str:
-        return (f"**Classifications due:** {total}  \n**Reviews started:** {len(self._started)}  \n"
-                f"**Already running or done:** {len(self._already)}")
+        return (
+            f"**Classifications due:** {total}  \n**Reviews started:** {len(self._started)}  \n"
+            f"**Already running or done:** {len(self._already)}"
+        )

@@ -65,7 +65,10 @@ def board_meeting_in(year: int, month: int) -> date:
 
 
 def next_board_meeting(after: date, agenda_lead_days: int = 7) -> date:
-    """The first meeting at least ``agenda_lead_days`` after ``after`` (time to put the memo on the agenda)."""
+    """The first meeting at least ``agenda_lead_days`` after ``after``.
+
+    The lead time is for putting the memo on the Board's agenda.
+    """
     earliest = after + timedelta(days=agenda_lead_days)
     year, month = earliest.year, earliest.month
     while True:

@@ -90,7 +90,7 @@ class _Output:
         if True not in marked:
             return
         first, last = marked.index(True), len(marked) - 1 - marked[::-1].index(True)
-        for line in lines[first:last + 1]:
+        for line in lines[first : last + 1]:
             if line.strip():
                 self.lines.append(_mark_removed(line))
                 self.removed += 1
@@ -127,7 +127,7 @@ def _mark_added(line: str) -> str:
 def _split_ws(line: str) -> tuple[str, str, str]:
     core = line.strip()
     lead = line[: len(line) - len(line.lstrip())]
-    trail = line[len(lead) + len(core):]
+    trail = line[len(lead) + len(core) :]
     return lead, core, trail
 
 
@@ -147,7 +147,7 @@ def _replace_block(old: list[str], new: list[str], out: _Output) -> None:
     i, j = pair
     _replace_block(old[:i], new[:j], out)
     out.changed_line(old[i], new[j])
-    _replace_block(old[i + 1:], new[j + 1:], out)
+    _replace_block(old[i + 1 :], new[j + 1 :], out)
 
 
 def _best_pair(old: list[str], new: list[str]) -> tuple[int, int] | None:
