@@ -181,6 +181,11 @@ class RecordActivities:
         """Makes the approved draft current, supersedes the old text, records every signature."""
         superseded_id: int | None = None
         with Session(self.engine) as session:
+            # One adoption per classification at a time: lock its row (PostgreSQL; SQLite
+            # serialises writers anyway). The partial unique index is the last line of defence.
+            session.exec(
+                select(Classification).where(Classification.code == inp.class_code).with_for_update()
+            )
             version = session.get(JobDescriptionVersion, inp.version_id)
             if version is None or version.class_code != inp.class_code:
                 raise ApplicationError(f"no draft {inp.version_id} of {inp.class_code}", non_retryable=True)
@@ -193,6 +198,7 @@ class RecordActivities:
                     old.status = "superseded"
                     superseded_id = old.id
                     session.add(old)
+                session.flush()  # the old text stops being current before the new one starts
                 version.status = "current"
                 version.revised_on = inp.board_date
                 version.board_date = inp.board_date

@@ -184,7 +184,9 @@ class SweepInput(BaseModel):
     batch_size: int = 10
     per_run_limit: int = 200
     """Children started per run before continue-as-new keeps the history small."""
-    offset: int = 0
+    remaining: list[str] | None = None
+    """Codes still to start, carried over by continue-as-new; None on the first run, which
+    looks them up once, so a classification adopted meanwhile cannot shift the list."""
     started: list[str] = Field(default_factory=list)
     already_started: list[str] = Field(default_factory=list)
 

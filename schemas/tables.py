@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -58,9 +58,22 @@ class Classification(SQLModel, table=True):
 
 
 class JobDescriptionVersion(SQLModel, table=True):
-    """One text of a classification's description. ``status``: current, superseded, draft, rejected."""
+    """One text of a classification's description.
 
-    __table_args__ = (UniqueConstraint("key"),)
+    ``status``: current, superseded, draft, replaced (by a later round), rejected, withdrawn.
+    At most one version of a classification is current; the database enforces it.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index(
+            "uq_one_current_version_per_class",
+            "class_code",
+            unique=True,
+            sqlite_where=text("status = 'current'"),
+            postgresql_where=text("status = 'current'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str
     class_code: str = Field(foreign_key="classification.code", index=True)

@@ -200,8 +200,10 @@ class HumanSteps:
         self._steps[spec.step_id] = state
         self._refresh_visibility()
         invited = pending(spec, state.answers)  # before any await: someone may answer at once
-        await self._audit(spec.step_id, SYSTEM_ACTOR, "opened", spec.title)
-        await self._notify(state, "step_opened", invited, "opened")
+        await asyncio.gather(
+            self._audit(spec.step_id, SYSTEM_ACTOR, "opened", spec.title),
+            self._notify(state, "step_opened", invited, "opened"),
+        )
         while not self._step_done(state):
             waiting = [e for e in self._events(state) if e.key not in state.fired]
             condition = self._until_done_or_changed(state)

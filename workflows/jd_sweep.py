@@ -34,32 +34,32 @@ class JobDescriptionReviewSweep:
             [HR_ACTION_TYPE.value_set(jd.SWEEP_ACTION_TYPE), HR_STAGE.value_set("starting_reviews")]
         )
         as_of = inp.as_of or workflow.now().date()
-        codes = await workflow.execute_activity_method(
-            DirectoryActivities.find_stale_classifications,
-            jd.StaleQuery(older_than_years=inp.older_than_years, as_of=as_of),
-            **ACTIVITY_OPTIONS,
-        )
-        position = inp.offset
+        remaining = inp.remaining
+        if remaining is None:
+            remaining = await workflow.execute_activity_method(
+                DirectoryActivities.find_stale_classifications,
+                jd.StaleQuery(older_than_years=inp.older_than_years, as_of=as_of),
+                **ACTIVITY_OPTIONS,
+            )
         started_this_run = 0
-        while position < len(codes):
+        while remaining:
             if started_this_run >= inp.per_run_limit:
                 workflow.continue_as_new(
                     inp.model_copy(
                         update={
                             "as_of": as_of,
-                            "offset": position,
+                            "remaining": remaining,
                             "started": self._started,
                             "already_started": self._already,
                         }
                     )
                 )
-            batch = codes[position : position + max(inp.batch_size, 1)]
+            batch, remaining = remaining[: max(inp.batch_size, 1)], remaining[max(inp.batch_size, 1) :]
             outcomes = await asyncio.gather(*(self._start_review(inp, code) for code in batch))
             for code, started in zip(batch, outcomes, strict=True):
                 (self._started if started else self._already).append(jd.review_workflow_id(code, inp.cycle))
-            position += len(batch)
             started_this_run += len(batch)
-            workflow.set_current_details(self._details(len(codes)))
+            workflow.set_current_details(self._details(len(remaining)))
         workflow.upsert_search_attributes([HR_STAGE.value_set("done")])
         return self.status()
 
@@ -84,8 +84,9 @@ class JobDescriptionReviewSweep:
         except WorkflowAlreadyStartedError:
             return False
 
-    def _details(self, total: int) -> str:
+    def _details(self, remaining: int) -> str:
         return (
-            f"**Classifications due:** {total}  \n**Reviews started:** {len(self._started)}  \n"
+            f"**Classifications still to start:** {remaining}  \n"
+            f"**Reviews started:** {len(self._started)}  \n"
             f"**Already running or done:** {len(self._already)}"
         )
