@@ -307,7 +307,8 @@ async def test_dev_server_keeps_its_state_across_restarts(tmp_path: Path) -> Non
         temporal_address=f"localhost:{port}",
         dev_db_filename=str(tmp_path / "temporal-dev.db"),
     )
-    for _attempt in range(2):
+    kept = f"jd-review-1821-persist{uuid.uuid4().hex[:6]}"
+    for attempt in range(2):
         server, client = await start_dev_server(settings, headless=True)
         try:
             assert server.started_here
@@ -316,6 +317,11 @@ async def test_dev_server_keeps_its_state_across_restarts(tmp_path: Path) -> Non
             again, _ = await start_dev_server(settings, headless=True)
             assert not again.started_here
             assert await ensure_search_attributes(client, "default") == []
+            if attempt == 0:  # a workflow started before the restart is still there after it
+                inp = jd.StartReviewInput(class_code="1821", cycle="persist", requested_by="E1008")
+                await client.start_workflow("JobDescriptionReview", inp, id=kept, task_queue="nobody-polls")
+            else:
+                assert (await client.get_workflow_handle(kept).describe()).id == kept
         finally:
             server.stop()
         assert server.process is not None and server.process.poll() is not None
