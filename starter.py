@@ -6,7 +6,8 @@ one line on stderr and a non-zero exit code.
 
 This module holds the Typer app and its commands; what they lean on lives in ``service/``:
 ``cli_support`` (errors, exit codes, settings, option parsing), ``cli_store`` (the store),
-``cli_temporal`` (the Temporal calls) and ``cli_render`` (what is printed).
+``cli_temporal`` (the Temporal calls), ``cli_render`` (what is printed) and ``cli_records``
+(the read-only audit, outbox and document commands).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Annotated
 import typer
 
 from schemas.human_step import DecisionInput, DecisionReceipt, ExtendDueInput, StepSnapshot, WithdrawInput
+from service import cli_records
 from service.cli_render import (
     fmt_time,
     render_inbox,
@@ -66,6 +68,7 @@ db_app = typer.Typer(help="The store's database schema.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
 app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
+cli_records.register(app)
 
 
 # --------------------------------------------------------------------------- seed, db

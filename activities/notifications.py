@@ -3,7 +3,7 @@
 The outbox is the system of record. ``notify`` writes one ``OutboxMessage`` per recipient, keyed
 ``f"{inp.key}:{person_id}"``, so a retried activity finds its rows instead of adding new ones;
 a row already ``sent`` is never sent again. Without an SMTP server the rows stay ``pending``
-and the outbox is the delivery (``hr outbox`` shows it).
+and the outbox is the delivery (``hr outbox`` lists it).
 
 Logs carry ids only: never a person's name or e-mail address.
 """

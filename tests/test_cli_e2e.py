@@ -257,6 +257,23 @@ async def test_review_from_the_command_line(stack: Stack) -> None:
     assert withdrawn.code == 0, withdrawn.err
     assert (await stack.wait_for_stage(workflow_id, jd.WITHDRAWN))["outcome"] == jd.WITHDRAWN
 
+    # The record answers after the workflow has closed: the audit trail, the outbox, the redline.
+    trail = await stack.hr("audit", workflow_id)
+    assert trail.code == 0, trail.err
+    assert any(
+        incumbent in row and "approve" in row and "Matches the work" in row for row in trail.out.splitlines()
+    )
+    assert any(
+        "E1005" in row and "withdrawn" in row and "End of the e2e test" in row
+        for row in trail.out.splitlines()
+    )
+    mail = await stack.hr("outbox", "--workflow", workflow_id, "--to", incumbent)
+    assert mail.code == 0 and "Action needed" in mail.out and "Outcome" in mail.out, mail.out
+    redline = await stack.hr("document", workflow_id, "--kind", "redline")
+    assert redline.code == 0 and "{+" in redline.out
+    no_memo = await stack.hr("document", workflow_id)
+    assert no_memo.code == 1 and f"no memo for {workflow_id}" in no_memo.err
+
 
 async def test_admin_setup_is_idempotent(stack: Stack) -> None:
     run = await stack.hr("admin", "setup")
