@@ -37,8 +37,8 @@ async def test_sweep_starts_exactly_the_old_classifications_once(review: Review)
 
     for wf_id in first.started:
         handle = review.client.get_workflow_handle(wf_id)
-        status = await handle.query("status", result_type=jd.ReviewStatus)
         # No draft was given: HR drafts the revision first.
+        status = await review.wait_for_step(handle, "draft-1")
         assert status.stage == jd.DRAFTING and status.open_steps[0].step_id == "draft-1"
         await handle.terminate("test over")
 
