@@ -151,7 +151,7 @@ async def test_wrong_answers_are_refused_and_change_nothing(review: Review):
     handle = await review.start()
     status = await review.wait_for_step(handle, "review-1")
     reviewer = status.open_steps[0].pending[0]
-    before = len(review.audit(handle.id))
+    before = len(await review.wait_for_audit(handle.id, 1))  # the step's "opened" row
 
     refusals = [
         (dict(actor="E1030", decision="approve"), "is not a respondent"),
@@ -207,7 +207,7 @@ async def test_the_board_tables_then_approves_at_its_next_meeting(review: Review
 async def test_a_malformed_payload_is_refused_and_the_review_goes_on(review: Review):
     handle = await review.start()
     status = await review.wait_for_step(handle, "review-1")
-    before = len(review.audit(handle.id))
+    before = len(await review.wait_for_audit(handle.id, 1))  # the step's "opened" row
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update("decide", {"decision": "approve", "actor": 42}, result_type=dict)
     await handle.signal("decide", {"decision": ["approve"]})  # dropped by the worker, logged
