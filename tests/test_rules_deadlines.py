@@ -76,3 +76,11 @@ def test_descriptions_last_revised_over_ten_years_ago_are_due():
     assert is_due_for_review(None, as_of)
     assert is_due_for_review(date(2021, 1, 1), as_of, older_than_years=5)
     assert not is_due_for_review(date(2016, 2, 29), date(2026, 2, 28))
+
+
+def test_hr_may_revise_only_while_rounds_remain():
+    from workflows.rules.review import hr_choices
+
+    assert hr_choices(1, 3) == ["revise", "proceed", "withdraw"]
+    assert hr_choices(2, 3) == ["revise", "proceed", "withdraw"]
+    assert hr_choices(3, 3) == ["proceed", "withdraw"]

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT
     from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps, Withdrawn
     from workflows.rules.deadlines import due_after, meeting_due_at, next_board_meeting
+    from workflows.rules.review import hr_choices
 
 
 @workflow.defn(name="JobDescriptionReview")
@@ -217,7 +218,7 @@ class JobDescriptionReview(HumanSteps):
 
         Returns the revised text, or None to proceed. Rounds are bounded by ``max_rounds``.
         """
-        allowed = [PROCEED, WITHDRAW] if self._round >= self._inp.max_rounds else [REVISE, PROCEED, WITHDRAW]
+        allowed = hr_choices(self._round, self._inp.max_rounds)
         step = await self._hr_step(f"hr-{self._round}-{after}", f"Respond to the {after} comments", allowed)
         answer = next(iter(step.answers.values()))
         if answer.decision == PROCEED:
