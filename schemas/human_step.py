@@ -71,6 +71,7 @@ class Answer(BaseModel):
     text: str | None = None
     resolution_number: str | None = None
     meeting_date: date | None = None
+    applicant_id: str | None = None
     at: datetime
     source: Literal["update", "signal", "default"] = "update"
 
@@ -98,6 +99,8 @@ class DecisionInput(BaseModel):
     text: str | None = None
     resolution_number: str | None = None
     meeting_date: date | None = None
+    applicant_id: str | None = None
+    """The candidate a decision names (a department's selection from a certified list)."""
 
 
 class DecisionReceipt(BaseModel):

@@ -99,7 +99,9 @@ class HumanSteps:
     @decide.validator
     def _validate_decide(self, inp: DecisionInput) -> None:
         try:
-            check_decision(select_step(self._steps, inp), inp)
+            state = select_step(self._steps, inp)
+            check_decision(state, inp)
+            self._check_decision_extra(state, inp)
         except DecisionRefused as refused:
             raise ApplicationError(str(refused), type="DecisionRefused", non_retryable=True) from None
 
@@ -169,12 +171,16 @@ class HumanSteps:
         """Overridden by processes that know when they are over."""
         return False
 
+    def _check_decision_extra(self, state: StepState, inp: DecisionInput) -> None:
+        """A process's own checks of a decision (raise ``DecisionRefused``); none by default."""
+
     # ----- the step itself --------------------------------------------------------------------
 
     def _accept(self, inp: DecisionInput, source: str) -> tuple[StepState, Answer]:
         """Checks and records an answer in workflow state, synchronously (no await before it)."""
         state = select_step(self._steps, inp)
         person_id = check_decision(state, inp)
+        self._check_decision_extra(state, inp)
         answer = Answer(
             person_id=person_id,
             actor_id=inp.actor_id,
@@ -183,12 +189,25 @@ class HumanSteps:
             text=inp.text,
             resolution_number=inp.resolution_number,
             meeting_date=inp.meeting_date,
+            applicant_id=inp.applicant_id,
             at=workflow.now(),
             source=source,  # type: ignore[arg-type]
         )
         state.answers[person_id] = answer
         self._refresh_visibility()
         return state, answer
+
+    async def _complete_answer(
+        self, state: StepState, person_id: str, actor_id: str, decision: str, comment: str | None
+    ) -> Answer:
+        """Records an answer a process derives from other input (a rater's last score, say)."""
+        answer = Answer(
+            person_id=person_id, actor_id=actor_id, decision=decision, comment=comment, at=workflow.now()
+        )
+        state.answers[person_id] = answer
+        self._refresh_visibility()
+        await self._record_answer(state, answer)
+        return answer
 
     async def run_step(self, spec: StepSpec) -> StepState:
         """Opens a step, notifies its people, and waits until it is complete.
