@@ -5,6 +5,10 @@ The outbox is the system of record. ``notify`` writes one ``OutboxMessage`` per 
 a row already ``sent`` is never sent again. Without an SMTP server the rows stay ``pending``
 and the outbox is the delivery (``hr outbox`` lists it).
 
+``queue_and_deliver`` is that queue-and-send step on its own, for recipients looked up
+elsewhere (``notify_applicants`` in ``activities/recruitment.py``: applicants are not people
+of the directory).
+
 Logs carry ids only: never a person's name or e-mail address.
 """
 
@@ -12,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -119,6 +125,23 @@ def message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@hr-workflows>"
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Someone a notice goes to: an id for the outbox and the logs, a name and an address.
+
+    ``key_suffix`` ends the outbox key (``f"{inp_key}:{key_suffix}"``); the id when not given.
+    """
+
+    id: str
+    name: str
+    email: str
+    key_suffix: str | None = None
+
+    @property
+    def key_id(self) -> str:
+        return self.key_suffix if self.key_suffix is not None else self.id
+
+
 def _logger() -> Any:
     log = structlog.get_logger()
     if activity.in_activity():
@@ -161,8 +184,8 @@ class NotificationActivities:
         """
         log = _logger().bind(key=inp.key, template=inp.template)
         recipient_ids = list(dict.fromkeys(inp.recipient_ids))
-        with Session(self.engine, expire_on_commit=False) as session:
-            people: dict[str, Person] = {}
+        with Session(self.engine) as session:
+            recipients: list[Recipient] = []
             for person_id in recipient_ids:
                 person = session.get(Person, person_id)
                 if person is None:
@@ -172,11 +195,45 @@ class NotificationActivities:
                         type="UnknownRecipient",
                         non_retryable=True,
                     )
-                people[person_id] = person
+                recipients.append(Recipient(id=person.id, name=person.name, email=person.email))
+
+        def render_for(recipient: Recipient) -> tuple[str, str]:
+            return render(inp.template, inp.params, recipient.name, inp.workflow_id)
+
+        return self.queue_and_deliver(inp.key, inp.workflow_id, recipients, render_for, log=log)
+
+    def queue_and_deliver(
+        self,
+        inp_key: str,
+        workflow_id: str | None,
+        recipients: list[Recipient],
+        render_fn: Callable[[Recipient], tuple[str, str]],
+        *,
+        log: Any = None,
+    ) -> NotifyResult:
+        """Queues one outbox row per recipient (keyed ``f"{inp_key}:{recipient.key_id}"``) and
+        delivers the rows still pending.
+
+        Args:
+            inp_key: The notice's idempotency key.
+            workflow_id: The workflow the notice belongs to, if any.
+            recipients: Who gets it, already looked up; duplicates by key are sent once.
+            render_fn: ``(subject, body)`` for a recipient; called only for a row not yet queued.
+            log: A logger to use (ids only); the activity's by default.
+
+        Returns:
+            How many outbox rows this call created and how many messages it sent.
+        """
+        log = log if log is not None else _logger().bind(key=inp_key)
+        by_key: dict[str, Recipient] = {}
+        for recipient in recipients:
+            by_key.setdefault(recipient.key_id, recipient)
+        unique = list(by_key.values())
+        with Session(self.engine, expire_on_commit=False) as session:
             rows: list[OutboxMessage] = []
             queued = 0
-            for person in people.values():
-                row, created = self._queue(session, inp, person)
+            for recipient in unique:
+                row, created = self._queue(session, inp_key, workflow_id, recipient, render_fn)
                 rows.append(row)
                 queued += created
             sent = 0
@@ -185,21 +242,28 @@ class NotificationActivities:
                 sent = self._deliver(session, pending, log)
             elif pending:
                 log.info("notify.outbox_only", pending=[r.recipient_id for r in pending])
-        log.info("notify.done", recipients=recipient_ids, queued=queued, sent=sent)
+        log.info("notify.done", recipients=[r.id for r in unique], queued=queued, sent=sent)
         return NotifyResult(queued=queued, sent=sent)
 
-    def _queue(self, session: Session, inp: NotifyInput, person: Person) -> tuple[OutboxMessage, bool]:
+    def _queue(
+        self,
+        session: Session,
+        inp_key: str,
+        workflow_id: str | None,
+        recipient: Recipient,
+        render_fn: Callable[[Recipient], tuple[str, str]],
+    ) -> tuple[OutboxMessage, bool]:
         """The outbox row for one recipient, created if missing; ``(row, created)``."""
-        key = f"{inp.key}:{person.id}"
+        key = f"{inp_key}:{recipient.key_id}"
         found = _find(session, key)
         if found is not None:
             return found, False
-        subject, body = render(inp.template, inp.params, person.name, inp.workflow_id)
+        subject, body = render_fn(recipient)
         row = OutboxMessage(
             key=key,
-            workflow_id=inp.workflow_id,
-            recipient_id=person.id,
-            to_address=person.email,
+            workflow_id=workflow_id,
+            recipient_id=recipient.id,
+            to_address=recipient.email,
             subject=subject,
             body=body,
             created_at=utcnow(),

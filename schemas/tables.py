@@ -169,3 +169,110 @@ class ReviewCycle(SQLModel, table=True):
     started_at: datetime
     finished_at: datetime | None = None
     adopted_version_id: int | None = None
+
+
+# ----- civil-service recruitment (DESIGN section 5) ---------------------------------------------
+
+
+class Recruitment(SQLModel, table=True):
+    """One recruitment, from the posting of its announcement to its outcome."""
+
+    id: str = Field(primary_key=True)
+    workflow_id: str
+    class_code: str = Field(foreign_key="classification.code")
+    department_code: str = Field(foreign_key="department.code")
+    status: str
+    requested_by: str
+    approved_by: str
+    vacancies: int
+    announcement: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """``Announcement.model_dump(mode="json")``."""
+    plan: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """The selection plan, frozen at posting (``SelectionPlan.model_dump(mode="json")``)."""
+    posted_at: datetime
+    closes_at: datetime
+    finished_at: datetime | None = None
+
+
+class Applicant(SQLModel, table=True):
+    """An application and its candidate's progress. Names and e-mail live here, not in history."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    """``f"{recruitment_id}:{applicant_id}"``."""
+    recruitment_id: str = Field(index=True)
+    applicant_id: str
+    name: str
+    email: str
+    education: str
+    experience: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    supplemental_answers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    applied_at: datetime
+    qualified: bool | None = None
+    screen_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    override_reason: str | None = None
+    supplemental: float | None = None
+    oral: float | None = None
+    final: float | None = None
+    rank: int | None = None
+    disposition: str | None = None
+    employee_id: str | None = None
+
+
+class Score(SQLModel, table=True):
+    """One rater's or panel member's score of one candidate in one step."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    recruitment_id: str = Field(index=True)
+    step_id: str
+    scorer_id: str
+    applicant_id: str
+    score: float
+    at: datetime
+
+
+class RegisterCertification(SQLModel, table=True):
+    """Names certified from an eligibility register to a hiring department."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    recruitment_id: str = Field(index=True)
+    request_id: str
+    applicant_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    vacancies: int
+    rule: str
+    certified_by: str
+    at: datetime
+
+
+class BackgroundCheck(SQLModel, table=True):
+    """The result of one background check, run only after a conditional offer."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    recruitment_id: str = Field(index=True)
+    applicant_id: str
+    check: str
+    result: str
+    recorded_by: str
+    at: datetime
+
+
+class Hire(SQLModel, table=True):
+    """An applicant hired: the new employee's directory entry and, if given, their position."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    recruitment_id: str
+    applicant_id: str
+    employee_id: str = Field(foreign_key="person.id")
+    position_id: str | None = None
+    start_date: date
+    pay_step: int
+    hired_at: datetime

@@ -1,0 +1,643 @@
+"""The system of record of civil-service recruitment (DESIGN section 5, seeds 001, 000, 004).
+
+The recruitment workflow owns the process; these activities write what it decided: the posting,
+the applications (the only place applicants' names and e-mail addresses are kept), screening
+results and scores, certifications from the register, background checks, the hire, and the
+notices to applicants. Every write is keyed, so a retried activity changes nothing twice.
+
+Logs carry ids only: never an applicant's name or e-mail address.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.directory import _one_with_role
+from activities.notifications import SIGNATURE, NotificationActivities, Recipient, _Params
+from activities.store import get_by_key, insert_once
+from schemas.human_step import NotifyResult
+from schemas.recruitment import (
+    ApplicantNoticeInput,
+    CertificationRecord,
+    CheckRecord,
+    HireInput,
+    HireResult,
+    PostingInput,
+    RecordApplicationsInput,
+    RecordCandidatesInput,
+    RecordScoresInput,
+    RecruitmentOutcomeInput,
+    RecruitmentParticipants,
+    ResolveRecruitmentInput,
+)
+from schemas.tables import (
+    Applicant,
+    BackgroundCheck,
+    Classification,
+    Department,
+    Hire,
+    Person,
+    Position,
+    Recruitment,
+    RegisterCertification,
+    Score,
+)
+
+HR_STAFF_ROLES: tuple[str, ...] = ("hr_supervisor", "hr_technician")
+POSTED = "posted"
+_HIRE_ATTEMPTS = 5
+"""Tries at allocating an employee id when concurrent hires take the same one."""
+
+# ----- notices to applicants ------------------------------------------------------------------
+
+_FAIR_HIRING = (
+    "Under the City's Fair Hiring Practices, the City does not ask about criminal history until "
+    "after a conditional job offer has been made, and disregards a prior arrest or conviction "
+    "unless the offense is directly related to the position."
+)
+
+APPLICANT_TEMPLATES: dict[str, tuple[str, str]] = {
+    "application_received": (
+        "Application received: {title} ({class_code})",
+        "Dear {name},\n\nThank you for applying for {title} ({class_code}). Your application "
+        "(reference {applicant_id}) has been received. The recruitment closes {closes_at}; after "
+        "that, Human Resources reviews every application against the minimum qualifications and "
+        "will write to you with the result.",
+    ),
+    "mq_qualified": (
+        "Your application for {title}: minimum qualifications met",
+        "Dear {name},\n\nYour application for {title} ({class_code}) meets the minimum "
+        "qualifications and goes on to the next step of the selection process. We will write to "
+        "you again with that step.",
+    ),
+    "mq_not_qualified": (
+        "Your application for {title}: minimum qualifications not met",
+        "Dear {name},\n\nAfter review, your application for {title} ({class_code}) does not meet "
+        "the minimum qualifications: {reasons}. If you believe something in your application "
+        "was overlooked, please contact Human Resources.",
+    ),
+    "supplemental_invited": (
+        "Your application for {title}: invitation to the oral board",
+        "Dear {name},\n\nYour answers to the supplemental questions for {title} were scored "
+        "{supplemental}, which places you among the candidates invited to the oral board. The "
+        "oral board will be held by {oral_board_by}; Human Resources will contact you to schedule "
+        "your interview.",
+    ),
+    "supplemental_not_invited": (
+        "Your application for {title}: supplemental review result",
+        "Dear {name},\n\nYour answers to the supplemental questions for {title} were scored "
+        "{supplemental}. Only the highest-scoring candidates are invited to the oral board, and "
+        "you are not among them this time. Thank you for your interest in serving the City.",
+    ),
+    "oral_board_invited": (
+        "Your application for {title}: invitation to the oral board",
+        "Dear {name},\n\nYou meet the minimum qualifications for {title} ({class_code}). Few "
+        "enough applicants qualified that every qualified applicant is invited to the oral board, "
+        "which will be held by {oral_board_by}. Human Resources will contact you to schedule your "
+        "interview.",
+    ),
+    "final_passed": (
+        "Your application for {title}: placed on the eligibility register",
+        "Dear {name},\n\nYour final score in the selection process for {title} is {final}, a "
+        "passing score. You are ranked {rank} of {register_size} on the eligibility register. "
+        "Names are certified to the hiring department from the top of the register.",
+    ),
+    "final_not_passed": (
+        "Your application for {title}: final result",
+        "Dear {name},\n\nYour final score in the selection process for {title} is {final}; the "
+        "passing point is {pass_point}. Your name will not be placed on the eligibility register. "
+        "Thank you for your interest in serving the City.",
+    ),
+    "certified": (
+        "Your application for {title}: certified to the hiring department",
+        "Dear {name},\n\nYour name has been certified from the eligibility register for {title} "
+        "to the {department} department, which will make the selection. The department or Human "
+        "Resources will contact you.",
+    ),
+    "conditional_offer": (
+        "Conditional offer of employment: {title}",
+        "Dear {name},\n\nThe City is pleased to offer you the position of {title} ({class_code}), "
+        "starting {start_date} at pay step {pay_step}.\n\nThis offer is conditional on these "
+        "background checks: {checks}. They are run only now, after this conditional offer. "
+        + _FAIR_HIRING
+        + " If a check finds a potentially disqualifying record, you will be told and given the "
+        "opportunity to respond before any decision is made.\n\nPlease tell Human Resources "
+        "whether you accept this offer.",
+    ),
+    "background_pre_adverse": (
+        "Background check for {title}: your opportunity to respond",
+        "Dear {name},\n\nA background check made after your conditional offer for {title} "
+        "({checks}) found a potentially disqualifying record. No decision has been made. You may "
+        "submit information regarding the accuracy of the record, as well as evidence of "
+        "mitigation or rehabilitation, as appropriate, to Human Resources by {answer_by}. " + _FAIR_HIRING,
+    ),
+    "background_disqualified": (
+        "Conditional offer withdrawn: {title}",
+        "Dear {name},\n\nAfter considering the background check results and the information you "
+        "provided, the City has withdrawn its conditional offer of employment as {title}. If you "
+        "have questions about this decision, please contact Human Resources.",
+    ),
+    "hired": (
+        "Welcome to the City: {title}",
+        "Dear {name},\n\nWelcome to the City. You are appointed {title} ({class_code}), starting "
+        "{start_date}. Your employee id is {employee_id}. Human Resources will contact you about "
+        "your first day.",
+    ),
+    "not_selected": (
+        "Your application for {title}: not selected for this vacancy",
+        "Dear {name},\n\nAnother candidate has been selected for the current vacancy of {title}. "
+        "You remain on the eligibility register and may be certified for a later vacancy while "
+        "the register is in effect.",
+    ),
+    "recruitment_closed": (
+        "Recruitment closed: {title} ({class_code})",
+        "Dear {name},\n\nThe recruitment for {title} ({class_code}) has closed without an "
+        "appointment. The disposition of your application: {disposition}. Thank you for your "
+        "interest; you are welcome to apply to future announcements.",
+    ),
+}
+"""Subject and body per applicant notice. Placeholders: ``name``, ``applicant_id`` and
+``recruitment_id`` (filled in by ``notify_applicants``, which also defaults ``title``,
+``class_code``, ``department`` (its name) and ``department_code`` from the stored recruitment)
+plus the notice's ``params`` merged with its ``per_applicant`` entry: ``title``,
+``class_code``, ``closes_at``, ``reasons``, ``oral_board_by``, ``supplemental``, ``final``,
+``rank``, ``register_size``, ``pass_point``, ``department``, ``start_date``, ``pay_step``,
+``checks``, ``answer_by``, ``employee_id``, ``disposition``. A missing one renders as ``(not stated)``."""
+
+
+def render_applicant_notice(
+    template: str, params: dict[str, str], name: str, applicant_id: str, recruitment_id: str
+) -> tuple[str, str]:
+    """Renders an applicant notice's subject and body (``template`` must be in the table)."""
+    subject_t, body_t = APPLICANT_TEMPLATES[template]
+    values = _Params(params)
+    values.update(name=name, applicant_id=applicant_id, recruitment_id=recruitment_id)
+    subject = " ".join(subject_t.format_map(values).split())
+    body = body_t.format_map(values).rstrip() + "\n\n" + SIGNATURE + "\n"
+    return subject, body
+
+
+# ----- helpers ----------------------------------------------------------------------------------
+
+
+def _log() -> structlog.stdlib.BoundLogger:
+    log = structlog.get_logger("hr.recruitment")
+    if activity.in_activity():
+        info = activity.info()
+        log = log.bind(workflow_id=info.workflow_id, run_id=info.workflow_run_id, activity=info.activity_type)
+    return log
+
+
+def _unknown(message: str) -> ApplicationError:
+    return ApplicationError(message, type="UnknownReference", non_retryable=True)
+
+
+def applicant_key(recruitment_id: str, applicant_id: str) -> str:
+    return f"{recruitment_id}:{applicant_id}"
+
+
+def _applicant(session: Session, recruitment_id: str, applicant_id: str) -> Applicant:
+    row = get_by_key(session, Applicant, applicant_key(recruitment_id, applicant_id))
+    if row is None:
+        raise ApplicationError(
+            f"unknown applicant {applicant_id!r} in recruitment {recruitment_id}",
+            type="UnknownApplicant",
+            non_retryable=True,
+        )
+    return row
+
+
+def _next_employee_id(session: Session) -> str:
+    """``E`` plus one more than the highest numeric suffix in the directory (E1031 after E1030)."""
+    ids = session.exec(select(Person.id).where(col(Person.id).like("E%"))).all()
+    numbers = [int(i[1:]) for i in ids if i[1:].isdigit()]
+    return f"E{max(numbers, default=1000) + 1:04d}"
+
+
+def _recruitment_params(session: Session, recruitment_id: str) -> dict[str, str]:
+    """Notice parameters known from the stored recruitment (none before it is posted)."""
+    row = session.get(Recruitment, recruitment_id)
+    if row is None:
+        return {}
+    department = session.get(Department, row.department_code)
+    params = {"class_code": row.class_code, "department_code": row.department_code}
+    if department is not None:
+        params["department"] = department.name
+    title = row.announcement.get("title")
+    if isinstance(title, str):
+        params["title"] = title
+    return params
+
+
+# ----- activities -------------------------------------------------------------------------------
+
+
+class RecruitmentActivities:
+    """Recruitment's reads of the directory and writes to the record, and notices to applicants.
+
+    Synchronous: register with a worker that has an ``activity_executor``.
+
+    Args:
+        engine: The system-of-record database.
+        notifications: Delivers the applicant notices (the outbox and the SMTP server).
+    """
+
+    def __init__(self, engine: Engine, notifications: NotificationActivities) -> None:
+        self.engine = engine
+        self.notifications = notifications
+
+    @activity.defn(name="resolve_recruitment_participants")
+    def resolve_recruitment_participants(self, inp: ResolveRecruitmentInput) -> RecruitmentParticipants:
+        """Checks every reference of a recruitment and names the HR supervisor and HR staff.
+
+        Raises:
+            ApplicationError: ``UnknownReference`` (non-retryable) for a person who is not an
+                active person, an unknown department or classification, or a position that is
+                unknown or not of the classification; ``DirectoryError`` when there is not
+                exactly one active HR supervisor.
+        """
+        with Session(self.engine) as session:
+            for person_id in dict.fromkeys(inp.person_ids):
+                person = session.get(Person, person_id)
+                if person is None or not person.active:
+                    raise _unknown(f"{person_id!r} is not an active person in the directory")
+            if session.get(Department, inp.department_code) is None:
+                raise _unknown(f"unknown department {inp.department_code!r}")
+            if session.get(Classification, inp.class_code) is None:
+                raise _unknown(f"unknown classification {inp.class_code!r}")
+            for position_id in inp.position_ids:
+                position = session.get(Position, position_id)
+                if position is None:
+                    raise _unknown(f"unknown position {position_id!r}")
+                if position.class_code != inp.class_code:
+                    raise _unknown(
+                        f"position {position_id!r} is of classification {position.class_code}, "
+                        f"not {inp.class_code}"
+                    )
+            supervisor_id = _one_with_role(session, "hr_supervisor")
+            staff = sorted(
+                p.id
+                for p in session.exec(select(Person).where(Person.active)).all()
+                if any(role in p.roles for role in HR_STAFF_ROLES)
+            )
+        return RecruitmentParticipants(hr_supervisor_id=supervisor_id, hr_staff=staff)
+
+    @activity.defn(name="record_posting")
+    def record_posting(self, inp: PostingInput) -> None:
+        """Creates the recruitment's row, status ``posted``; a second call changes nothing."""
+        ann = inp.announcement
+        with Session(self.engine) as session:
+            if session.get(Recruitment, inp.recruitment_id) is not None:
+                return
+            if session.get(Classification, ann.class_code) is None:
+                raise _unknown(f"unknown classification {ann.class_code!r}")
+            if session.get(Department, ann.department_code) is None:
+                raise _unknown(f"unknown department {ann.department_code!r}")
+            session.add(
+                Recruitment(
+                    id=inp.recruitment_id,
+                    workflow_id=inp.workflow_id,
+                    class_code=ann.class_code,
+                    department_code=ann.department_code,
+                    status=POSTED,
+                    requested_by=inp.requested_by,
+                    approved_by=inp.approved_by,
+                    vacancies=ann.vacancies,
+                    announcement=ann.model_dump(mode="json"),
+                    plan=inp.plan.model_dump(mode="json"),
+                    posted_at=inp.posted_at,
+                    closes_at=ann.closes_at,
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent attempt posted it first
+                session.rollback()
+                if session.get(Recruitment, inp.recruitment_id) is None:
+                    raise
+                return
+        _log().info("recruitment posted", recruitment_id=inp.recruitment_id, class_code=ann.class_code)
+
+    @activity.defn(name="record_applications")
+    def record_applications(self, inp: RecordApplicationsInput) -> int:
+        """One ``Applicant`` row per new applicant; returns how many were created."""
+        created = 0
+        for new in inp.applicants:
+            app = new.application
+            _, is_new = insert_once(
+                self.engine,
+                Applicant(
+                    key=applicant_key(inp.recruitment_id, new.applicant_id),
+                    recruitment_id=inp.recruitment_id,
+                    applicant_id=new.applicant_id,
+                    name=app.name,
+                    email=app.email,
+                    education=app.education,
+                    experience=dict(app.experience),
+                    supplemental_answers=list(app.supplemental_answers),
+                    applied_at=new.applied_at,
+                ),
+            )
+            created += is_new
+        _log().info(
+            "applications recorded",
+            recruitment_id=inp.recruitment_id,
+            applicant_ids=[a.applicant_id for a in inp.applicants],
+            created=created,
+        )
+        return created
+
+    @activity.defn(name="record_candidates")
+    def record_candidates(self, inp: RecordCandidatesInput) -> int:
+        """Sets the candidate fields each record gives; returns how many rows changed.
+
+        A field left ``None`` is not touched. ``screen_reasons`` goes with a screening result:
+        it is written whenever ``qualified`` is given (an empty list clears earlier reasons, as
+        after an override), and otherwise only when it is not empty.
+
+        Raises:
+            ApplicationError: An applicant is not in this recruitment (non-retryable); nothing is
+                written then.
+        """
+        with Session(self.engine) as session:
+            rows = {
+                c.applicant_id: _applicant(session, inp.recruitment_id, c.applicant_id)
+                for c in inp.candidates
+            }
+            changed: set[str] = set()
+            for cand in inp.candidates:
+                row = rows[cand.applicant_id]
+                updates: dict[str, object] = {}
+                if cand.qualified is not None:
+                    updates["qualified"] = cand.qualified
+                    updates["screen_reasons"] = list(cand.screen_reasons)
+                elif cand.screen_reasons:
+                    updates["screen_reasons"] = list(cand.screen_reasons)
+                for name in ("override_reason", "supplemental", "oral", "final", "rank", "disposition"):
+                    value = getattr(cand, name)
+                    if value is not None:
+                        updates[name] = value
+                for name, value in updates.items():
+                    if getattr(row, name) != value:
+                        setattr(row, name, value)
+                        changed.add(cand.applicant_id)
+                session.add(row)
+            session.commit()
+        _log().info("candidates recorded", recruitment_id=inp.recruitment_id, changed=sorted(changed))
+        return len(changed)
+
+    @activity.defn(name="record_scores")
+    def record_scores(self, inp: RecordScoresInput) -> int:
+        """One ``Score`` row per score; returns how many were created (a retry creates none)."""
+        created = 0
+        for s in inp.scores:
+            _, is_new = insert_once(
+                self.engine,
+                Score(
+                    key=s.key,
+                    recruitment_id=s.recruitment_id,
+                    step_id=s.step_id,
+                    scorer_id=s.scorer_id,
+                    applicant_id=s.applicant_id,
+                    score=s.score,
+                    at=s.at,
+                ),
+            )
+            created += is_new
+        if created:
+            _log().info("scores recorded", created=created, steps=sorted({s.step_id for s in inp.scores}))
+        return created
+
+    @activity.defn(name="record_certification")
+    def record_certification(self, inp: CertificationRecord) -> int:
+        """The names certified from the register for one request; returns the row id."""
+        row, created = insert_once(
+            self.engine,
+            RegisterCertification(
+                key=inp.key,
+                recruitment_id=inp.recruitment_id,
+                request_id=inp.request_id,
+                applicant_ids=list(inp.applicant_ids),
+                vacancies=inp.vacancies,
+                rule=inp.rule,
+                certified_by=inp.certified_by,
+                at=inp.at,
+            ),
+        )
+        if created:
+            _log().info(
+                "certification recorded",
+                recruitment_id=inp.recruitment_id,
+                request_id=inp.request_id,
+                applicant_ids=inp.applicant_ids,
+            )
+        assert row.id is not None
+        return row.id
+
+    @activity.defn(name="record_check")
+    def record_check(self, inp: CheckRecord) -> int:
+        """One background check's result; returns the row id."""
+        row, created = insert_once(
+            self.engine,
+            BackgroundCheck(
+                key=inp.key,
+                recruitment_id=inp.recruitment_id,
+                applicant_id=inp.applicant_id,
+                check=inp.check,
+                result=inp.result,
+                recorded_by=inp.recorded_by,
+                at=inp.at,
+            ),
+        )
+        if created:
+            _log().info("check recorded", applicant_id=inp.applicant_id, check=inp.check, result=inp.result)
+        assert row.id is not None
+        return row.id
+
+    @activity.defn(name="record_hire")
+    def record_hire(self, inp: HireInput) -> HireResult:
+        """Makes the applicant an employee, in one transaction; idempotent on ``inp.key``.
+
+        Creates the ``Person`` (the next free ``E`` number; name and e-mail from the application;
+        the classification's title; the position's supervisor), the ``Hire`` row, fills the
+        position and marks the applicant hired. An applicant who already has an employee id
+        keeps it (no second person).
+
+        Raises:
+            ApplicationError: Non-retryable for an unknown applicant, classification, department
+                or position, a position of another classification, or one already filled.
+        """
+        for _ in range(_HIRE_ATTEMPTS):
+            with Session(self.engine, expire_on_commit=False) as session:
+                existing = get_by_key(session, Hire, inp.key)
+                if existing is not None:
+                    return HireResult(employee_id=existing.employee_id, position_id=existing.position_id)
+                applicant = _applicant(session, inp.recruitment_id, inp.applicant_id)
+                cls = session.get(Classification, inp.class_code)
+                if cls is None:
+                    raise _unknown(f"unknown classification {inp.class_code!r}")
+                if session.get(Department, inp.department_code) is None:
+                    raise _unknown(f"unknown department {inp.department_code!r}")
+                position: Position | None = None
+                if inp.position_id is not None:
+                    # Lock the position (PostgreSQL) so two hires cannot both fill it.
+                    position = session.exec(
+                        select(Position).where(Position.id == inp.position_id).with_for_update()
+                    ).first()
+                    if position is None:
+                        raise _unknown(f"unknown position {inp.position_id!r}")
+                    if position.class_code != inp.class_code:
+                        raise _unknown(
+                            f"position {inp.position_id!r} is of classification {position.class_code}, "
+                            f"not {inp.class_code}"
+                        )
+                    if position.incumbent_id is not None and position.incumbent_id != applicant.employee_id:
+                        raise ApplicationError(
+                            f"position {inp.position_id} is already filled by {position.incumbent_id}",
+                            type="PositionFilled",
+                            non_retryable=True,
+                        )
+                try:
+                    employee_id = applicant.employee_id
+                    if employee_id is None:
+                        employee_id = _next_employee_id(session)
+                        session.add(
+                            Person(
+                                id=employee_id,
+                                name=applicant.name,
+                                email=applicant.email,
+                                title=cls.title,
+                                department_code=inp.department_code,
+                                supervisor_id=position.supervisor_id if position else None,
+                                roles=["employee"],
+                            )
+                        )
+                        session.flush()  # the person exists before the rows that point at it
+                    session.add(
+                        Hire(
+                            key=inp.key,
+                            recruitment_id=inp.recruitment_id,
+                            applicant_id=inp.applicant_id,
+                            employee_id=employee_id,
+                            position_id=inp.position_id,
+                            start_date=inp.start_date,
+                            pay_step=inp.pay_step,
+                            hired_at=inp.hired_at,
+                        )
+                    )
+                    if position is not None:
+                        position.incumbent_id = employee_id
+                        session.add(position)
+                    applicant.employee_id = employee_id
+                    applicant.disposition = "hired"
+                    session.add(applicant)
+                    session.commit()
+                except IntegrityError:
+                    # A concurrent attempt of this hire (same key) or another hire (same new
+                    # employee id) committed first: read again.
+                    session.rollback()
+                    continue
+            _log().info(
+                "hire recorded",
+                recruitment_id=inp.recruitment_id,
+                applicant_id=inp.applicant_id,
+                employee_id=employee_id,
+                position_id=inp.position_id,
+            )
+            return HireResult(employee_id=employee_id, position_id=inp.position_id)
+        raise ApplicationError(
+            f"could not record hire {inp.key} after {_HIRE_ATTEMPTS} attempts (concurrent hires)",
+            type="HireConflict",
+        )
+
+    @activity.defn(name="record_outcome")
+    def record_outcome(self, inp: RecruitmentOutcomeInput) -> None:
+        """Sets the recruitment's final status and when it finished."""
+        with Session(self.engine) as session:
+            row = session.get(Recruitment, inp.recruitment_id)
+            if row is None:
+                raise _unknown(f"unknown recruitment {inp.recruitment_id!r}")
+            row.status = inp.status
+            row.finished_at = inp.finished_at
+            session.add(row)
+            session.commit()
+        _log().info("recruitment outcome recorded", recruitment_id=inp.recruitment_id, status=inp.status)
+
+    @activity.defn(name="notify_applicants")
+    def notify_applicants(self, inp: ApplicantNoticeInput) -> NotifyResult:
+        """One outbox message per applicant (key ``f"{inp.key}:{applicant_id}"``), delivered like
+        ``notify``: a row already sent is never sent again; a 5xx refusal marks it failed.
+
+        Raises:
+            ApplicationError: Non-retryable for an unknown template or an applicant not in this
+                recruitment; nothing is written then.
+        """
+        log = _log().bind(key=inp.key, template=inp.template)
+        if inp.template not in APPLICANT_TEMPLATES:
+            raise ApplicationError(
+                f"unknown applicant notice template {inp.template!r}",
+                type="UnknownTemplate",
+                non_retryable=True,
+            )
+        recipients: list[Recipient] = []
+        with Session(self.engine) as session:
+            defaults = _recruitment_params(session, inp.recruitment_id)
+            for applicant_id in dict.fromkeys(inp.applicant_ids):
+                try:
+                    row = _applicant(session, inp.recruitment_id, applicant_id)
+                except ApplicationError:
+                    log.warning("notify.unknown_applicant", applicant_id=applicant_id)
+                    raise
+                recipients.append(
+                    Recipient(
+                        id=applicant_key(inp.recruitment_id, applicant_id),
+                        name=row.name,
+                        email=row.email,
+                        key_suffix=applicant_id,
+                    )
+                )
+
+        def render_for(recipient: Recipient) -> tuple[str, str]:
+            applicant_id = recipient.key_id
+            params = defaults | inp.params | inp.per_applicant.get(applicant_id, {})
+            return render_applicant_notice(
+                inp.template, params, recipient.name, applicant_id, inp.recruitment_id
+            )
+
+        return self.notifications.queue_and_deliver(inp.key, inp.workflow_id, recipients, render_for, log=log)
+
+
+# ----- reads (for the CLI) ----------------------------------------------------------------------
+
+
+def applicants_for(engine: Engine, recruitment_id: str) -> list[Applicant]:
+    """A recruitment's applicants, by applicant id (detached rows)."""
+    with Session(engine, expire_on_commit=False) as session:
+        return list(
+            session.exec(
+                select(Applicant)
+                .where(Applicant.recruitment_id == recruitment_id)
+                .order_by(col(Applicant.applicant_id))
+            ).all()
+        )
+
+
+def recruitment_row(engine: Engine, recruitment_id: str) -> Recruitment | None:
+    """The recruitment's row, if it was posted."""
+    with Session(engine, expire_on_commit=False) as session:
+        return session.get(Recruitment, recruitment_id)
+
+
+def scores_for(engine: Engine, recruitment_id: str) -> list[Score]:
+    """A recruitment's scores, in the order they were recorded."""
+    with Session(engine, expire_on_commit=False) as session:
+        return list(
+            session.exec(
+                select(Score).where(Score.recruitment_id == recruitment_id).order_by(col(Score.id))
+            ).all()
+        )
