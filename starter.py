@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from schemas.human_step import DecisionInput, DecisionReceipt, ExtendDueInput, StepSnapshot, WithdrawInput
-from service import cli_records
+from service import cli_codec, cli_records
 from service.cli_render import (
     fmt_time,
     render_inbox,
@@ -69,6 +69,7 @@ app.add_typer(review_app, name="review")
 app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
 cli_records.register(app)
+cli_codec.register(app, admin_app)
 
 
 # --------------------------------------------------------------------------- seed, db

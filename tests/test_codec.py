@@ -1,0 +1,424 @@
+"""The payload codec: encryption round trip, no clear text in history, the codec server, settings."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import json_format
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from service.codec import (
+    CodecKeyError,
+    EncryptionCodec,
+    PayloadDecryptionError,
+    data_converter,
+    key_from_env_value,
+    new_key,
+)
+from service.codec_server import CodecServer, codec_server_for, ui_origins
+from service.settings import Settings, SettingsError
+from tests.conftest import venv_binary
+
+NAME = "Jordan Q. Applicant"
+EMAIL = "jordan.applicant@mail.example"
+COMMENT = "strong panel interview, references pending"
+UI_ORIGIN = "http://localhost:8233"
+
+
+def _settings(**extra: Any) -> Settings:
+    return Settings(codec_key=new_key(), **extra)
+
+
+def _plain_payload(text: str) -> Payload:
+    return pydantic_data_converter.payload_converter.to_payloads([text])[0]
+
+
+# --------------------------------------------------------------------------- unit
+
+
+async def test_encode_decode_round_trip_and_ciphertext_hides_the_plaintext():
+    codec = EncryptionCodec(key_from_env_value(new_key()), "hr-test")
+    original = [_plain_payload(f"{NAME} <{EMAIL}>"), _plain_payload(COMMENT)]
+
+    encoded = await codec.encode(original)
+
+    for payload in encoded:
+        assert payload.metadata["encoding"] == b"binary/encrypted"
+        assert payload.metadata["encryption-key-id"] == b"hr-test"
+        raw = payload.SerializeToString()
+        assert NAME.encode() not in raw and EMAIL.encode() not in raw and COMMENT.encode() not in raw
+    # A fresh nonce each time: the same plaintext never gives the same ciphertext.
+    assert (await codec.encode(original[:1]))[0].data != encoded[0].data
+    assert await codec.decode(encoded) == original
+
+
+async def test_unencrypted_payloads_pass_through_decode():
+    codec = EncryptionCodec(key_from_env_value(new_key()), "hr-test")
+    plain = _plain_payload("recorded before the key was set")
+    assert await codec.decode([plain]) == [plain]
+
+
+async def test_unknown_key_id_and_wrong_key_fail_clearly():
+    key = key_from_env_value(new_key())
+    encoded = await EncryptionCodec(key, "hr-1").encode([_plain_payload(NAME)])
+
+    with pytest.raises(PayloadDecryptionError, match=r"key id 'hr-1'.*configured key is 'hr-2'"):
+        await EncryptionCodec(key, "hr-2").decode(encoded)
+    with pytest.raises(PayloadDecryptionError, match="does not decrypt"):
+        await EncryptionCodec(key_from_env_value(new_key()), "hr-1").decode(encoded)
+    # The key id is bound to the ciphertext: relabelling a payload does not get it decrypted.
+    relabelled = Payload()
+    relabelled.CopyFrom(encoded[0])
+    relabelled.metadata["encryption-key-id"] = b"hr-2"
+    with pytest.raises(PayloadDecryptionError, match="does not decrypt"):
+        await EncryptionCodec(key, "hr-2").decode([relabelled])
+
+
+def test_keys_in_either_base64_alphabet_are_accepted_and_bad_ones_refused():
+    raw = bytes(range(250, 256)) + bytes(26)  # bytes whose encodings differ between the alphabets
+    standard = base64.b64encode(raw).decode()
+    urlsafe = base64.urlsafe_b64encode(raw).decode()
+    assert standard != urlsafe
+    assert key_from_env_value(standard) == raw
+    assert key_from_env_value(urlsafe) == raw
+    assert key_from_env_value(urlsafe.rstrip("=") + "\n") == raw
+    assert len(key_from_env_value(new_key())) == 32
+
+    with pytest.raises(CodecKeyError, match="not valid base64"):
+        key_from_env_value("this is not a key!")
+    with pytest.raises(CodecKeyError, match="must encode 32 bytes.*not 16"):
+        key_from_env_value(base64.b64encode(bytes(16)).decode())
+    with pytest.raises(CodecKeyError, match="empty"):
+        key_from_env_value("  ")
+
+
+def test_data_converter_encrypts_only_with_a_key():
+    assert data_converter(Settings()) is pydantic_data_converter
+    converter = data_converter(_settings(codec_key_id="hr-9"))
+    assert isinstance(converter.payload_codec, EncryptionCodec)
+    assert converter.payload_codec.key_id == "hr-9"
+    assert type(converter.payload_converter) is type(pydantic_data_converter.payload_converter)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_settings_read_the_codec_variables():
+    key = new_key()
+    settings = Settings.from_env(
+        {
+            "HR_CODEC_KEY": key,
+            "HR_CODEC_KEY_ID": "hr-2026",
+            "HR_CODEC_AUTH_TOKEN": "s3cret",
+            "HR_CODEC_PORT": "9234",
+        }
+    )
+    assert settings.codec_key == key and settings.codec_key_id == "hr-2026"
+    assert settings.codec_auth_token == "s3cret" and settings.codec_port == 9234
+    # Secrets stay out of the settings' repr (and so out of logs).
+    assert key not in repr(settings) and "s3cret" not in repr(settings)
+
+    defaults = Settings.from_env({"HR_CODEC_KEY": ""})
+    assert defaults.codec_key is None and defaults.codec_key_id == "hr-1"
+    assert defaults.codec_auth_token is None and defaults.codec_port == 8234
+
+
+def test_an_invalid_codec_key_is_refused_without_echoing_it():
+    secret_ish = "not-a-base64-key-but-maybe-a-password!"
+    with pytest.raises(SettingsError, match="HR_CODEC_KEY is not valid base64") as caught:
+        Settings.from_env({"HR_CODEC_KEY": secret_ish})
+    assert secret_ish not in str(caught.value)
+
+    short = base64.b64encode(b"sixteen byte key").decode()
+    with pytest.raises(SettingsError, match="HR_CODEC_KEY must encode 32 bytes") as caught:
+        Settings.from_env({"HR_CODEC_KEY": short})
+    assert short not in str(caught.value)
+    with pytest.raises(ValueError) as direct:
+        Settings(codec_key=short)
+    assert short not in str(direct.value)
+
+
+# --------------------------------------------------------------------------- history
+
+
+class Application(BaseModel):
+    name: str
+    email: str
+
+
+class Comment(BaseModel):
+    author_id: str
+    text: str
+
+
+class Summary(BaseModel):
+    greeting: str
+    comments: list[str]
+
+
+@workflow.defn(name="CodecProbe", sandboxed=False)  # the test module imports cryptography
+class CodecProbe:
+    """Holds an application until an Update says it is done; PII travels in every kind of payload."""
+
+    def __init__(self) -> None:
+        self._comments: list[str] = []
+        self._done = False
+
+    @workflow.run
+    async def run(self, application: Application) -> Summary:
+        await workflow.wait_condition(lambda: self._done)
+        return Summary(greeting=f"Dear {application.name} <{application.email}>", comments=self._comments)
+
+    @workflow.update
+    async def comment(self, comment: Comment) -> int:
+        if comment.text.startswith("refuse:"):
+            raise ApplicationError(f"comment refused: {comment.text}", non_retryable=True)
+        self._comments.append(comment.text)
+        return len(self._comments)
+
+    @workflow.signal
+    def done(self) -> None:
+        self._done = True
+
+
+async def test_history_holds_no_clear_text_with_a_key():
+    settings = _settings()
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=data_converter(settings),
+    )
+    try:
+        client = env.client
+        task_queue = f"codec-{uuid.uuid4().hex[:8]}"
+        async with Worker(client, task_queue=task_queue, workflows=[CodecProbe]):
+            handle = await client.start_workflow(
+                CodecProbe.run,
+                Application(name=NAME, email=EMAIL),
+                id=f"codec-probe-{uuid.uuid4().hex[:8]}",
+                task_queue=task_queue,
+            )
+            assert await handle.execute_update(CodecProbe.comment, Comment(author_id="E1", text=COMMENT)) == 1
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await handle.execute_update(
+                    CodecProbe.comment, Comment(author_id="E1", text=f"refuse:{EMAIL}")
+                )
+            # The codec's client reads the (encrypted) failure message as it was raised.
+            assert f"comment refused: refuse:{EMAIL}" in str(refused.value.cause)
+            await handle.signal(CodecProbe.done)
+            result = await handle.result()
+        assert result == Summary(greeting=f"Dear {NAME} <{EMAIL}>", comments=[COMMENT])
+
+        # A client without the codec sees the history as the server stores it.
+        plain = Client(
+            client.service_client, namespace=client.namespace, data_converter=pydantic_data_converter
+        )
+        history = await plain.get_workflow_handle(handle.id).fetch_history()
+        raw = b"".join(event.SerializeToString() for event in history.events)
+        for secret in (NAME, EMAIL, COMMENT, "comment refused"):
+            assert secret.encode() not in raw, f"{secret!r} in clear text in the history"
+        payloads = [
+            event_of(history, "workflow_execution_started_event_attributes").input.payloads[0],
+            event_of(history, "workflow_execution_completed_event_attributes").result.payloads[0],
+        ]
+        assert all(p.metadata["encoding"] == b"binary/encrypted" for p in payloads)
+        # Decoded with the codec, the same payloads are the original values.
+        decoded = await client.data_converter.decode(payloads[:1], [Application])
+        assert decoded == [Application(name=NAME, email=EMAIL)]
+    finally:
+        await env.shutdown()
+
+
+def event_of(history, attribute: str):
+    """The first event of ``history`` that has ``attribute`` set."""
+    return next(getattr(e, attribute) for e in history.events if e.HasField(attribute))
+
+
+# --------------------------------------------------------------------------- codec server
+
+
+def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    return _send(request)
+
+
+def _send(request: urllib.request.Request) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def _payloads_json(payloads: list[Payload]) -> bytes:
+    return json_format.MessageToJson(Payloads(payloads=payloads)).encode()
+
+
+async def test_codec_server_decodes_and_encodes_with_cors():
+    settings = _settings()
+    codec = data_converter(settings).payload_codec
+    assert isinstance(codec, EncryptionCodec)
+    encrypted = await codec.encode([_plain_payload(EMAIL)])
+    body = _payloads_json(encrypted)
+
+    with codec_server_for(settings, port=0) as server:
+        for path in ("/default/decode", "/decode"):
+            status, headers, answer = await asyncio.to_thread(
+                _post, server.url + path, body, {"Origin": UI_ORIGIN, "X-Namespace": "default"}
+            )
+            assert status == 200, answer
+            assert headers["Access-Control-Allow-Origin"] == UI_ORIGIN
+            decoded = json_format.Parse(answer, Payloads()).payloads
+            assert pydantic_data_converter.payload_converter.from_payloads(decoded) == [EMAIL]
+
+        status, _, answer = await asyncio.to_thread(
+            _post, server.url + "/default/encode", _payloads_json([_plain_payload(NAME)])
+        )
+        assert status == 200
+        sealed = json_format.Parse(answer, Payloads()).payloads
+        assert sealed[0].metadata["encoding"] == b"binary/encrypted" and NAME.encode() not in answer
+        assert await codec.decode(sealed) == [_plain_payload(NAME)]
+
+        preflight = urllib.request.Request(
+            server.url + "/default/decode",
+            method="OPTIONS",
+            headers={
+                "Origin": UI_ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type,x-namespace",
+            },
+        )
+        status, headers, _ = await asyncio.to_thread(_send, preflight)
+        assert status in (200, 204)
+        assert headers["Access-Control-Allow-Origin"] == UI_ORIGIN
+        assert "POST" in headers["Access-Control-Allow-Methods"]
+        allowed = {h.strip().lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
+        assert {"content-type", "x-namespace", "authorization"} <= allowed
+
+        # Another origin gets no CORS grant; a bad body and an unknown path are refused.
+        status, headers, _ = await asyncio.to_thread(
+            _post, server.url + "/decode", body, {"Origin": "http://evil.example"}
+        )
+        assert status == 200 and "Access-Control-Allow-Origin" not in headers
+        status, _, answer = await asyncio.to_thread(_post, server.url + "/decode", b"{not json")
+        assert status == 400 and "payloads" in json.loads(answer)["message"]
+        status, _, _ = await asyncio.to_thread(_post, server.url + "/default/other", body)
+        assert status == 404
+
+
+async def test_codec_server_with_a_token_refuses_requests_without_it():
+    settings = _settings(codec_auth_token="operators-only")
+    codec = data_converter(settings).payload_codec
+    assert codec is not None
+    body = _payloads_json(await codec.encode([_plain_payload(NAME)]))
+
+    with codec_server_for(settings, port=0) as server:
+        url = server.url + "/default/decode"
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic operators-only"}):
+            status, answer_headers, answer = await asyncio.to_thread(
+                _post, url, body, {"Origin": UI_ORIGIN, **headers}
+            )
+            assert status == 401, headers
+            assert NAME.encode() not in answer
+            # The UI can read the refusal: CORS headers come with it.
+            assert answer_headers["Access-Control-Allow-Origin"] == UI_ORIGIN
+
+        status, _, answer = await asyncio.to_thread(
+            _post, url, body, {"Authorization": "Bearer operators-only"}
+        )
+        assert status == 200
+        decoded = json_format.Parse(answer, Payloads()).payloads
+        assert pydantic_data_converter.payload_converter.from_payloads(decoded) == [NAME]
+
+        # A preflight carries no credentials and is answered anyway.
+        preflight = urllib.request.Request(url, method="OPTIONS", headers={"Origin": UI_ORIGIN})
+        status, headers, _ = await asyncio.to_thread(_send, preflight)
+        assert status in (200, 204) and headers["Access-Control-Allow-Origin"] == UI_ORIGIN
+
+
+def test_codec_server_needs_a_key_and_allows_the_ui_origins():
+    from service.codec_server import CodecServerError
+
+    with pytest.raises(CodecServerError, match="HR_CODEC_KEY is not set"):
+        codec_server_for(Settings())
+    assert ui_origins("http://localhost:8233") == {"http://localhost:8233", "http://127.0.0.1:8233"}
+    assert ui_origins("https://temporal.city.example") == {"https://temporal.city.example"}
+    server = CodecServer(EncryptionCodec(bytes(32), "k"), port=8234)
+    assert server.url == "http://127.0.0.1:8234"
+    assert "k" in repr(server.codec) and str(bytes(32)) not in repr(server.codec)
+
+
+# --------------------------------------------------------------------------- dev server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_dev_server_runs_the_codec_server_for_its_ui(tmp_path: Path) -> None:
+    from service.devserver import start_dev_server
+
+    grpc_port, ui_port, codec_port = _free_port(), _free_port(), _free_port()
+    settings = _settings(
+        temporal_address=f"localhost:{grpc_port}",
+        ui_url=f"http://localhost:{ui_port}",
+        codec_port=codec_port,
+        dev_db_filename=str(tmp_path / "temporal-dev.db"),
+    )
+    server, client = await start_dev_server(settings)
+    try:
+        assert server.codec_server is not None and server.codec_server.port == codec_port
+        assert server.process is not None
+        args = list(server.process.args)  # type: ignore[arg-type]
+        assert args[args.index("--ui-codec-endpoint") + 1] == f"http://127.0.0.1:{codec_port}"
+        assert isinstance(client.data_converter.payload_codec, EncryptionCodec)
+
+        # The UI tells the browser where to decode.
+        ui_settings = await asyncio.to_thread(_ui_settings, f"http://127.0.0.1:{ui_port}/api/v1/settings")
+        assert ui_settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{codec_port}"
+
+        encrypted = await client.data_converter.encode([COMMENT])
+        status, _, answer = await asyncio.to_thread(
+            _post, f"http://127.0.0.1:{codec_port}/default/decode", _payloads_json(encrypted)
+        )
+        assert status == 200
+        decoded = json_format.Parse(answer, Payloads()).payloads
+        assert pydantic_data_converter.payload_converter.from_payloads(decoded) == [COMMENT]
+    finally:
+        server.stop()
+    assert server.codec_server is None
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", codec_port), timeout=1).close()
+
+
+def _ui_settings(url: str, timeout: float = 20) -> dict:
+    """The Web UI's settings once it answers (it starts a moment after the frontend)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return json.loads(answer.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
