@@ -14,13 +14,16 @@ from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
 from activities.notifications import NotificationActivities
 from activities.records import RecordActivities
+from activities.recruitment import RecruitmentActivities
 from service.client import connect
 from service.logging import configure_logging
 from service.settings import Settings, get_settings
+from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
 from workflows.jd_sweep import JobDescriptionReviewSweep
+from workflows.recruitment import Recruitment
 
-WORKFLOWS = [JobDescriptionReview, JobDescriptionReviewSweep]
+WORKFLOWS = [JobDescriptionReview, JobDescriptionReviewSweep, Recruitment, EligibilityRegister]
 
 
 def build_activities(settings: Settings, engine: Engine) -> list:
@@ -28,6 +31,7 @@ def build_activities(settings: Settings, engine: Engine) -> list:
     directory = DirectoryActivities(engine)
     records = RecordActivities(engine)
     notifications = NotificationActivities(engine, settings.smtp_host, settings.smtp_port, settings.mail_from)
+    recruitment = RecruitmentActivities(engine, notifications)
     return [
         directory.resolve_review_participants,
         directory.find_stale_classifications,
@@ -38,6 +42,16 @@ def build_activities(settings: Settings, engine: Engine) -> list:
         records.adopt_version,
         records.record_cycle,
         notifications.notify,
+        recruitment.resolve_recruitment_participants,
+        recruitment.record_posting,
+        recruitment.record_applications,
+        recruitment.record_candidates,
+        recruitment.record_scores,
+        recruitment.record_certification,
+        recruitment.record_check,
+        recruitment.record_hire,
+        recruitment.record_outcome,
+        recruitment.notify_applicants,
     ]
 
 

@@ -21,7 +21,8 @@ class RegisterEntry(BaseModel):
     oral: float
     applied_at: datetime
     rank: int
-    status: Literal["active", "hired", "removed"] = ACTIVE
+    status: str = ACTIVE
+    """active, hired or removed."""
     reason: str | None = None
     times_certified: int = 0
 
@@ -89,5 +90,6 @@ class RegisterStatus(BaseModel):
 
 class RegisterResult(BaseModel):
     recruitment_id: str
-    outcome: Literal["filled", "expired", "exhausted"]
+    outcome: str
+    """filled, expired or exhausted."""
     filled: list[str]

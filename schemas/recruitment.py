@@ -434,6 +434,8 @@ class RecruitmentStatus(BaseModel):
     counts: RecruitmentCounts
     open_steps: list[StepSnapshot]
     candidates: list[CandidateView]
+    assignments: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    """Scoring step -> scorer -> the candidates they score."""
     certified: list[str] = Field(default_factory=list)
     selected: str | None = None
     offer: OfferInput | None = None

@@ -26,6 +26,7 @@ from activities.db import create_schema, make_engine
 from activities.seed import seed_city
 from schemas.search_attributes import indexed_types
 from service.settings import Settings
+from tests.recruitment_harness import Hiring
 from tests.review_harness import Review
 from tests.smtp_server import SmtpSink
 from worker import build_worker
@@ -113,3 +114,13 @@ async def review(time_skipping_env, engine, db_url, smtp):
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     async with build_worker(time_skipping_env.client, settings, engine, task_queue=task_queue):
         yield Review(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def hiring(time_skipping_env, engine, db_url, smtp):
+    """Like ``review``, for recruitments: a seeded city, SMTP and a worker on a fresh queue."""
+    seed_city(engine)
+    settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    async with build_worker(time_skipping_env.client, settings, engine, task_queue=task_queue):
+        yield Hiring(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)

@@ -8,6 +8,7 @@ what ``tests/test_replay.py`` checks.
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import uuid
 from datetime import date, timedelta
@@ -24,6 +25,7 @@ from schemas.human_step import DecisionInput
 from schemas.search_attributes import indexed_types
 from service.settings import Settings
 from tests.conftest import venv_binary
+from tests.recruitment_harness import Hiring
 from tests.review_harness import Review, approve_all
 from tests.smtp_server import SmtpSink
 from worker import build_worker
@@ -73,7 +75,43 @@ async def _record(review: Review) -> dict[str, str]:
     return histories
 
 
+async def _record_recruitment(hiring: Hiring) -> dict[str, str]:
+    from activities.seed_recruitment import demo_application
+    from schemas import recruitment as rc
+    from tests.test_eligibility_register import _certify, _register
+
+    histories: dict[str, str] = {}
+    handle = await hiring.open(checks=["criminal", "mvr"])
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(n) for n in range(1, 4)] + [demo_application(4, clerical=1)])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    await hiring.score_step(handle, "oral-board", {"A001": 90, "A002": 80, "A003": 70})
+    await hiring.select_offer_accept(handle, "A001")
+    await hiring.wait_for_step(handle, "background-1")
+    await hiring.record_check(handle, "A001", "criminal", rc.POTENTIALLY_DISQUALIFYING)
+    await hiring.record_check(handle, "A001", "mvr")
+    await hiring.wait_for_step(handle, "candidate-answer-1")
+    await hiring.decide(handle, "E1006", "responded", comment="court record shows the charge dismissed")
+    await hiring.wait_for_step(handle, "background-decision-1")
+    await hiring.decide(handle, "E1005", "proceed", comment="dismissed charge; not job related")
+    await handle.result()
+    histories["recruitment_hired_after_background_answer"] = (await handle.fetch_history()).to_json()
+
+    register = await _register(hiring, max_history_events=40)
+    for n in range(1, 5):
+        await _certify(register, f"r{n}")
+    history = await hiring.client.get_workflow_handle(
+        register.id, run_id=register.result_run_id
+    ).fetch_history()
+    histories["eligibility_register_first_run"] = history.to_json()
+    await register.terminate("recorded")
+    return histories
+
+
 async def main() -> None:
+    """Records the named sets (``review``, ``recruitment``), or all of them."""
+    wanted = set(sys.argv[1:]) or {"review", "recruitment"}
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"), data_converter=pydantic_data_converter
     )
@@ -87,8 +125,14 @@ async def main() -> None:
         seed_city(engine)
         settings = Settings(database_url=url, smtp_host=smtp.host, smtp_port=smtp.port)
         queue = f"record-{uuid.uuid4().hex[:6]}"
+        histories: dict[str, str] = {}
         async with build_worker(env.client, settings, engine, task_queue=queue):
-            histories = await _record(Review(env=env, engine=engine, smtp=smtp, task_queue=queue))
+            if "review" in wanted:
+                histories |= await _record(Review(env=env, engine=engine, smtp=smtp, task_queue=queue))
+            if "recruitment" in wanted:
+                histories |= await _record_recruitment(
+                    Hiring(env=env, engine=engine, smtp=smtp, task_queue=queue)
+                )
     smtp.stop()
     await env.shutdown()
     HERE.mkdir(exist_ok=True)

@@ -23,6 +23,8 @@ def test_there_are_recorded_histories():
         "jd_review_adopted",
         "jd_review_rounds_no_response_tabled",
         "jd_sweep",
+        "recruitment_hired_after_background_answer",
+        "eligibility_register_first_run",
     }
 
 

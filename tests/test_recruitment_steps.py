@@ -1,0 +1,233 @@
+"""A recruitment's deadlines and refusals: late raters, the background answer window, bad input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from activities.seed_recruitment import demo_application, itat_announcement
+from schemas import recruitment as rc
+from tests.recruitment_harness import HR_SUPERVISOR, Hiring
+
+
+async def _to_register(hiring: Hiring, oral: dict[str, float], **open_kw) -> WorkflowHandle:
+    """A recruitment of len(oral) qualified applicants, scored by the panel, at selection."""
+    handle = await hiring.open(**open_kw)
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(n) for n in range(1, len(oral) + 1)])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    await hiring.score_step(handle, "oral-board", oral)
+    await hiring.wait_for_step(handle, "selection-1")
+    return handle
+
+
+async def _refused(call, match: str) -> None:
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await call
+    assert match in str(err.value.cause)
+
+
+async def test_a_rater_who_misses_the_deadline_is_reminded_then_escalated_to_the_hr_supervisor(
+    hiring: Hiring,
+):
+    handle = await hiring.open()
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(n) for n in range(1, 8)])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    scores = {f"A00{n}": 70.0 for n in range(1, 8)}
+    await hiring.score_step(handle, "supplemental", scores, skip={"E1017"})
+    status = await hiring.status(handle)
+    step = next(s for s in status.open_steps if s.step_id == "supplemental")
+    assert step.pending == ["E1017"]
+
+    # the seed's timeline: supplemental results 12 days after the close; skip past the due date
+    now = await hiring.env.get_current_time()
+    await hiring.env.sleep(step.due_at - now + timedelta(hours=1))
+    await hiring.wait_for(handle, lambda s: HR_SUPERVISOR in [e for e in _escalations(hiring, handle)])
+    rows = hiring.outbox(handle.id)
+    to_rater = [r.key.split(":")[2] for r in rows if r.recipient_id == "E1017" and ":supplemental:" in r.key]
+    assert to_rater.count("reminder") == 2 and "overdue" in to_rater
+    assert not any(r.recipient_id == "E1011" and ":supplemental:reminder" in r.key for r in rows)
+    escalation = next(
+        r for r in rows if r.recipient_id == HR_SUPERVISOR and ":supplemental:escalation" in r.key
+    )
+    assert "E1017" in escalation.body
+    assert any(e.action == "escalated" and "E1017" in (e.comment or "") for e in hiring.audit(handle.id))
+
+    # the rater still answers late; the process goes on to the oral board
+    await hiring.score(handle, "E1017", scores, step_id="supplemental")
+    await hiring.wait_for_step(handle, "oral-board")
+
+
+def _escalations(hiring: Hiring, handle: WorkflowHandle) -> list[str]:
+    return [r.recipient_id for r in hiring.outbox(handle.id) if ":escalation:" in r.key]
+
+
+async def test_background_answer_window_expires_then_hr_disqualifies_and_the_next_name_is_certified(
+    hiring: Hiring,
+):
+    oral = {"A001": 90.0, "A002": 80.0, "A003": 70.0, "A004": 65.0}
+    handle = await _to_register(hiring, oral)
+    await hiring.select_offer_accept(handle, "A001")
+    await hiring.wait_for_step(handle, "background-1")
+    checks = await hiring.record_check(handle, "A001", "criminal", rc.POTENTIALLY_DISQUALIFYING)
+    assert checks == {"criminal": rc.POTENTIALLY_DISQUALIFYING}
+    status = await hiring.wait_for_step(handle, "candidate-answer-1")
+    window = next(s for s in status.open_steps if s.step_id == "candidate-answer-1")
+    notices = hiring.notices(handle.id, status.recruitment_id)
+    assert notices["A001"][-1] == "background_pre_adverse"
+
+    # nobody records an answer from the candidate; the window closes after 10 days
+    now = await hiring.env.get_current_time()
+    assert window.due_at - now >= timedelta(days=9, hours=23)
+    await hiring.env.sleep(window.due_at - now + timedelta(hours=1))
+    await hiring.wait_for_step(handle, "background-decision-1")
+    defaulted = [
+        e for e in hiring.audit(handle.id) if e.step_id == "candidate-answer-1" and e.action == "no_response"
+    ]
+    assert len(defaulted) == 1 and defaulted[0].actor_id == "system"
+
+    await _refused(hiring.decide(handle, HR_SUPERVISOR, rc.DISQUALIFY), "needs comment")
+    await hiring.decide(
+        handle, HR_SUPERVISOR, rc.DISQUALIFY, comment="conviction directly related to the duties"
+    )
+    status = await hiring.wait_for_step(handle, "selection-2")
+    assert status.certified == ["A002", "A003", "A004"]
+    by_id = {c.applicant_id: c for c in status.candidates}
+    assert by_id["A001"].disposition == "disqualified_background"
+    assert hiring.notices(handle.id, status.recruitment_id)["A001"][-1] == "background_disqualified"
+
+    await _refused(
+        hiring.decide(handle, "E1015", rc.SELECT, applicant_id="A001"),
+        "A001 is not certified to the department",
+    )
+    await hiring.select_offer_accept(handle, "A002", round_=2)
+    await hiring.wait_for_step(handle, "background-2")
+    await hiring.record_check(handle, "A002", "criminal")
+    result = await handle.result()
+    assert (result.outcome, result.applicant_id) == (rc.HIRED, "A002")
+
+
+async def test_applications_refused_when_late_duplicate_or_entered_by_someone_outside_hr(hiring: Hiring):
+    handle = await hiring.open()
+    await _refused(hiring.apply(handle, [demo_application(1)]), "applications are not being accepted")
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(1), demo_application(2)])
+    dup = demo_application(1).model_copy(update={"email": "Applicant01@EXAMPLE.org"})
+    await _refused(hiring.apply(handle, [dup]), "duplicate application: this applicant is A001")
+    await _refused(
+        hiring.apply(handle, [demo_application(3), demo_application(4), demo_application(3)]),
+        "row 3: duplicate application: the same applicant as row 1",
+    )
+    await _refused(
+        hiring.apply(handle, [demo_application(5)], actor="E1016"), "E1016 may not enter applications"
+    )
+    assert (await hiring.status(handle)).counts.applied == 2  # the refused batches changed nothing
+
+    await hiring.close_applications(handle)
+    await _refused(hiring.apply(handle, [demo_application(6)]), "applications are not being accepted")
+
+
+async def test_scores_refused_out_of_range_unassigned_twice_or_after_the_step_closed(hiring: Hiring):
+    oral = {"A001": 80.0, "A002": 70.0}
+    handle = await hiring.open()
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(1), demo_application(2), demo_application(3, clerical=0)])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    await hiring.wait_for_step(handle, "oral-board")
+
+    await _refused(hiring.score(handle, "E1010", {"A001": 101}), "101 is outside 0-100")
+    await _refused(
+        hiring.score(handle, "E1010", {"A001": 80, "A002": -5}), "score 2 (A002): -5 is outside 0-100"
+    )
+    await _refused(hiring.score(handle, "E1010", {"A003": 80}), "A003 is not assigned to E1010")
+    await _refused(hiring.score(handle, "E1011", {"A001": 80}), "E1011 is not a scorer of step oral-board")
+    receipt = await hiring.score(handle, "E1010", {"A001": 80})
+    assert receipt.remaining == ["A002"]
+    await _refused(hiring.score(handle, "E1010", {"A001": 85}), "E1010 has already scored A001")
+    status = await hiring.status(handle)
+    assert next(s for s in status.open_steps if s.step_id == "oral-board").pending == [
+        "E1010",
+        "E1015",
+        "E1016",
+    ]
+
+    await hiring.score(handle, "E1010", {"A002": 70})
+    await hiring.score_step(handle, "oral-board", oral, skip={"E1010"})
+    await hiring.wait_for_step(handle, "selection-1")
+    await _refused(
+        hiring.score(handle, "E1015", {"A001": 90}, step_id="oral-board"), "step oral-board is closed"
+    )
+
+
+async def test_offer_refused_for_a_candidate_not_certified_or_not_selected(hiring: Hiring):
+    oral = {f"A00{n}": 90.0 - 5 * n for n in range(1, 6)}  # 85, 80, 75, 70, 65: top three certified
+    handle = await _to_register(hiring, oral)
+    status = await hiring.status(handle)
+    assert status.certified == ["A001", "A002", "A003"]
+    await hiring.decide(handle, "E1015", rc.SELECT, applicant_id="A002")
+    await hiring.wait_for_step(handle, "offer-1")
+    start = (await hiring.env.get_current_time()).date() + timedelta(days=20)
+
+    def offer(aid: str):
+        return handle.execute_update(
+            "make_offer",
+            rc.OfferInput(actor_id="E1006", applicant_id=aid, start_date=start),
+            result_type=rc.OfferInput,
+        )
+
+    await _refused(offer("A004"), "A004 is not certified to the department (certified: A001, A002, A003)")
+    await _refused(offer("A003"), "the department selected A002, not A003")
+    status = await hiring.status(handle)
+    assert status.offer is None and any(s.step_id == "offer-1" and s.pending for s in status.open_steps)
+    await offer("A002")
+    await hiring.wait_for_step(handle, "offer-answer-1")
+
+
+async def test_a_withdrawn_recruitment_records_a_disposition_for_every_candidate(hiring: Hiring):
+    handle = await hiring.open()
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(1), demo_application(2)])
+    await handle.execute_update(
+        "withdraw", rc_withdraw("budget for the position was frozen"), result_type=str
+    )
+    result = await handle.result()
+    assert result.outcome == rc.WITHDRAWN
+    status = await hiring.status(handle)
+    assert {c.disposition for c in status.candidates} == {"withdrawn"}
+
+
+def rc_withdraw(reason: str):
+    from schemas.human_step import WithdrawInput
+
+    return WithdrawInput(actor_id="E1008", reason=reason)
+
+
+async def test_hr_supervisor_asks_for_changes_and_approves_the_revised_announcement(hiring: Hiring):
+    handle = await hiring.open()
+    await hiring.wait_for_step(handle, "announcement-1")
+    await _refused(hiring.decide(handle, "E1008", "approve"), "E1008 is not a respondent of step announcement-1")
+    await _refused(hiring.decide(handle, HR_SUPERVISOR, "request_changes"), "needs comment")
+    await hiring.decide(handle, HR_SUPERVISOR, "request_changes", comment="close on a Friday at 4:30 PM")
+    await hiring.wait_for_step(handle, "revision-1")
+    status = await hiring.status(handle)
+    revised = itat_announcement(status.closes_at + timedelta(days=2))
+    await _refused(
+        handle.execute_update("revise_announcement", rc.ReviseAnnouncementInput(actor_id="E1016", announcement=revised)),
+        "E1016 may not revise the announcement",
+    )
+    await handle.execute_update(
+        "revise_announcement", rc.ReviseAnnouncementInput(actor_id="E1008", announcement=revised), result_type=str
+    )
+    await hiring.wait_for_step(handle, "announcement-2")
+    await hiring.decide(handle, HR_SUPERVISOR, "approve", step_id="announcement-2")
+    status = await hiring.wait_for_stage(handle, rc.ACCEPTING)
+    assert status.closes_at == revised.closes_at
+    actions = [(e.step_id, e.action) for e in hiring.audit(handle.id)]
+    assert ("announcement-1", "request_changes") in actions and ("revision-1", "revise") in actions
+    assert ("posting", "posted") in actions
