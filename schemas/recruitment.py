@@ -60,6 +60,7 @@ HIRED = "hired"
 FAILED_SEARCH = "failed_search"
 NOT_APPROVED = "announcement_not_approved"
 WITHDRAWN = "withdrawn"
+CANCELLED = "cancelled"
 
 # Dispositions recorded for every candidate by the end (a failed search needs one for each).
 DISPOSITIONS: tuple[str, ...] = (

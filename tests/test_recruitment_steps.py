@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from sqlmodel import Session, select
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.seed_recruitment import demo_application, itat_announcement
 from schemas import recruitment as rc
+from schemas.tables import Applicant, Recruitment
 from tests.recruitment_harness import HR_SUPERVISOR, Hiring
 
 
@@ -211,19 +213,18 @@ def rc_withdraw(reason: str):
 async def test_hr_supervisor_asks_for_changes_and_approves_the_revised_announcement(hiring: Hiring):
     handle = await hiring.open()
     await hiring.wait_for_step(handle, "announcement-1")
-    await _refused(hiring.decide(handle, "E1008", "approve"), "E1008 is not a respondent of step announcement-1")
+    await _refused(hiring.decide(handle, "E1008", "approve"), "E1008 is not a respondent")
     await _refused(hiring.decide(handle, HR_SUPERVISOR, "request_changes"), "needs comment")
     await hiring.decide(handle, HR_SUPERVISOR, "request_changes", comment="close on a Friday at 4:30 PM")
     await hiring.wait_for_step(handle, "revision-1")
     status = await hiring.status(handle)
     revised = itat_announcement(status.closes_at + timedelta(days=2))
-    await _refused(
-        handle.execute_update("revise_announcement", rc.ReviseAnnouncementInput(actor_id="E1016", announcement=revised)),
-        "E1016 may not revise the announcement",
-    )
-    await handle.execute_update(
-        "revise_announcement", rc.ReviseAnnouncementInput(actor_id="E1008", announcement=revised), result_type=str
-    )
+    def revise(actor: str):
+        inp = rc.ReviseAnnouncementInput(actor_id=actor, announcement=revised)
+        return handle.execute_update("revise_announcement", inp, result_type=str)
+
+    await _refused(revise("E1016"), "E1016 may not revise the announcement")
+    await revise("E1008")
     await hiring.wait_for_step(handle, "announcement-2")
     await hiring.decide(handle, HR_SUPERVISOR, "approve", step_id="announcement-2")
     status = await hiring.wait_for_stage(handle, rc.ACCEPTING)
@@ -231,3 +232,39 @@ async def test_hr_supervisor_asks_for_changes_and_approves_the_revised_announcem
     actions = [(e.step_id, e.action) for e in hiring.audit(handle.id)]
     assert ("announcement-1", "request_changes") in actions and ("revision-1", "revise") in actions
     assert ("posting", "posted") in actions
+
+
+async def test_a_failed_search_gives_every_candidate_a_disposition_and_a_notice(hiring: Hiring):
+    handle = await hiring.open()
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(1), demo_application(2, education="none")])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    await hiring.score_step(handle, "oral-board", {"A001": 59.99})  # just under the pass point
+    result = await handle.result()
+    assert result.outcome == rc.FAILED_SEARCH and result.register_workflow_id is None
+    status = await hiring.status(handle)
+    assert {c.applicant_id: c.disposition for c in status.candidates} == {
+        "A001": "did_not_pass",
+        "A002": "not_qualified",
+    }
+    notices = hiring.notices(handle.id, status.recruitment_id)
+    assert notices["A001"][-2:] == ["final_not_passed", "recruitment_closed"]
+    assert notices["A002"][-1] == "recruitment_closed"
+    with Session(hiring.engine) as s:
+        row = s.get(Recruitment, status.recruitment_id)
+        dispositions = {a.applicant_id: a.disposition for a in s.exec(select(Applicant)).all()}
+    assert row is not None and row.status == rc.FAILED_SEARCH and row.finished_at is not None
+    assert dispositions == {"A001": "did_not_pass", "A002": "not_qualified"}
+
+
+async def test_a_temporal_cancel_still_closes_the_record(hiring: Hiring):
+    handle = await hiring.open()
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(1)])
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    status = await hiring.status(handle)
+    assert status.stage == rc.CANCELLED and status.candidates[0].disposition == "withdrawn"
+    assert any(e.action == rc.CANCELLED for e in hiring.audit(handle.id))

@@ -8,10 +8,11 @@ register → certification → the department selects → conditional offer → 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.recruitment import RecruitmentActivities
@@ -92,6 +93,13 @@ class Recruitment(RecruitmentHiring):
                 self._outcome = rc.NOT_APPROVED
         except Withdrawn:
             self._outcome = rc.WITHDRAWN
+        except (asyncio.CancelledError, ActivityError) as err:
+            if not is_cancelled_exception(err):
+                raise
+            # A Temporal cancel (not HR's audited withdraw): still leave the record complete.
+            self._outcome = rc.CANCELLED
+            await self._close()
+            raise
         await self._close()
         await workflow.wait_condition(workflow.all_handlers_finished)
         hired = self._hired[0] if self._hired else (None, None)
@@ -370,7 +378,8 @@ class Recruitment(RecruitmentHiring):
             self._outcome = rc.HIRED if self._hired else rc.FAILED_SEARCH
         for candidate in self._candidates.values():
             if candidate.disposition is None:
-                candidate.disposition = "withdrawn" if self._outcome == rc.WITHDRAWN else "not_qualified"
+                ended_early = self._outcome in (rc.WITHDRAWN, rc.CANCELLED)
+                candidate.disposition = "withdrawn" if ended_early else "not_qualified"
         self._set_stage(self._outcome)
         if self._candidates:
             await self._save_candidates(fields={"disposition"})

@@ -213,6 +213,9 @@ class RecruitmentHiring(RecruitmentInputs):
             {"employee_id": result.employee_id, "start_date": offer.start_date.isoformat()},
         )
         others = [a for a in self._certified if a not in self._removed]
+        for aid in others:
+            self._candidates[aid].disposition = "on_register"
+        await self._save_candidates(fields={"disposition"}, only=[selected, *others])
         await self._tell(others, "not_selected", f"hired-{self._round}")
 
     # ----- the register ------------------------------------------------------------------------
