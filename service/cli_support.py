@@ -109,8 +109,12 @@ def run(body: Coroutine[Any, Any, T], *, interrupt_ok: bool = False) -> T:
 def load_settings() -> Settings:
     """The ``HR_*`` settings, with logging configured from them."""
     from service.logging import configure_logging
+    from service.settings import SettingsError
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as err:
+        fail(str(err), code=2)
     configure_logging(settings)
     return settings
 

@@ -422,3 +422,17 @@ def _ui_settings(url: str, timeout: float = 20) -> dict:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.25)
+
+
+def test_cli_refuses_a_bad_codec_key_in_one_line_without_echoing_it():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    hr = Path(sys.executable).parent / "hr"
+    env = dict(os.environ, HR_CODEC_KEY="not-a-key-at-all")
+    done = subprocess.run([str(hr), "status", "recruitment-x"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "HR_CODEC_KEY" in done.stderr and "not-a-key-at-all" not in done.stderr
