@@ -76,9 +76,13 @@ async def main() -> None:
     create_schema(engine)
     client = await connect(settings)
     worker = build_worker(client, settings, engine)
-    structlog.get_logger("hr.worker").info(
-        "worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace
-    )
+    log = structlog.get_logger("hr.worker")
+    log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
+    if not settings.codec_key:
+        log.warning(
+            "payloads are not encrypted: applicants' names and e-mail addresses are readable in "
+            "workflow history; set HR_CODEC_KEY (hr admin new-codec-key) outside a demo"
+        )
     await worker.run()
 
 
