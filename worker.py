@@ -34,6 +34,7 @@ def build_activities(settings: Settings, engine: Engine) -> list:
     recruitment = RecruitmentActivities(engine, notifications)
     return [
         directory.resolve_review_participants,
+        directory.active_delegations,
         directory.find_stale_classifications,
         records.record_audit,
         records.save_draft,

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from schemas.human_step import DelegationQuery
 from schemas.jd_review import ResolveInput, ReviewParticipants, StaleQuery
 from schemas.tables import (
     BargainingUnit,
@@ -58,6 +59,12 @@ class DirectoryActivities:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    @activity.defn(name="active_delegations")
+    def active_delegations(self, inp: DelegationQuery) -> dict[str, list[str]]:
+        """Delegate id -> the people among ``inp.person_ids`` they may answer for on ``inp.on``."""
+        with Session(self.engine) as session:
+            return active_delegates(session, set(inp.person_ids), inp.on)
 
     @activity.defn(name="resolve_review_participants")
     def resolve_review_participants(self, inp: ResolveInput) -> ReviewParticipants:

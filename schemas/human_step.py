@@ -150,6 +150,13 @@ class AuditInput(BaseModel):
     comment: str | None = None
 
 
+class DelegationQuery(BaseModel):
+    """Whose authority is delegated, to whom, on a day (for a step about to open)."""
+
+    person_ids: list[str]
+    on: date
+
+
 class NotifyInput(BaseModel):
     """A notification to people by id; the activity looks up addresses and renders the text."""
 

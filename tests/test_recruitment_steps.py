@@ -8,9 +8,10 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
+from activities.db import utcnow
 from activities.seed_recruitment import demo_application, itat_announcement
 from schemas import recruitment as rc
-from schemas.tables import Applicant, Recruitment
+from schemas.tables import Applicant, Delegation, Recruitment
 from tests.recruitment_harness import HR_SUPERVISOR, Hiring
 
 
@@ -219,6 +220,7 @@ async def test_hr_supervisor_asks_for_changes_and_approves_the_revised_announcem
     await hiring.wait_for_step(handle, "revision-1")
     status = await hiring.status(handle)
     revised = itat_announcement(status.closes_at + timedelta(days=2))
+
     def revise(actor: str):
         inp = rc.ReviseAnnouncementInput(actor_id=actor, announcement=revised)
         return handle.execute_update("revise_announcement", inp, result_type=str)
@@ -268,3 +270,28 @@ async def test_a_temporal_cancel_still_closes_the_record(hiring: Hiring):
     status = await hiring.status(handle)
     assert status.stage == rc.CANCELLED and status.candidates[0].disposition == "withdrawn"
     assert any(e.action == rc.CANCELLED for e in hiring.audit(handle.id))
+
+
+async def test_a_delegate_approves_the_announcement_on_behalf_of_the_hr_supervisor(hiring: Hiring):
+    today = (await hiring.env.get_current_time()).date()
+    with Session(hiring.engine) as s:
+        s.add(
+            Delegation(
+                delegator_id=HR_SUPERVISOR,
+                delegate_id="E1004",
+                starts_on=today - timedelta(days=1),
+                ends_on=today + timedelta(days=14),
+                reason="annual leave",
+                created_at=utcnow(),
+            )
+        )
+        s.commit()
+    handle = await hiring.open()
+    await hiring.wait_for_step(handle, "announcement-1")
+    receipt = await hiring.decide(handle, "E1004", "approve")
+    assert (receipt.person_id, receipt.actor_id) == (HR_SUPERVISOR, "E1004")
+    await hiring.wait_for_stage(handle, rc.ACCEPTING)
+    approval = next(
+        e for e in hiring.audit(handle.id) if e.step_id == "announcement-1" and e.action == "approve"
+    )
+    assert (approval.actor_id, approval.on_behalf_of) == ("E1004", HR_SUPERVISOR)

@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from activities.directory import DirectoryActivities
     from activities.notifications import NotificationActivities
     from activities.records import RecordActivities
     from schemas.human_step import (
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         AuditInput,
         DecisionInput,
         DecisionReceipt,
+        DelegationQuery,
         ExtendDueInput,
         NotifyInput,
         StepSnapshot,
@@ -208,6 +210,15 @@ class HumanSteps:
         self._refresh_visibility()
         await self._record_answer(state, answer)
         return answer
+
+    async def run_step_delegated(self, spec: StepSpec) -> StepState:
+        """``run_step`` with the delegations in force today looked up first (DESIGN section 4)."""
+        spec.delegates = await workflow.execute_activity_method(
+            DirectoryActivities.active_delegations,
+            DelegationQuery(person_ids=[p.person_id for p in spec.participants], on=workflow.now().date()),
+            **ACTIVITY_OPTIONS,
+        )
+        return await self.run_step(spec)
 
     async def run_step(self, spec: StepSpec) -> StepState:
         """Opens a step, notifies its people, and waits until it is complete.

@@ -168,7 +168,7 @@ class Recruitment(RecruitmentHiring):
             self._ann_round = ann_round
             last = self._ann_round == self._plan.max_announcement_rounds
             allowed = [APPROVE, REJECT] if last else [APPROVE, REQUEST_CHANGES, REJECT]
-            step = await self.run_step(
+            step = await self.run_step_delegated(
                 self._spec(
                     f"announcement-{self._ann_round}",
                     f"Approve the announcement for {self._announcement.class_code}",
@@ -183,7 +183,7 @@ class Recruitment(RecruitmentHiring):
             if decision != REQUEST_CHANGES:
                 return decision == APPROVE
             self._set_stage(rc.REVISING)
-            revision = await self.run_step(
+            revision = await self.run_step_delegated(
                 self._spec(
                     f"revision-{self._ann_round}",
                     "Revise the announcement as the HR supervisor asked",
@@ -261,7 +261,7 @@ class Recruitment(RecruitmentHiring):
             candidate.screen_reasons = reasons
         await self._save_candidates(fields={"qualified", "screen_reasons"})
         close = self._announcement.closes_at
-        await self.run_step(
+        await self.run_step_delegated(
             self._spec(
                 "mq-review",
                 "Confirm the minimum-qualification screen (override with a reason where needed)",

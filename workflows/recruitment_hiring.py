@@ -56,7 +56,7 @@ class RecruitmentHiring(RecruitmentInputs):
 
     async def _department_selects(self) -> str:
         self._set_stage(rc.SELECTION)
-        step = await self.run_step(
+        step = await self.run_step_delegated(
             self._spec(
                 f"selection-{self._round}",
                 "Select a candidate from the certified names",
@@ -76,7 +76,7 @@ class RecruitmentHiring(RecruitmentInputs):
         """HR makes the conditional offer; the candidate's answer is recorded by HR."""
         self._set_stage(rc.OFFER)
         self._offer = None
-        await self.run_step(
+        await self.run_step_delegated(
             self._spec(
                 f"offer-{self._round}",
                 f"Make the conditional offer to {selected}",
@@ -94,7 +94,7 @@ class RecruitmentHiring(RecruitmentInputs):
             f"offer-{self._round}",
             {"start_date": offer.start_date.isoformat(), "pay_step": str(offer.pay_step), "checks": checks},
         )
-        answer = await self.run_step(
+        answer = await self.run_step_delegated(
             self._spec(
                 f"offer-answer-{self._round}",
                 f"Record {selected}'s answer to the conditional offer",
@@ -114,7 +114,7 @@ class RecruitmentHiring(RecruitmentInputs):
             return True
         self._set_stage(rc.BACKGROUND)
         self._checks = {}
-        await self.run_step(
+        await self.run_step_delegated(
             self._spec(
                 f"background-{self._round}",
                 f"Record the background checks of {selected}",
@@ -134,7 +134,7 @@ class RecruitmentHiring(RecruitmentInputs):
             f"background-{self._round}",
             {"checks": ", ".join(CHECKS_TEXT[c] for c in flagged), "answer_by": f"{answer_by:%Y-%m-%d}"},
         )
-        await self.run_step(
+        await self.run_step_delegated(
             self._spec(
                 f"candidate-answer-{self._round}",
                 f"Record {selected}'s answer to the background record (window closes {answer_by:%Y-%m-%d})",
@@ -154,7 +154,7 @@ class RecruitmentHiring(RecruitmentInputs):
                 ),
             )
         )
-        decision = await self.run_step(
+        decision = await self.run_step_delegated(
             self._spec(
                 f"background-decision-{self._round}",
                 f"Decide on {selected} after the background record",
@@ -283,7 +283,7 @@ class RecruitmentHiring(RecruitmentInputs):
     # ----- helpers ---------------------------------------------------------------------------
 
     async def _scoring_step(self, step_id: str, title: str, scorers: list[str], role: str, due) -> StepState:  # type: ignore[no-untyped-def]
-        return await self.run_step(
+        return await self.run_step_delegated(
             self._spec(
                 step_id,
                 title,
