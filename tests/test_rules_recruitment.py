@@ -392,3 +392,13 @@ def test_the_register_expires_register_months_of_thirty_days_later():
     assert register_expires_at(established, SelectionPlan(register_months=6)) == established + timedelta(
         days=180
     )
+
+
+def test_ties_keep_applicant_ids_in_the_order_received_past_a999():
+    plan = SelectionPlan()
+    t = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    ids = [f"A{n:03d}" for n in range(995, 1005)]  # A995 ... A999, A1000 ... A1004
+    invitees = oral_board_invitees(ids, dict.fromkeys(ids, 70.0), dict.fromkeys(ids, t), plan)
+    assert invitees == ["A995", "A996", "A997", "A998", "A999", "A1000"]
+    ranked = rank([Scored(a, 80.0, 80.0, t) for a in reversed(ids)], plan)
+    assert [e.applicant_id for e in ranked][:6] == invitees

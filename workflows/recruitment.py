@@ -270,11 +270,13 @@ class Recruitment(RecruitmentHiring):
                 due=rules.not_before(rules.screening_due(close, self._plan), workflow.now(), 1),
             )
         )
-        await self._save_candidates(fields={"qualified", "override_reason"})
         qualified = [a for a, c in self._candidates.items() if c.qualified]
         not_qualified = [a for a, c in self._candidates.items() if not c.qualified]
         for aid in not_qualified:
             self._candidates[aid].disposition = "not_qualified"
+        await self._save_candidates(
+            fields={"qualified", "override_reason", "disposition"}, only=[*self._overrides, *not_qualified]
+        )
         await self._tell(qualified, "mq_qualified", "screen")
         await self._tell(
             not_qualified,
@@ -308,7 +310,7 @@ class Recruitment(RecruitmentHiring):
         left_out = [a for a in qualified if a not in invitees]
         for aid in left_out:
             self._candidates[aid].disposition = "not_invited_to_oral_board"
-        await self._save_candidates(fields={"supplemental", "disposition"})
+        await self._save_candidates(fields={"supplemental", "disposition"}, only=qualified)
         due = rules.oral_board_due(self._announcement.closes_at, self._plan)
         await self._tell(
             invitees,
@@ -351,7 +353,7 @@ class Recruitment(RecruitmentHiring):
             c = self._candidates[aid]
             c.rank = ranks.get(aid)
             c.disposition = "on_register" if c.rank else "did_not_pass"
-        await self._save_candidates(fields={"oral", "final", "rank", "disposition"})
+        await self._save_candidates(fields={"oral", "final", "rank", "disposition"}, only=invitees)
         passed = [a for a in invitees if a in ranks]
         size = str(len(self._register))
         await self._tell(
@@ -376,13 +378,13 @@ class Recruitment(RecruitmentHiring):
         """Every candidate leaves with a disposition; a search without a hire is a failed search."""
         if self._outcome is None:
             self._outcome = rc.HIRED if self._hired else rc.FAILED_SEARCH
-        for candidate in self._candidates.values():
-            if candidate.disposition is None:
-                ended_early = self._outcome in (rc.WITHDRAWN, rc.CANCELLED)
-                candidate.disposition = "withdrawn" if ended_early else "not_qualified"
+        ended_early = self._outcome in (rc.WITHDRAWN, rc.CANCELLED)
+        undecided = [a for a, c in self._candidates.items() if c.disposition is None]
+        for aid in undecided:
+            self._candidates[aid].disposition = "withdrawn" if ended_early else "not_qualified"
         self._set_stage(self._outcome)
-        if self._candidates:
-            await self._save_candidates(fields={"disposition"})
+        if undecided:
+            await self._save_candidates(fields={"disposition"}, only=undecided)
         if self._outcome == rc.FAILED_SEARCH:
             unplaced = [
                 a for a, c in self._candidates.items() if c.disposition not in ("on_register", "hired")

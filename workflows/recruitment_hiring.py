@@ -329,11 +329,15 @@ class RecruitmentHiring(RecruitmentInputs):
         )
 
     async def _save_candidates(self, fields: set[str], only: list[str] | None = None) -> None:
+        """Writes ``fields`` of the candidates in ``only`` (all when None) to the store."""
+        wanted = set(self._candidates) if only is None else set(only)
         records = [
             rc.CandidateRecord(applicant_id=aid, **{f: getattr(c, f) for f in fields})
             for aid, c in self._candidates.items()
-            if only is None or aid in only
+            if aid in wanted
         ]
+        if not records:
+            return
         await self._act(
             RecruitmentActivities.record_candidates,
             rc.RecordCandidatesInput(recruitment_id=self._inp.recruitment_id, candidates=records),

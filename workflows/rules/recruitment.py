@@ -59,6 +59,11 @@ def applicant_id(number: int) -> str:
     return f"A{number:03d}"
 
 
+def in_order(aid: str) -> tuple[int, str]:
+    """A sort key that keeps applicant ids in the order received: A999 before A1000."""
+    return len(aid), aid
+
+
 # ----- the path through the selection process ----------------------------------------------------
 
 
@@ -111,7 +116,7 @@ def oral_board_invitees(
     """
     if not needs_supplemental(len(qualified), plan):
         return list(qualified)
-    ranked = sorted(qualified, key=lambda c: (-supplemental.get(c, 0.0), applied_at[c], c))
+    ranked = sorted(qualified, key=lambda c: (-supplemental.get(c, 0.0), applied_at[c], *in_order(c)))
     return ranked[: plan.oral_board_size]
 
 
@@ -144,7 +149,7 @@ def rank(candidates: Sequence[Scored], plan: SelectionPlan) -> list[RegisterEntr
     Ties: the higher oral score, then the earlier application (DESIGN section 5).
     """
     passing = [c for c in candidates if passes(c.final, plan)]
-    ordered = sorted(passing, key=lambda c: (-c.final, -c.oral, c.applied_at, c.applicant_id))
+    ordered = sorted(passing, key=lambda c: (-c.final, -c.oral, c.applied_at, *in_order(c.applicant_id)))
     return [
         RegisterEntry(
             applicant_id=c.applicant_id, final=c.final, oral=c.oral, applied_at=c.applied_at, rank=i
