@@ -1,8 +1,9 @@
 """Contracts of a civil-service recruitment (DESIGN section 5, seeds 001, 000, 004).
 
-Workflow state and history carry applicant ids (``A001``), qualification facts and scores.
-Names and e-mail addresses travel only inside the application payloads (encrypted by the
-payload codec when a key is configured) and live in the store's ``Applicant`` table.
+Workflow state carries applicant ids (``A001``), qualification facts and scores; the store's
+``Applicant`` table holds names and e-mail addresses. Those also pass through history inside
+the ``apply`` Update and the ``record_applications`` activity input, which the payload codec
+encrypts when ``HR_CODEC_KEY`` is set; ids, search attributes and logs never carry them.
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ class ResolveRecruitmentInput(BaseModel):
 
 
 class Application(BaseModel):
-    """What an applicant submits. Name and e-mail are personal data: they go to the store only."""
+    """What an applicant submits. Name and e-mail are personal data (see the module's note)."""
 
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
