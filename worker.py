@@ -44,6 +44,7 @@ def build_activities(settings: Settings, engine: Engine) -> list:
         records.record_cycle,
         notifications.notify,
         recruitment.resolve_recruitment_participants,
+        recruitment.position_problem,
         recruitment.record_posting,
         recruitment.record_applications,
         recruitment.record_candidates,

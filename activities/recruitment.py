@@ -27,6 +27,7 @@ from schemas.recruitment import (
     CheckRecord,
     HireInput,
     HireResult,
+    PositionCheckInput,
     PostingInput,
     RecordApplicationsInput,
     RecordCandidatesInput,
@@ -279,6 +280,10 @@ class RecruitmentActivities:
                         f"position {position_id!r} is of classification {position.class_code}, "
                         f"not {inp.class_code}"
                     )
+            for person_id in inp.hr_person_ids:
+                person = session.get(Person, person_id)
+                if person is None or not any(role in person.roles for role in HR_STAFF_ROLES):
+                    raise _unknown(f"{person_id} has no HR role and may not act for HR in a recruitment")
             supervisor_id = _one_with_role(session, "hr_supervisor")
             staff = sorted(
                 p.id
@@ -286,6 +291,20 @@ class RecruitmentActivities:
                 if any(role in p.roles for role in HR_STAFF_ROLES)
             )
         return RecruitmentParticipants(hr_supervisor_id=supervisor_id, hr_staff=staff)
+
+    @activity.defn(name="position_problem")
+    def position_problem(self, inp: PositionCheckInput) -> str | None:
+        """Why a hire cannot go into this position (unknown, another class, filled), or None."""
+        with Session(self.engine) as session:
+            position = session.get(Position, inp.position_id)
+            if position is None:
+                return f"unknown position {inp.position_id}"
+            if position.class_code != inp.class_code:
+                other = position.class_code
+                return f"position {inp.position_id} is of classification {other}, not {inp.class_code}"
+            if position.incumbent_id is not None:
+                return f"position {inp.position_id} is filled (incumbent {position.incumbent_id})"
+        return None
 
     @activity.defn(name="record_posting")
     def record_posting(self, inp: PostingInput) -> None:

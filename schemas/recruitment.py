@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from schemas.human_step import StepSnapshot
 
@@ -134,6 +134,9 @@ class SelectionPlan(BaseModel):
     """Fair Hiring Practices (seed 001): time for the candidate to answer a record."""
     hr_decision_days: int = 5
     register_months: int = 12
+    register_vacancies: int | None = None
+    """Vacancies the register may fill in its life; default the announcement's (seed 001: this
+    vacancy only). More lets the register certify for later vacancies until it expires."""
     max_announcement_rounds: int = 3
 
 
@@ -147,7 +150,8 @@ class Announcement(BaseModel):
     pay_max: float = Field(gt=0)
     pay_unit: str = "hour"
     start_step: int = 1
-    closes_at: datetime
+    closes_at: AwareDatetime
+    """With a time zone; a naive time would be ambiguous and is refused."""
     minimum_qualifications: MinimumQualifications = Field(default_factory=MinimumQualifications)
     supplemental_questions: list[str] = Field(default_factory=list)
     background_checks: list[str] = Field(default_factory=lambda: ["criminal"])
@@ -194,6 +198,8 @@ class RecruitmentParticipants(BaseModel):
 
 class ResolveRecruitmentInput(BaseModel):
     person_ids: list[str]
+    hr_person_ids: list[str] = Field(default_factory=list)
+    """People who act for HR in this recruitment (requester, reviewer): they need an HR role."""
     department_code: str
     class_code: str
     position_ids: list[str] = Field(default_factory=list)
@@ -249,6 +255,11 @@ class RecordApplicationsInput(BaseModel):
     recruitment_id: str
     workflow_id: str
     applicants: list[NewApplicant]
+
+
+class PositionCheckInput(BaseModel):
+    position_id: str
+    class_code: str
 
 
 class ScreenResult(BaseModel):

@@ -48,13 +48,17 @@ class Hiring:
         raters: list[str] | None = None,
         panel: list[str] | None = None,
         plan: rc.SelectionPlan | None = None,
+        positions: list[str] | None = None,
     ) -> WorkflowHandle:
         now = await self.env.get_current_time()
         rid = f"T{uuid.uuid4().hex[:8]}"
+        announcement = itat_announcement(now + closes_in, background_checks=checks)
+        if positions is not None:
+            announcement.position_ids = positions
         inp = rc.OpenRecruitmentInput(
             recruitment_id=rid,
             requested_by=DEMO_REQUESTER_ID,
-            announcement=itat_announcement(now + closes_in, background_checks=checks),
+            announcement=announcement,
             plan=plan or rc.SelectionPlan(),
             hr_reviewer_id=DEMO_HR_REVIEWER_ID,
             hiring_manager_id=DEMO_HIRING_MANAGER_ID,

@@ -432,7 +432,9 @@ def test_cli_refuses_a_bad_codec_key_in_one_line_without_echoing_it():
 
     hr = Path(sys.executable).parent / "hr"
     env = dict(os.environ, HR_CODEC_KEY="not-a-key-at-all")
-    done = subprocess.run([str(hr), "status", "recruitment-x"], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(hr), "status", "recruitment-x"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert "HR_CODEC_KEY" in done.stderr and "not-a-key-at-all" not in done.stderr

@@ -11,6 +11,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpda
 from activities.db import utcnow
 from activities.seed_recruitment import demo_application, itat_announcement
 from schemas import recruitment as rc
+from schemas.eligibility_register import RegisterStatus, RemoveInput
 from schemas.tables import Applicant, Delegation, Recruitment
 from tests.recruitment_harness import HR_SUPERVISOR, Hiring
 
@@ -295,3 +296,61 @@ async def test_a_delegate_approves_the_announcement_on_behalf_of_the_hr_supervis
         e for e in hiring.audit(handle.id) if e.step_id == "announcement-1" and e.action == "approve"
     )
     assert (approval.actor_id, approval.on_behalf_of) == ("E1004", HR_SUPERVISOR)
+
+
+async def test_an_offer_into_a_filled_position_goes_back_to_hr_and_the_register_hears_of_it(hiring: Hiring):
+    oral = {"A001": 90.0, "A002": 80.0, "A003": 70.0}
+    handle = await _to_register(hiring, oral, positions=["P-ITAT-01", "P-ITAT-02"])
+    status = await hiring.status(handle)
+    register = hiring.client.get_workflow_handle(rc.register_workflow_id(status.recruitment_id))
+    # HR takes A003 off the register directly; the recruitment stops certifying them too
+    await register.execute_update(
+        "remove", RemoveInput(actor_id="E1006", applicant_id="A003", reason="withdrawn")
+    )
+    await hiring.wait_for(handle, lambda s: "A003" not in s.certified)
+    reg = await register.query("status", result_type=RegisterStatus)
+    assert {e.applicant_id: e.times_certified for e in reg.entries} == {"A001": 1, "A002": 1, "A003": 1}
+
+    await hiring.decide(handle, "E1015", rc.SELECT, applicant_id="A001")
+    await hiring.wait_for_step(handle, "offer-1")
+    start = (await hiring.env.get_current_time()).date() + timedelta(days=20)
+    filled = rc.OfferInput(actor_id="E1006", applicant_id="A001", position_id="P-ITAT-01", start_date=start)
+    await handle.execute_update("make_offer", filled, result_type=rc.OfferInput)
+    await hiring.wait_for_step(handle, "offer-1-2")  # P-ITAT-01 has an incumbent (E1016): made again
+    refused = [e for e in hiring.audit(handle.id) if e.action == "offer_refused"]
+    assert len(refused) == 1 and "P-ITAT-01 is filled" in (refused[0].comment or "")
+    assert "conditional_offer" not in hiring.notices(handle.id, status.recruitment_id)["A001"]
+    vacant = filled.model_copy(update={"position_id": "P-ITAT-02"})
+    await handle.execute_update("make_offer", vacant, result_type=rc.OfferInput)
+    await hiring.wait_for_step(handle, "offer-answer-1")
+
+
+async def test_an_announcement_approved_after_its_closing_time_goes_back_for_a_new_one(hiring: Hiring):
+    handle = await hiring.open(closes_in=timedelta(hours=1))
+    await hiring.wait_for_step(handle, "announcement-1")
+    await hiring.env.sleep(timedelta(hours=2))
+    await hiring.decide(handle, HR_SUPERVISOR, "approve")
+    status = await hiring.wait_for_step(handle, "revision-1")
+    assert next(s for s in status.open_steps if s.step_id == "revision-1").title.startswith(
+        "The closing time has passed"
+    )
+    assert status.stage == rc.REVISING
+    now = await hiring.env.get_current_time()
+    revised = itat_announcement(now + timedelta(days=10))
+    await handle.execute_update(
+        "revise_announcement",
+        rc.ReviseAnnouncementInput(actor_id="E1008", announcement=revised),
+        result_type=str,
+    )
+    await hiring.wait_for_step(handle, "announcement-2")
+    await hiring.decide(handle, HR_SUPERVISOR, "approve")
+    await hiring.wait_for_stage(handle, rc.ACCEPTING)
+
+
+def test_an_announcement_closing_time_needs_a_time_zone():
+    from datetime import datetime
+
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="timezone"):
+        itat_announcement(datetime(2026, 12, 4, 16, 30))

@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.recruitment import RecruitmentActivities
     from schemas import eligibility_register as er
     from schemas.human_step import AuditInput
-    from schemas.recruitment import REGISTER_ACTION_TYPE, CertificationRecord
+    from schemas.recruitment import REGISTER_ACTION_TYPE, CertificationRecord, recruitment_workflow_id
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT, HR_DUE_AT, HR_STAGE
     from workflows.human_step import ACTIVITY_OPTIONS
     from workflows.rules.recruitment import certify
@@ -144,10 +144,48 @@ class EligibilityRegister:
 
     @workflow.update(name="remove")
     async def remove(self, inp: er.RemoveInput) -> er.RegisterEntry:
-        """Takes a candidate off the register (withdrawn, declined, disqualified, unreachable)."""
+        """HR takes a candidate off the register (withdrawn, declined, disqualified, unreachable).
+
+        The recruitment, if it is still running, is told, so it certifies them no more.
+        """
         entry = self._apply_remove(inp)
         await self._audit(f"remove:{inp.applicant_id}", inp.actor_id, f"removed_{inp.reason}", inp.comment)
+        recruitment = workflow.get_external_workflow_handle(recruitment_workflow_id(self._s.recruitment_id))
+        try:
+            await recruitment.signal("register_removed", inp)
+        except Exception as err:  # the recruitment has ended: nothing to tell it
+            workflow.logger.info("recruitment not told of the removal: %s", type(err).__name__)
         return entry
+
+    @workflow.signal(name="certified")
+    def certified(self, cert: er.Certification) -> None:
+        """A certification the recruitment made from this list, kept with the register's own."""
+        if any(c.request_id == cert.request_id for c in self._s.certifications):
+            return
+        self._s.certifications.append(cert)
+        for entry in self._s.entries:
+            if entry.applicant_id in cert.applicant_ids:
+                entry.times_certified += 1
+        self._show()
+
+    @workflow.update(name="fill")
+    async def fill_update(self, inp: er.FillInput) -> er.RegisterEntry:
+        """HR records a later vacancy filled from the register (the CLI's ``register fill``)."""
+        await self.fill(inp)
+        entry = self._entry(inp.applicant_id)
+        assert entry is not None
+        return entry
+
+    @fill_update.validator
+    def _validate_fill(self, inp: er.FillInput) -> None:
+        self._require_hr(inp.actor_id, "fill a vacancy from this register")
+        entry = self._entry(inp.applicant_id)
+        if self._outcome is not None:
+            raise _refuse(f"the register is closed ({self._outcome})")
+        if entry is None or entry.status != er.ACTIVE:
+            raise _refuse(f"{inp.applicant_id} is not active on the register")
+        if inp.position_id in self._s.filled:
+            raise _refuse(f"{inp.position_id} was already filled from this register")
 
     @remove.validator
     def _validate_remove(self, inp: er.RemoveInput) -> None:

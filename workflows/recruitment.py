@@ -37,7 +37,7 @@ class Recruitment(RecruitmentHiring):
     @workflow.init
     def __init__(self, inp: rc.OpenRecruitmentInput) -> None:
         self._inp = inp
-        self._init_steps(hr_staff={inp.requested_by, inp.hr_reviewer_id})
+        self._init_steps(hr_staff=set())  # HR staff come from the directory's roles
         self._announcement = inp.announcement
         self._plan = inp.plan
         self._candidates = {}
@@ -54,6 +54,7 @@ class Recruitment(RecruitmentHiring):
         self._round = 0
         self._ann_round = 0
         self._overrides = []
+        self._offer_step = ""
         self._register: list[er.RegisterEntry] = []
         self._qualified_count = 0
         self._hr_supervisor = inp.approver_id or ""
@@ -77,6 +78,7 @@ class Recruitment(RecruitmentHiring):
             RecruitmentActivities.resolve_recruitment_participants,
             rc.ResolveRecruitmentInput(
                 person_ids=sorted({inp.requested_by, inp.hr_reviewer_id, inp.hiring_manager_id, *people}),
+                hr_person_ids=sorted({inp.requested_by, inp.hr_reviewer_id}),
                 department_code=a.department_code,
                 class_code=a.class_code,
                 position_ids=a.position_ids,
@@ -163,30 +165,42 @@ class Recruitment(RecruitmentHiring):
     # ----- the story ---------------------------------------------------------------------------
 
     async def _announcement_approved(self) -> bool:
-        """The HR supervisor approves the announcement; changes go back to HR (bounded rounds)."""
+        """The HR supervisor approves the announcement; changes go back to HR (bounded rounds).
+
+        An announcement whose closing time has passed (or passes before it is approved) also
+        goes back to HR for a new one.
+        """
         for ann_round in range(1, self._plan.max_announcement_rounds + 1):
             self._ann_round = ann_round
-            last = self._ann_round == self._plan.max_announcement_rounds
-            allowed = [APPROVE, REJECT] if last else [APPROVE, REQUEST_CHANGES, REJECT]
-            step = await self.run_step_delegated(
-                self._spec(
-                    f"announcement-{self._ann_round}",
-                    f"Approve the announcement for {self._announcement.class_code}",
-                    [Participant(person_id=self._hr_supervisor, role="hr_supervisor")],
-                    allowed,
-                    timedelta(days=self._plan.approval_days),
-                    required_fields={REQUEST_CHANGES: ["comment"], REJECT: ["comment"]},
-                    requester_id=self._inp.requested_by,
+            why = "The closing time has passed: set a new one"
+            if self._announcement.closes_at > workflow.now():
+                last = ann_round == self._plan.max_announcement_rounds
+                allowed = [APPROVE, REJECT] if last else [APPROVE, REQUEST_CHANGES, REJECT]
+                step = await self.run_step_delegated(
+                    self._spec(
+                        f"announcement-{ann_round}",
+                        f"Approve the announcement for {self._announcement.class_code}",
+                        [Participant(person_id=self._hr_supervisor, role="hr_supervisor")],
+                        allowed,
+                        timedelta(days=self._plan.approval_days),
+                        required_fields={REQUEST_CHANGES: ["comment"], REJECT: ["comment"]},
+                        requester_id=self._inp.requested_by,
+                    )
                 )
-            )
-            decision = next(iter(step.answers.values())).decision
-            if decision != REQUEST_CHANGES:
-                return decision == APPROVE
+                decision = next(iter(step.answers.values())).decision
+                if decision == REJECT:
+                    return False
+                if decision == APPROVE and self._announcement.closes_at > workflow.now():
+                    return True
+                if decision == REQUEST_CHANGES:
+                    why = "Revise the announcement as the HR supervisor asked"
+            if ann_round == self._plan.max_announcement_rounds:
+                break
             self._set_stage(rc.REVISING)
             revision = await self.run_step_delegated(
                 self._spec(
-                    f"revision-{self._ann_round}",
-                    "Revise the announcement as the HR supervisor asked",
+                    f"revision-{ann_round}",
+                    why,
                     [Participant(person_id=self._inp.requested_by, role="hr")],
                     [REVISE, WITHDRAW],
                     timedelta(days=self._plan.approval_days),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -17,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas import recruitment as rc
     from schemas.human_step import NO_RESPONSE, PROCEED, DuePolicy, Participant, StepSpec, StepState
     from schemas.search_attributes import HR_EMPLOYEE_ID
+    from workflows.human_step import Withdrawn
     from workflows.recruitment_inputs import RecruitmentInputs
     from workflows.rules import recruitment as rules
 
@@ -36,6 +38,7 @@ class RecruitmentHiring(RecruitmentInputs):
     _register: list[er.RegisterEntry]
     _hired: list[tuple[str, str]]
     _register_started: bool
+    _offer_step: str
 
     async def _fill_vacancies(self) -> None:
         """Certify, select, offer, check, hire; a decline or disqualification tries the next name."""
@@ -75,18 +78,7 @@ class RecruitmentHiring(RecruitmentInputs):
     async def _offer_accepted(self, selected: str) -> bool:
         """HR makes the conditional offer; the candidate's answer is recorded by HR."""
         self._set_stage(rc.OFFER)
-        self._offer = None
-        await self.run_step_delegated(
-            self._spec(
-                f"offer-{self._round}",
-                f"Make the conditional offer to {selected}",
-                [Participant(person_id=self._inp.hr_reviewer_id, role="hr_reviewer")],
-                ["offered"],
-                timedelta(days=self._plan.hr_decision_days),
-            )
-        )
-        offer = self._offer
-        assert offer is not None
+        offer = await self._offer_made(selected)
         checks = ", ".join(CHECKS_TEXT[c] for c in self._announcement.background_checks) or "none"
         await self._tell(
             [selected],
@@ -107,6 +99,63 @@ class RecruitmentHiring(RecruitmentInputs):
             return True
         await self._remove(selected, "declined", "declined_offer")
         return False
+
+    async def _offer_made(self, selected: str) -> rc.OfferInput:
+        """HR makes the offer; one into a position that cannot take the hire is made again."""
+        for attempt in range(1, 10):
+            self._offer = None
+            self._offer_step = f"offer-{self._round}" + (f"-{attempt}" if attempt > 1 else "")
+            await self.run_step_delegated(
+                self._spec(
+                    self._offer_step,
+                    f"Make the conditional offer to {selected}",
+                    [Participant(person_id=self._inp.hr_reviewer_id, role="hr_reviewer")],
+                    ["offered"],
+                    timedelta(days=self._plan.hr_decision_days),
+                )
+            )
+            offer = self._offer
+            assert offer is not None
+            position = offer.position_id or self._vacant_position()
+            problem = None
+            if position is not None:
+                problem = await self._act(
+                    RecruitmentActivities.position_problem,
+                    rc.PositionCheckInput(position_id=position, class_code=self._announcement.class_code),
+                )
+            if problem is None:
+                self._offer = offer.model_copy(update={"position_id": position})
+                return self._offer
+            await self._audit(self._offer_step, "system", "offer_refused", problem)
+            await self._notify(
+                self._steps[self._offer_step],
+                "offer_refused",
+                [offer.actor_id],
+                "refused",
+                extra={"outcome": f"the offer to {selected} was not sent: {problem}; make it again"},
+            )
+        raise Withdrawn()
+
+    async def _record_hire(self, selected: str, offer: rc.OfferInput, position: str | None) -> rc.HireResult:
+        wf_id = workflow.info().workflow_id
+        return await self._act(
+            RecruitmentActivities.record_hire,
+            rc.HireInput(
+                key=f"{wf_id}:hire:{selected}:{position or 'none'}",
+                recruitment_id=self._inp.recruitment_id,
+                applicant_id=selected,
+                class_code=self._announcement.class_code,
+                department_code=self._announcement.department_code,
+                position_id=position,
+                start_date=offer.start_date,
+                pay_step=offer.pay_step,
+                hired_at=workflow.now(),
+            ),
+        )
+
+    def _vacant_position(self) -> str | None:
+        filled = {p for _, p in self._hired}
+        return next((p for p in self._announcement.position_ids if p not in filled), None)
 
     async def _background_cleared(self, selected: str) -> bool:
         """Seed 001's Fair Hiring Practices: checks only after the offer; a record can be answered."""
@@ -173,25 +222,17 @@ class RecruitmentHiring(RecruitmentInputs):
     async def _hire(self, selected: str) -> None:
         offer = self._offer
         assert offer is not None
-        filled = {p for _, p in self._hired}
-        position = offer.position_id or next(
-            (p for p in self._announcement.position_ids if p not in filled), None
-        )
-        wf_id = workflow.info().workflow_id
-        result = await self._act(
-            RecruitmentActivities.record_hire,
-            rc.HireInput(
-                key=f"{wf_id}:hire:{selected}",
-                recruitment_id=self._inp.recruitment_id,
-                applicant_id=selected,
-                class_code=self._announcement.class_code,
-                department_code=self._announcement.department_code,
-                position_id=position,
-                start_date=offer.start_date,
-                pay_step=offer.pay_step,
-                hired_at=workflow.now(),
-            ),
-        )
+        position = offer.position_id
+        try:
+            result = await self._record_hire(selected, offer, position)
+        except ActivityError as err:
+            cause = err.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == "PositionFilled"):
+                raise
+            # Filled by someone else since the offer was checked: hire, and let HR place them.
+            await self._audit("hire", "system", "position_unavailable", f"{position}: {cause.message}")
+            position = None
+            result = await self._record_hire(selected, offer, position)
         self._hired.append((selected, result.employee_id))
         self._candidates[selected].disposition = "hired"
         self._removed.add(selected)
@@ -229,7 +270,7 @@ class RecruitmentHiring(RecruitmentInputs):
                 recruitment_id=self._inp.recruitment_id,
                 class_code=self._announcement.class_code,
                 department_code=self._announcement.department_code,
-                vacancies=self._announcement.vacancies,
+                vacancies=self._plan.register_vacancies or self._announcement.vacancies,
                 established_at=now,
                 expires_at=rules.register_expires_at(now, self._plan),
                 plan=self._plan,
@@ -278,6 +319,17 @@ class RecruitmentHiring(RecruitmentInputs):
             ),
         )
         await self._audit(f"certification-{self._round}", "system", "certified", ", ".join(names))
+        await self._signal_register(
+            "certified",
+            er.Certification(
+                request_id=f"{wf_id}:{self._round}",
+                applicant_ids=names,
+                vacancies=self._announcement.vacancies - len(self._hired),
+                rule=self._plan.certification_rule,
+                certified_by=self._inp.requested_by,
+                at=workflow.now(),
+            ),
+        )
         await self._tell(names, "certified", f"certification-{self._round}")
 
     # ----- helpers ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.recruitment import RecruitmentActivities
+    from schemas import eligibility_register as er
     from schemas import recruitment as rc
     from schemas.human_step import DecisionInput, StepState
     from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps
@@ -49,6 +50,7 @@ class RecruitmentInputs(HumanSteps):
     _checks: dict[str, str]
     _round: int
     _overrides: list[str]
+    _offer_step: str
 
     # ----- applications ------------------------------------------------------------------------
 
@@ -90,9 +92,9 @@ class RecruitmentInputs(HumanSteps):
 
     @apply.validator
     def _validate_apply(self, inp: rc.ApplyInput) -> None:
-        self._require_hr(inp.actor_id, "enter applications")
         if not self._accepting:
             raise _refuse(f"applications are not being accepted (stage {self._stage})")
+        self._require_hr(inp.actor_id, "enter applications")
         closes = self._announcement.closes_at
         if workflow.now() >= closes:
             raise _refuse(f"applications closed at {closes:%Y-%m-%d %H:%M} UTC")
@@ -169,9 +171,13 @@ class RecruitmentInputs(HumanSteps):
     def _score_target(self, inp: rc.ScoreInput) -> tuple[StepState, list[str]]:
         """The scoring step and the scorer's assigned candidates; refuses a bad batch whole."""
         if inp.step_id is not None:
+            if inp.step_id not in SCORING_STEPS:
+                raise DecisionRefused(
+                    f"unknown scoring step {inp.step_id!r} (steps: {', '.join(SCORING_STEPS)})"
+                )
             state = self._steps.get(inp.step_id)
-            if state is None or inp.step_id not in SCORING_STEPS:
-                raise DecisionRefused(f"unknown scoring step {inp.step_id!r}")
+            if state is None:
+                raise DecisionRefused(f"step {inp.step_id} is not open yet (stage {self._stage})")
         else:
             open_steps = [
                 self._steps[s] for s in SCORING_STEPS if s in self._steps and not self._steps[s].closed
@@ -234,6 +240,18 @@ class RecruitmentInputs(HumanSteps):
             remaining=remaining,
         )
 
+    # ----- the register ------------------------------------------------------------------------
+
+    @workflow.signal
+    def register_removed(self, inp: er.RemoveInput) -> None:
+        """HR took a candidate off the register: they are no longer certified here either."""
+        candidate = self._candidates.get(inp.applicant_id)
+        if candidate is None or inp.applicant_id in self._removed:
+            return
+        self._removed.add(inp.applicant_id)
+        candidate.disposition = "withdrawn" if inp.reason == "withdrawn" else f"removed_{inp.reason}"
+        self._refresh_visibility()
+
     # ----- selection, offer, background checks ---------------------------------------------------
 
     def _check_decision_extra(self, state: StepState, inp: DecisionInput) -> None:
@@ -251,7 +269,7 @@ class RecruitmentInputs(HumanSteps):
     async def make_offer(self, inp: rc.OfferInput) -> rc.OfferInput:
         """HR makes the conditional offer to the department's selection."""
         self._offer = inp
-        state = self._steps[f"offer-{self._round}"]
+        state = self._steps[self._offer_step]
         await self._complete_answer(
             state,
             state.spec.participants[0].person_id,
@@ -264,7 +282,7 @@ class RecruitmentInputs(HumanSteps):
     @make_offer.validator
     def _validate_offer(self, inp: rc.OfferInput) -> None:
         self._require_hr(inp.actor_id, "make an offer")
-        state = self._steps.get(f"offer-{self._round}")
+        state = self._steps.get(self._offer_step)
         if state is None or state.closed:
             raise _refuse(f"no offer is waiting to be made (stage {self._stage})")
         try:
