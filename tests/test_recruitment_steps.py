@@ -11,7 +11,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpda
 from activities.db import utcnow
 from activities.seed_recruitment import demo_application, itat_announcement
 from schemas import recruitment as rc
-from schemas.eligibility_register import RegisterStatus, RemoveInput
+from schemas.eligibility_register import FillInput, RegisterStatus, RemoveInput
 from schemas.tables import Applicant, Delegation, Recruitment
 from tests.recruitment_harness import HR_SUPERVISOR, Hiring
 
@@ -354,3 +354,17 @@ def test_an_announcement_closing_time_needs_a_time_zone():
 
     with pytest.raises(ValidationError, match="timezone"):
         itat_announcement(datetime(2026, 12, 4, 16, 30))
+
+
+async def test_the_recruitment_goes_on_when_its_register_has_already_closed(hiring: Hiring):
+    handle = await _to_register(hiring, {"A001": 90.0, "A002": 80.0})
+    status = await hiring.status(handle)
+    register = hiring.client.get_workflow_handle(rc.register_workflow_id(status.recruitment_id))
+    fill = FillInput(actor_id="E1006", applicant_id="A002", position_id="P-ITAT-99")
+    await register.execute_update("fill", fill)
+    assert (await register.result())["outcome"] == "filled"
+    await hiring.select_offer_accept(handle, "A001")
+    await hiring.wait_for_step(handle, "background-1")
+    await hiring.record_check(handle, "A001", "criminal")
+    result = await handle.result()  # telling the closed register of the hire fails quietly
+    assert (result.outcome, result.applicant_id) == (rc.HIRED, "A001")

@@ -301,7 +301,10 @@ class RecruitmentHiring(RecruitmentInputs):
     async def _signal_register(self, name: str, arg: object) -> None:
         if self._register_started:
             handle = workflow.get_external_workflow_handle(rc.register_workflow_id(self._inp.recruitment_id))
-            await handle.signal(name, arg)
+            try:
+                await handle.signal(name, arg)
+            except Exception as err:  # the register has closed (filled, exhausted, expired)
+                workflow.logger.warning("register not told (%s): %s", name, type(err).__name__)
 
     async def _record_certification(self, names: list[str]) -> None:
         wf_id = workflow.info().workflow_id
