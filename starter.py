@@ -22,7 +22,8 @@ import typer
 
 from schemas.human_step import DecisionInput, DecisionReceipt, ExtendDueInput, StepSnapshot, WithdrawInput
 from service import cli_codec, cli_records
-from service.cli_recruitment import recruitment_app, register_app
+from service.cli_recruitment import recruitment_app
+from service.cli_register import register_app
 from service.cli_render import (
     fmt_time,
     render_inbox,

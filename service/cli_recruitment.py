@@ -1,14 +1,16 @@
-"""``hr recruitment …`` and ``hr register …``: a civil-service recruitment from the command line.
+"""``hr recruitment …``: a civil-service recruitment from the command line.
 
 Every command maps onto the ``Recruitment`` workflow's Updates (``apply``, ``override_screen``,
-``score``, ``make_offer``, ``record_check`` and the human step's ``decide``) or onto the
-``EligibilityRegister``'s (``certify``, ``remove``); a validator's refusal is printed as
-``refused: <reason>``. Steps numbered by round (``selection-2``) are found from the ``status``
-query, so nobody types a step id. Files (applicants, scores) are read whole and checked before
-anything is sent (``service/applicant_csv.py``).
+``score``, ``make_offer``, ``record_check`` and the human step's ``decide``); a validator's
+refusal is printed as ``refused: <reason>``. Steps numbered by round (``selection-2``) are found
+from the ``status`` query, so nobody types a step id. Files (applicants, scores) are read whole
+and checked before anything is sent (``service/applicant_csv.py``).
 
-This is HR's own terminal: ``register show`` prints applicants' names from the store next to
-their ids. Workflow ids, summaries and search attributes carry ids and codes only.
+This module also holds what ``hr register …`` (``service/cli_register.py``) and the scripted
+demo (``service/recruitment_demo.py``) share with it: option parsing, the store checks, the
+workflow handles and their ``status`` queries. What is printed is built in
+``service/cli_recruitment_render.py``. Workflow ids, summaries and search attributes carry ids
+and codes only.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 from temporalio.common import (
@@ -32,13 +34,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from schemas import recruitment as rc
-from schemas.eligibility_register import (
-    Certification,
-    CertifyInput,
-    RegisterEntry,
-    RegisterStatus,
-    RemoveInput,
-)
+from schemas.eligibility_register import RegisterStatus
 from schemas.human_step import PROCEED, DecisionInput, DecisionReceipt, StepSnapshot
 from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT, HR_STAGE
 from service.applicant_csv import (
@@ -48,13 +44,14 @@ from service.applicant_csv import (
     parse_scores,
     short_validation_message,
 )
-from service.cli_render import fmt_time, render_receipt, render_step
+from service.cli_recruitment_render import render_recruitment
+from service.cli_recruitment_render import render_register as render_register  # for recruitment_demo
+from service.cli_render import fmt_time, render_receipt
 from service.cli_store import require_person, store, store_engine
 from service.cli_support import CliError, fail, load_settings, parse_date, read_text, run
 from service.cli_temporal import connect, query_status, update
 from service.settings import Settings
 
-T = TypeVar("T")
 RECRUITMENT_WORKFLOW = "Recruitment"
 RECRUITMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -64,12 +61,12 @@ DEMO_CLOSES_IN = timedelta(days=14)
 MAX_IMPORT_BYTES = 1_500_000
 """An import is one Update; Temporal refuses payloads of a few MB, so a bigger file is split."""
 SCORING_STEPS = ("supplemental", "oral-board")
+DATETIME = TypeAdapter(datetime)
 
 recruitment_app = typer.Typer(
     help="Civil-service recruitments: announcement, applications, screen, scores, offer, hire.",
     no_args_is_help=True,
 )
-register_app = typer.Typer(help="Eligibility registers that recruitments leave behind.", no_args_is_help=True)
 
 
 # --------------------------------------------------------------------------- parsing options
@@ -123,10 +120,8 @@ def closing_time(closes_at: str | None, closes_in: str | None) -> datetime | Non
     return None
 
 
-def id_list(text: str | None) -> list[str] | None:
-    """``E1011,E1017`` as a list (order kept, duplicates dropped); None when not given."""
-    if text is None:
-        return None
+def id_list(text: str) -> list[str]:
+    """``E1011,E1017`` as a list (order kept, duplicates dropped)."""
     return list(dict.fromkeys(p.strip().upper() for p in text.split(",") if p.strip()))
 
 
@@ -151,7 +146,8 @@ def load_announcement(
 ) -> tuple[rc.Announcement, rc.SelectionPlan]:
     """An ``Announcement`` and its plan from a JSON file (an announcement, or both in an object).
 
-    ``closes_at`` and ``checks``, when given, replace the file's.
+    ``closes_at`` and ``checks``, when given, replace the file's. The file's closing time
+    without a time zone is local time (the announcement itself must carry a zone).
     """
     try:
         raw = json.loads(read_text(path, "--file"))
@@ -172,7 +168,9 @@ def load_announcement(
     ann_raw = dict(ann_raw)
     if closes_at is not None:
         ann_raw["closes_at"] = closes_at.isoformat()
-    elif "closes_at" not in ann_raw:
+    elif "closes_at" in ann_raw:
+        ann_raw["closes_at"] = local_if_naive(ann_raw["closes_at"])
+    else:
         raise CliError(f"{path.name} has no closes_at; give it there or with --closes-at / --closes-in")
     if checks is not None:
         ann_raw["background_checks"] = checks
@@ -184,14 +182,31 @@ def load_announcement(
     return announcement, plan
 
 
+def local_if_naive(value: object) -> object:
+    """A date-time without a time zone, given the local one; anything else as it was.
+
+    What is no date-time at all is left for the announcement's validation to refuse.
+    """
+    try:
+        moment = DATETIME.validate_python(value)
+    except ValidationError:
+        return value
+    return moment.astimezone() if moment.tzinfo is None else value
+
+
 def _require_hr(engine: Engine, person_id: str, what: str) -> None:
     person = require_person(engine, person_id)
     if not any(role in person.roles for role in HR_ROLES):
         raise CliError(f"{person_id} is not HR staff ({' or '.join(HR_ROLES)}) and cannot be {what}")
 
 
-def position_problems(engine: Engine, class_code: str, position_ids: list[str]) -> dict[str, str]:
-    """Position id -> why it cannot be filled by this recruitment (unknown, other class, filled)."""
+def position_problems(
+    engine: Engine, class_code: str, position_ids: list[str], *, vacant: bool = True
+) -> dict[str, str]:
+    """Position id -> why it cannot be filled by this recruitment (unknown, other class, filled).
+
+    ``vacant=False`` accepts a position that has an incumbent already (one filled from a register).
+    """
     from schemas.tables import Position
 
     problems: dict[str, str] = {}
@@ -202,7 +217,7 @@ def position_problems(engine: Engine, class_code: str, position_ids: list[str]) 
                 problems[position_id] = f"unknown position {position_id}"
             elif position.class_code != class_code:
                 problems[position_id] = f"position {position_id} is of classification {position.class_code}"
-            elif position.incumbent_id is not None:
+            elif vacant and position.incumbent_id is not None:
                 problems[position_id] = f"position {position_id} is already filled by {position.incumbent_id}"
     return problems
 
@@ -223,7 +238,8 @@ def offer_position(engine: Engine, recruitment_id: str, class_code: str, positio
         return position
     with store(engine):
         row = recruitment_row(engine, recruitment_id)
-    listed = [str(p) for p in (row.announcement.get("position_ids") or [])] if row else []
+    named = row.announcement.get("position_ids") if row else None
+    listed = [str(p) for p in named] if isinstance(named, list) else []
     if not listed:
         return None
     problems = position_problems(engine, class_code, listed)
@@ -330,13 +346,6 @@ def no_register(err: CliError, workflow_id: str) -> CliError:
     return err
 
 
-async def register_update(handle: WorkflowHandle[Any, Any], name: str, arg: Any, result_type: type[T]) -> T:
-    try:
-        return await update(handle, name, arg, result_type)
-    except CliError as err:
-        raise no_register(err, handle.id) from None
-
-
 def open_step(status: rc.RecruitmentStatus, pattern: str, what: str) -> StepSnapshot:
     """The open step whose id matches ``pattern`` (``selection-\\d+``); a ``CliError`` if none."""
     for step in status.open_steps:
@@ -351,122 +360,6 @@ def applicant_names(engine: Engine, recruitment_id: str) -> dict[str, str]:
 
     with store(engine):
         return {a.applicant_id: a.name for a in applicants_for(engine, recruitment_id)}
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def num(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
-
-
-def _state(execution: WorkflowExecution | None) -> str:
-    return execution.status.name.title() if execution is not None and execution.status else "Unknown"
-
-
-def render_recruitment(execution: WorkflowExecution | None, s: rc.RecruitmentStatus) -> str:
-    """The status query for people: stage, counts, open steps, candidates, certification, outcome."""
-    c = s.counts
-    lines = [
-        f"{s.workflow_id}  Recruitment {s.recruitment_id} ({s.class_code})  {_state(execution)}",
-        f"  stage: {s.stage}",
-        f"  applications close: {fmt_time(s.closes_at)}",
-        f"  counts: applied {c.applied} · qualified {c.qualified} · oral board {c.oral_board} · "
-        f"on register {c.on_register}",
-        "  open steps:" + ("" if s.open_steps else " none"),
-    ]
-    for step in s.open_steps:
-        lines += render_step(step, open_=True)
-        scorers = s.assignments.get(step.step_id)
-        if scorers:
-            lines.append(
-                "      assigned: "
-                + "; ".join(f"{p} {len(cands)} candidate(s)" for p, cands in scorers.items())
-            )
-    lines.append("  candidates:" + ("" if s.candidates else " none"))
-    if s.candidates:
-        lines.append(
-            f"    {'ID':<6} {'APPLIED':<21} {'QUALIFIED':<10} {'SUPPL.':>7} {'ORAL':>6} {'FINAL':>6} "
-            f"{'RANK':>4}  DISPOSITION"
-        )
-    notes: list[str] = []
-    for cand in s.candidates:
-        qualified = "-" if cand.qualified is None else ("yes" if cand.qualified else "no")
-        if cand.override_reason:
-            qualified += "*"
-            notes.append(f"    {cand.applicant_id}* screen overridden: {cand.override_reason}")
-        elif cand.screen_reasons and not cand.qualified:
-            notes.append(f"    {cand.applicant_id}: {'; '.join(cand.screen_reasons)}")
-        rank = str(cand.rank) if cand.rank else "-"
-        lines.append(
-            f"    {cand.applicant_id:<6} {fmt_time(cand.applied_at):<21} {qualified:<10} "
-            f"{num(cand.supplemental):>7} {num(cand.oral):>6} {num(cand.final):>6} {rank:>4}  "
-            f"{cand.disposition or '-'}"
-        )
-    if notes:
-        lines.append("  screen:")
-        lines += notes
-    if s.certified:
-        lines.append(f"  certified: {', '.join(s.certified)}")
-    if s.selected:
-        lines.append(f"  selected: {s.selected}")
-    if s.offer:
-        o = s.offer
-        lines.append(
-            f"  offer: {o.applicant_id}, position {o.position_id or '(first open)'}, "
-            f"start {o.start_date}, pay step {o.pay_step}"
-        )
-    if s.checks:
-        lines.append("  checks: " + ", ".join(f"{k} {v}" for k, v in s.checks.items()))
-    if s.outcome:
-        hired = f" (employee {s.employee_id})" if s.employee_id else ""
-        lines.append(f"  outcome: {s.outcome}{hired}")
-    return "\n".join(lines)
-
-
-def _entry_status(entry: RegisterEntry) -> str:
-    if entry.reason and entry.reason != entry.status:
-        return f"{entry.status} ({entry.reason})"
-    return entry.status
-
-
-def render_register(
-    s: RegisterStatus, names: dict[str, str], execution: WorkflowExecution | None = None
-) -> str:
-    """The register's ranking with the applicants' names (HR's terminal only)."""
-    filled = f" ({', '.join(s.filled)})" if s.filled else ""
-    lines = [
-        f"{rc.register_workflow_id(s.recruitment_id)}  EligibilityRegister ({s.class_code})  "
-        f"{_state(execution)}",
-        f"  {'open' if s.open else 'closed'} · vacancies filled {len(s.filled)}/{s.vacancies}{filled} · "
-        f"expires {fmt_time(s.expires_at)}",
-    ]
-    width = max([4, *(len(names.get(e.applicant_id, "-")) for e in s.entries)])
-    lines.append(
-        f"  {'RANK':>4}  {'APPLICANT':<9}  {'NAME':<{width}}  {'FINAL':>6}  {'ORAL':>6}  "
-        f"{'STATUS':<22}  CERTIFIED"
-    )
-    for e in sorted(s.entries, key=lambda e: e.rank):
-        lines.append(
-            f"  {e.rank:>4}  {e.applicant_id:<9}  {names.get(e.applicant_id, '-'):<{width}}  "
-            f"{num(e.final):>6}  {num(e.oral):>6}  {_entry_status(e):<22}  {e.times_certified}"
-        )
-    if not s.entries:
-        lines.append("  nobody passed")
-    for cert in s.certifications:
-        lines.append(
-            f"  certified {fmt_time(cert.at)} for {cert.request_id} by {cert.certified_by} "
-            f"({cert.vacancies} vacancy(ies), {cert.rule}): {', '.join(cert.applicant_ids)}"
-        )
-    return "\n".join(lines)
-
-
-def render_certification(cert: Certification, names: dict[str, str]) -> str:
-    who = ", ".join(f"{a} {names.get(a, '')}".strip() for a in cert.applicant_ids) or "nobody"
-    return (
-        f"certified for {cert.request_id} ({cert.vacancies} vacancy(ies), {cert.rule}) "
-        f"by {cert.certified_by} at {fmt_time(cert.at)}: {who}"
-    )
 
 
 # --------------------------------------------------------------------------- shared command bodies
@@ -612,8 +505,6 @@ def open_recruitment(
         else:
             assert file is not None
             announcement, plan = load_announcement(file, closes, check_list)
-        if announcement.closes_at.tzinfo is None:  # a file's time without a zone is local time
-            announcement = announcement.model_copy(update={"closes_at": announcement.closes_at.astimezone()})
         manager = hiring_manager or (DEMO_HIRING_MANAGER_ID if demo else None)
         manager = manager or position_supervisor(engine, announcement.position_ids)
         if manager is None:
@@ -955,74 +846,5 @@ def status(
         client = await connect(settings)
         execution, current = await recruitment_status(recruitment_handle(client, recruitment_id))
         typer.echo(current.model_dump_json(indent=2) if as_json else render_recruitment(execution, current))
-
-    run(body())
-
-
-# --------------------------------------------------------------------------- register commands
-
-
-@register_app.command("show")
-def register_show(recruitment_id: RidArgument) -> None:
-    """The register's ranking, with the applicants' names from the store."""
-    settings = load_settings()
-
-    async def body() -> None:
-        engine = store_engine(settings)
-        client = await connect(settings)
-        execution, current = await register_status(register_handle(client, recruitment_id))
-        typer.echo(render_register(current, applicant_names(engine, recruitment_id), execution))
-
-    run(body())
-
-
-@register_app.command("certify")
-def register_certify(
-    recruitment_id: RidArgument,
-    as_: AsOption,
-    request_id: Annotated[
-        str, typer.Option(help="The department's request; the same id gives the same names.")
-    ],
-    vacancies: Annotated[int, typer.Option(min=1, help="Vacancies to fill.")] = 1,
-) -> None:
-    """Certify names from the register for a later vacancy."""
-    settings = load_settings()
-
-    async def body() -> None:
-        engine = store_engine(settings)
-        require_person(engine, as_)
-        client = await connect(settings)
-        cert = await register_update(
-            register_handle(client, recruitment_id),
-            "certify",
-            CertifyInput(actor_id=as_, request_id=request_id, vacancies=vacancies),
-            Certification,
-        )
-        typer.echo(render_certification(cert, applicant_names(engine, recruitment_id)))
-
-    run(body())
-
-
-@register_app.command("remove")
-def register_remove(
-    recruitment_id: RidArgument,
-    as_: AsOption,
-    applicant_id: Annotated[str, typer.Option("--applicant", help="Applicant id, e.g. A002.")],
-    reason: Annotated[str, typer.Option(help="withdrawn, declined, disqualified or unreachable.")],
-    comment: Annotated[str | None, typer.Option(help="Comment recorded with the removal.")] = None,
-) -> None:
-    """Take a candidate off the register."""
-    settings = load_settings()
-
-    async def body() -> None:
-        require_person(store_engine(settings), as_)
-        client = await connect(settings)
-        entry = await register_update(
-            register_handle(client, recruitment_id),
-            "remove",
-            RemoveInput(actor_id=as_, applicant_id=applicant(applicant_id), reason=reason, comment=comment),
-            RegisterEntry,
-        )
-        typer.echo(f"{entry.applicant_id} (rank {entry.rank}) is off the register: {entry.reason}")
 
     run(body())
