@@ -7,61 +7,44 @@ from the ``status`` query, so nobody types a step id. Files (applicants, scores)
 and checked before anything is sent (``service/applicant_csv.py``).
 
 This module also holds what ``hr register …`` (``service/cli_register.py``) and the scripted
-demo (``service/recruitment_demo.py``) share with it: option parsing, the store checks, the
-workflow handles and their ``status`` queries. What is printed is built in
+demo (``service/recruitment_demo.py``) share with it: option parsing, the workflow handles and
+their ``status`` queries. Opening a recruitment (the announcement, the store checks, the start)
+is ``service/cli_recruitment_open.py``; what is printed is built in
 ``service/cli_recruitment_render.py``. Workflow ids, summaries and search attributes carry ids
 and codes only.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from schemas import recruitment as rc
 from schemas.eligibility_register import RegisterStatus
 from schemas.human_step import PROCEED, DecisionInput, DecisionReceipt, StepSnapshot
-from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT, HR_STAGE
-from service.applicant_csv import (
-    CsvRefused,
-    make_application,
-    parse_applicants,
-    parse_scores,
-    short_validation_message,
+from service.applicant_csv import CsvRefused, make_application, parse_applicants, parse_scores
+from service.cli_recruitment_open import (
+    check_names,
+    opened_text,
+    opening_input,
+    position_problems,
+    start_new_recruitment,
 )
 from service.cli_recruitment_render import render_recruitment
-from service.cli_recruitment_render import render_register as render_register  # for recruitment_demo
-from service.cli_render import fmt_time, render_receipt
+from service.cli_render import render_receipt
 from service.cli_store import require_person, store, store_engine
 from service.cli_support import CliError, fail, load_settings, parse_date, read_text, run
 from service.cli_temporal import connect, query_status, update
-from service.settings import Settings
 
-RECRUITMENT_WORKFLOW = "Recruitment"
 RECRUITMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-HR_ROLES = ("hr_supervisor", "hr_technician")
-DEMO_CLOSES_IN = timedelta(days=14)
 MAX_IMPORT_BYTES = 1_500_000
 """An import is one Update; Temporal refuses payloads of a few MB, so a bigger file is split."""
 SCORING_STEPS = ("supplemental", "oral-board")
-DATETIME = TypeAdapter(datetime)
 
 recruitment_app = typer.Typer(
     help="Civil-service recruitments: announcement, applications, screen, scores, offer, hire.",
@@ -81,145 +64,11 @@ def require_recruitment_id(recruitment_id: str) -> str:
     return recruitment_id
 
 
-def parse_duration(text: str, option: str = "--closes-in") -> timedelta:
-    """``30s``, ``15m``, ``2h``, ``10d``, ``1w`` or combined (``1d12h``)."""
-    compact = text.strip().lower().replace(" ", "")
-    parts = DURATION_PART.findall(compact)
-    if not parts or "".join(n + u for n, u in parts) != compact:
-        raise CliError(f"{option} must be a duration such as 30s, 15m, 2h or 10d, not {text!r}")
-    total = timedelta()
-    for number, unit in parts:
-        total += timedelta(**{DURATION_UNITS[unit]: float(number)})
-    if total <= timedelta():
-        raise CliError(f"{option} must be longer than zero")
-    return total
-
-
-def parse_moment(text: str, option: str = "--closes-at") -> datetime:
-    """An ISO date-time (no zone: local time) or a date (the end of that day, local time)."""
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime.combine(day, datetime.max.time().replace(microsecond=0)).astimezone(timezone.utc)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise CliError(
-            f"{option} must be an ISO date or date-time (2026-09-01T17:00), not {text!r}"
-        ) from None
-    return moment.astimezone(timezone.utc)
-
-
-def closing_time(closes_at: str | None, closes_in: str | None) -> datetime | None:
-    if closes_at and closes_in:
-        raise CliError("give --closes-at or --closes-in, not both")
-    if closes_in:
-        return datetime.now(timezone.utc) + parse_duration(closes_in)
-    if closes_at:
-        return parse_moment(closes_at)
-    return None
-
-
-def id_list(text: str) -> list[str]:
-    """``E1011,E1017`` as a list (order kept, duplicates dropped)."""
-    return list(dict.fromkeys(p.strip().upper() for p in text.split(",") if p.strip()))
-
-
 def applicant(value: str) -> str:
     return value.strip().upper()
 
 
-# --------------------------------------------------------------------------- opening
-
-
-def recruitment_summary(recruitment_id: str, announcement: rc.Announcement) -> str:
-    """The UI summary: ids, codes and the class title only, never a person's name."""
-    n = announcement.vacancies
-    return (
-        f"Recruitment {recruitment_id} {announcement.class_code}: {announcement.title} "
-        f"({n} {'vacancy' if n == 1 else 'vacancies'})"
-    )
-
-
-def load_announcement(
-    path: Path, closes_at: datetime | None, checks: list[str] | None
-) -> tuple[rc.Announcement, rc.SelectionPlan]:
-    """An ``Announcement`` and its plan from a JSON file (an announcement, or both in an object).
-
-    ``closes_at`` and ``checks``, when given, replace the file's. The file's closing time
-    without a time zone is local time (the announcement itself must carry a zone).
-    """
-    try:
-        raw = json.loads(read_text(path, "--file"))
-    except json.JSONDecodeError as err:
-        raise CliError(f"{path.name} is not JSON: {err.msg} (line {err.lineno})") from None
-    if not isinstance(raw, dict):
-        raise CliError(f"{path.name} must hold a JSON object (an announcement)")
-    plan_raw: Any = None
-    if "announcement" in raw:
-        extra = sorted(set(raw) - {"announcement", "plan"})
-        if extra:
-            raise CliError(f"{path.name}: unknown key {extra[0]!r} (expected announcement, plan)")
-        ann_raw, plan_raw = raw["announcement"], raw.get("plan")
-    else:
-        ann_raw = raw
-    if not isinstance(ann_raw, dict):
-        raise CliError(f"{path.name}: the announcement must be a JSON object")
-    ann_raw = dict(ann_raw)
-    if closes_at is not None:
-        ann_raw["closes_at"] = closes_at.isoformat()
-    elif "closes_at" in ann_raw:
-        ann_raw["closes_at"] = local_if_naive(ann_raw["closes_at"])
-    else:
-        raise CliError(f"{path.name} has no closes_at; give it there or with --closes-at / --closes-in")
-    if checks is not None:
-        ann_raw["background_checks"] = checks
-    try:
-        announcement = rc.Announcement.model_validate(ann_raw)
-        plan = rc.SelectionPlan.model_validate(plan_raw or {})
-    except ValidationError as err:
-        raise CliError(f"{path.name}: {short_validation_message(err)}") from None
-    return announcement, plan
-
-
-def local_if_naive(value: object) -> object:
-    """A date-time without a time zone, given the local one; anything else as it was.
-
-    What is no date-time at all is left for the announcement's validation to refuse.
-    """
-    try:
-        moment = DATETIME.validate_python(value)
-    except ValidationError:
-        return value
-    return moment.astimezone() if moment.tzinfo is None else value
-
-
-def _require_hr(engine: Engine, person_id: str, what: str) -> None:
-    person = require_person(engine, person_id)
-    if not any(role in person.roles for role in HR_ROLES):
-        raise CliError(f"{person_id} is not HR staff ({' or '.join(HR_ROLES)}) and cannot be {what}")
-
-
-def position_problems(
-    engine: Engine, class_code: str, position_ids: list[str], *, vacant: bool = True
-) -> dict[str, str]:
-    """Position id -> why it cannot be filled by this recruitment (unknown, other class, filled).
-
-    ``vacant=False`` accepts a position that has an incumbent already (one filled from a register).
-    """
-    from schemas.tables import Position
-
-    problems: dict[str, str] = {}
-    with store(engine) as session:
-        for position_id in position_ids:
-            position = session.get(Position, position_id)
-            if position is None:
-                problems[position_id] = f"unknown position {position_id}"
-            elif position.class_code != class_code:
-                problems[position_id] = f"position {position_id} is of classification {position.class_code}"
-            elif vacant and position.incumbent_id is not None:
-                problems[position_id] = f"position {position_id} is already filled by {position.incumbent_id}"
-    return problems
+# --------------------------------------------------------------------------- offers
 
 
 def offer_position(engine: Engine, recruitment_id: str, class_code: str, position: str | None) -> str | None:
@@ -249,66 +98,6 @@ def offer_position(engine: Engine, recruitment_id: str, class_code: str, positio
             f"every position of the announcement is taken ({'; '.join(problems.values())}); give --position"
         )
     return vacant[0]
-
-
-def position_supervisor(engine: Engine, position_ids: list[str]) -> str | None:
-    from schemas.tables import Position
-
-    with store(engine) as session:
-        for position_id in position_ids:
-            position = session.get(Position, position_id)
-            if position is not None and position.supervisor_id:
-                return position.supervisor_id
-    return None
-
-
-def check_references(engine: Engine, inp: rc.OpenRecruitmentInput) -> None:
-    """What the workflow's first activity would refuse, refused before anything starts."""
-    from activities.recruitment import recruitment_row
-    from schemas.tables import Classification, Department
-
-    a = inp.announcement
-    _require_hr(engine, inp.requested_by, "the requester of a recruitment")
-    _require_hr(engine, inp.hr_reviewer_id, "its HR reviewer")
-    for person_id in dict.fromkeys([inp.hiring_manager_id, *inp.raters, *inp.panel]):
-        require_person(engine, person_id)
-    with store(engine) as session:
-        if session.get(Classification, a.class_code) is None:
-            raise CliError(f"unknown classification {a.class_code}")
-        if session.get(Department, a.department_code) is None:
-            raise CliError(f"unknown department {a.department_code}")
-    problems = position_problems(engine, a.class_code, a.position_ids)
-    if problems:
-        raise CliError(next(iter(problems.values())))
-    if recruitment_row(engine, inp.recruitment_id) is not None:
-        raise CliError(f"recruitment {inp.recruitment_id} already exists in the store")
-    if a.closes_at <= datetime.now(timezone.utc):
-        raise CliError(f"the closing time {fmt_time(a.closes_at)} is not in the future")
-
-
-async def start_recruitment(
-    client: Client, settings: Settings, inp: rc.OpenRecruitmentInput
-) -> WorkflowHandle[Any, rc.RecruitmentResult]:
-    """Starts ``Recruitment`` (id ``recruitment-<id>``, used once) with its summary and attributes."""
-    a = inp.announcement
-    return await client.start_workflow(
-        RECRUITMENT_WORKFLOW,
-        inp,
-        id=rc.recruitment_workflow_id(inp.recruitment_id),
-        task_queue=settings.task_queue,
-        result_type=rc.RecruitmentResult,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        static_summary=recruitment_summary(inp.recruitment_id, a),
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(HR_ACTION_TYPE, rc.ACTION_TYPE),
-                SearchAttributePair(HR_CLASS_CODE, a.class_code),
-                SearchAttributePair(HR_DEPARTMENT, a.department_code),
-                SearchAttributePair(HR_STAGE, rc.ANNOUNCEMENT),
-            ]
-        ),
-    )
 
 
 # --------------------------------------------------------------------------- reading state
@@ -466,84 +255,35 @@ def open_recruitment(
     ] = None,
 ) -> None:
     """Open a recruitment: the HR supervisor approves the announcement, then it is posted."""
-    from activities.seed_recruitment import (
-        DEMO_HIRING_MANAGER_ID,
-        DEMO_HR_REVIEWER_ID,
-        DEMO_PANEL,
-        DEMO_RATERS,
-        itat_announcement,
-    )
     from service.demo import workflow_url
 
     settings = load_settings()
     if demo == (file is not None):
         fail("give --file or --demo, not both" if demo else "give --file announcement.json or --demo")
-    check_list = None
-    if checks is not None:
-        check_list = [c.strip().lower() for c in checks.split(",") if c.strip().lower() not in ("", "none")]
+    check_list = check_names(checks)
 
     async def body() -> None:
         require_recruitment_id(recruitment_id)
         engine = store_engine(settings)
-        closes = closing_time(closes_at, closes_in)
-        note = ""
-        if demo:
-            announcement = itat_announcement(closes or datetime.now(timezone.utc) + DEMO_CLOSES_IN)
-            if check_list is not None:
-                try:
-                    announcement = rc.Announcement.model_validate(
-                        announcement.model_dump() | {"background_checks": check_list}
-                    )
-                except ValidationError as err:
-                    raise CliError(f"--checks: {short_validation_message(err)}") from None
-            taken = position_problems(engine, announcement.class_code, announcement.position_ids)
-            if taken:  # run again after a hire: the seed's position is filled
-                note = f"note: {'; '.join(taken.values())}; the announcement names no position"
-                vacant = [p for p in announcement.position_ids if p not in taken]
-                announcement = announcement.model_copy(update={"position_ids": vacant})
-            plan = rc.SelectionPlan()
-        else:
-            assert file is not None
-            announcement, plan = load_announcement(file, closes, check_list)
-        manager = hiring_manager or (DEMO_HIRING_MANAGER_ID if demo else None)
-        manager = manager or position_supervisor(engine, announcement.position_ids)
-        if manager is None:
-            raise CliError("give --hiring-manager (the announcement names no position with a supervisor)")
-        inp = rc.OpenRecruitmentInput(
-            recruitment_id=recruitment_id,
-            requested_by=as_.upper(),
-            announcement=announcement,
-            plan=plan,
-            hr_reviewer_id=(hr_reviewer or (DEMO_HR_REVIEWER_ID if demo else as_)).upper(),
-            hiring_manager_id=manager.upper(),
-            raters=id_list(raters) if raters is not None else (list(DEMO_RATERS) if demo else []),
-            panel=id_list(panel) if panel is not None else (list(DEMO_PANEL) if demo else []),
+        inp, note = opening_input(
+            engine,
+            recruitment_id,
+            as_,
+            file=file,
+            demo=demo,
+            closes_at=closes_at,
+            closes_in=closes_in,
+            check_list=check_list,
+            hr_reviewer=hr_reviewer,
+            hiring_manager=hiring_manager,
+            raters=raters,
+            panel=panel,
         )
-        check_references(engine, inp)
         client = await connect(settings)
         if note:
             typer.echo(note)
-        try:
-            handle = await start_recruitment(client, settings, inp)
-        except WorkflowAlreadyStartedError:
-            raise CliError(
-                f"recruitment {recruitment_id} was already opened; "
-                f"see `hr recruitment status {recruitment_id}`"
-            ) from None
-        a = inp.announcement
-        typer.echo(f"started {handle.id}: {recruitment_summary(recruitment_id, a)}")
-        typer.echo(
-            f"  applications close {fmt_time(a.closes_at)}; "
-            f"checks: {', '.join(a.background_checks) or 'none'}; "
-            f"positions: {', '.join(a.position_ids) or 'none named'}"
-        )
-        typer.echo(
-            f"  HR reviewer {inp.hr_reviewer_id}, hiring manager {inp.hiring_manager_id}, "
-            f"raters {', '.join(inp.raters) or '(HR supervisor)'}, "
-            f"panel {', '.join(inp.panel) or '(HR supervisor)'}"
-        )
-        typer.echo(f"  next: the HR supervisor approves it: hr decide {handle.id} approve --as <id>")
-        typer.echo(f"  {workflow_url(settings, handle.id)}")
+        handle = await start_new_recruitment(client, settings, inp)
+        typer.echo(opened_text(handle.id, inp, workflow_url(settings, handle.id)))
 
     run(body())
 

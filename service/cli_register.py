@@ -27,10 +27,10 @@ from service.cli_recruitment import (
     applicant,
     applicant_names,
     no_register,
-    position_problems,
     register_handle,
     register_status,
 )
+from service.cli_recruitment_open import position_problems
 from service.cli_recruitment_render import render_certification, render_register
 from service.cli_store import require_person, store_engine
 from service.cli_support import CliError, load_settings, run

@@ -33,14 +33,9 @@ from activities.seed_recruitment import (
 )
 from schemas import recruitment as rc
 from schemas.human_step import APPROVE, DecisionInput, DecisionReceipt, StepSnapshot
-from service.cli_recruitment import (
-    applicant_names,
-    position_problems,
-    recruitment_summary,
-    register_status,
-    render_register,
-    start_recruitment,
-)
+from service.cli_recruitment import applicant_names, register_status
+from service.cli_recruitment_open import position_problems, recruitment_summary, start_recruitment
+from service.cli_recruitment_render import render_register
 from service.cli_temporal import update
 from service.demo import workflow_url
 from service.settings import Settings

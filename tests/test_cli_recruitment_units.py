@@ -1,4 +1,4 @@
-"""Unit tests of ``service/cli_recruitment.py`` that need no server: reading an announcement file."""
+"""Unit tests of ``service/cli_recruitment_open.py`` that need no server: reading an announcement file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli_recruitment import load_announcement
+from service.cli_recruitment_open import load_announcement
 from service.cli_support import CliError
 
 ANNOUNCEMENT = {
