@@ -296,6 +296,16 @@ class ScoreReceipt(BaseModel):
     remaining: list[str]
 
 
+class ReassignScorerInput(BaseModel):
+    """HR hands a scorer's unscored candidates to someone else (a rater who cannot finish)."""
+
+    actor_id: str
+    step_id: str
+    from_id: str
+    to_id: str
+    reason: str
+
+
 class OfferInput(BaseModel):
     actor_id: str
     applicant_id: str

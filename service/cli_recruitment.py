@@ -442,6 +442,37 @@ def score(
     _send_scores(recruitment_id, as_, scores, step)
 
 
+@recruitment_app.command("reassign")
+def reassign(
+    recruitment_id: RidArgument,
+    as_: AsOption,
+    step: Annotated[str, typer.Option(help="The scoring step: supplemental or oral-board.")],
+    from_id: Annotated[str, typer.Option("--from", help="The scorer who cannot finish.")],
+    to_id: Annotated[str, typer.Option("--to", help="Who scores their remaining candidates.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded.")],
+) -> None:
+    """Hand a scorer's unscored candidates to someone else (HR), who joins the step."""
+    settings = load_settings()
+
+    async def body() -> None:
+        require_person(store_engine(settings), as_)
+        client = await connect(settings)
+        receipt = await update(
+            recruitment_handle(client, recruitment_id),
+            "reassign_scorer",
+            rc.ReassignScorerInput(
+                actor_id=as_, step_id=step, from_id=from_id.upper(), to_id=to_id.upper(), reason=reason
+            ),
+            rc.ScoreReceipt,
+        )
+        typer.echo(
+            f"{receipt.scorer_id} now scores {', '.join(receipt.remaining) or 'nobody'} at {receipt.step_id} "
+            f"(reassigned from {from_id.upper()} by {as_})"
+        )
+
+    run(body())
+
+
 @recruitment_app.command("select")
 def select(
     recruitment_id: RidArgument,

@@ -368,3 +368,47 @@ async def test_the_recruitment_goes_on_when_its_register_has_already_closed(hiri
     await hiring.record_check(handle, "A001", "criminal")
     result = await handle.result()  # telling the closed register of the hire fails quietly
     assert (result.outcome, result.applicant_id) == (rc.HIRED, "A001")
+
+
+async def test_hr_hands_a_late_raters_candidates_to_another_rater(hiring: Hiring):
+    handle = await hiring.open()
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(n) for n in range(1, 8)])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    scores = {f"A00{n}": 60.0 + n for n in range(1, 8)}
+    await hiring.score_step(handle, "supplemental", scores, skip={"E1017"})
+    await hiring.score(handle, "E1017", {"A001": 61.0}, step_id="supplemental")  # then falls ill
+
+    def reassign(actor: str, to: str, reason: str = "on sick leave"):
+        inp = rc.ReassignScorerInput(
+            actor_id=actor, step_id="supplemental", from_id="E1017", to_id=to, reason=reason
+        )
+        return handle.execute_update("reassign_scorer", inp, result_type=rc.ScoreReceipt)
+
+    await _refused(reassign("E1016", "E1015"), "E1016 may not reassign a scorer")
+    await _refused(reassign(HR_SUPERVISOR, "E1011"), "E1011 already scores at supplemental")
+    await _refused(reassign(HR_SUPERVISOR, "E9999"), "'E9999' is not an active person")
+    await _refused(reassign(HR_SUPERVISOR, "E1015", reason=" "), "needs a reason")
+    receipt = await reassign(HR_SUPERVISOR, "E1015")
+    status = await hiring.status(handle)
+    assert status.assignments["supplemental"]["E1017"] == ["A001"]
+    # two raters each score all seven: E1017 had scored A001 only
+    expected = [f"A00{n}" for n in range(2, 8)]
+    assert receipt.remaining == status.assignments["supplemental"]["E1015"] == expected
+    step = next(s for s in status.open_steps if s.step_id == "supplemental")
+    assert step.pending == ["E1015"]
+    assert any(
+        r.recipient_id == "E1015" and ":supplemental:step_opened:" in r.key for r in hiring.outbox(handle.id)
+    )
+    reassigned = [e for e in hiring.audit(handle.id) if e.action == "reassigned"]
+    assert (
+        len(reassigned) == 1
+        and reassigned[0].on_behalf_of == "E1017"
+        and "on sick leave" in (reassigned[0].comment or "")
+    )
+
+    await hiring.score(handle, "E1015", {a: scores[a] for a in receipt.remaining}, step_id="supplemental")
+    status = await hiring.wait_for_step(handle, "oral-board")
+    by_id = {c.applicant_id: c for c in status.candidates}
+    assert by_id["A001"].supplemental == 61.0 and by_id["A007"].supplemental == 67.0

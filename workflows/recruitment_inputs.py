@@ -8,13 +8,13 @@ the pure rules; handlers change workflow state before their first ``await``.
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.recruitment import RecruitmentActivities
     from schemas import eligibility_register as er
     from schemas import recruitment as rc
-    from schemas.human_step import DecisionInput, StepState
+    from schemas.human_step import DecisionInput, Participant, StepState
     from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps
     from workflows.rules.human_step import DecisionRefused
     from workflows.rules.recruitment import (
@@ -50,6 +50,7 @@ class RecruitmentInputs(HumanSteps):
     _checks: dict[str, str]
     _round: int
     _overrides: list[str]
+    _hr_supervisor: str
     _offer_step: str
 
     # ----- applications ------------------------------------------------------------------------
@@ -167,6 +168,60 @@ class RecruitmentInputs(HumanSteps):
             workflow.logger.warning("scores refused: %s", refused)
             return
         await self._record_scores(inp)
+
+    @workflow.update
+    async def reassign_scorer(self, inp: rc.ReassignScorerInput) -> rc.ScoreReceipt:
+        """Moves a scorer's unscored candidates to another person, who joins the step.
+
+        The new scorer is checked in the directory first; an unknown one fails the Update and
+        changes nothing. Scores already given stay and count.
+        """
+        a = self._announcement
+        try:
+            await self._act(
+                RecruitmentActivities.resolve_recruitment_participants,
+                rc.ResolveRecruitmentInput(
+                    person_ids=[inp.to_id], department_code=a.department_code, class_code=a.class_code
+                ),
+            )
+        except ActivityError as err:
+            cause = err.cause
+            raise _refuse(cause.message if isinstance(cause, ApplicationError) else str(err)) from None
+        self._check_reassign(inp)  # again: the step may have moved on during the look-up
+        state = self._steps[inp.step_id]
+        assigned = self._assigned[inp.step_id]
+        done = self._scores.get(inp.step_id, {}).get(inp.from_id, {})
+        moved = [c for c in assigned[inp.from_id] if c not in done]
+        assigned[inp.from_id] = [c for c in assigned[inp.from_id] if c in done]
+        assigned[inp.to_id] = moved
+        role = state.spec.participants[0].role
+        state.spec.participants.append(
+            Participant(person_id=inp.to_id, role=role, escalate_to=self._hr_supervisor)
+        )
+        await self._complete_answer(
+            state, inp.from_id, inp.actor_id, "reassigned", f"to {inp.to_id}: {inp.reason}"
+        )
+        await self._notify(state, "step_opened", [inp.to_id], f"reassigned:{inp.to_id}")
+        return rc.ScoreReceipt(step_id=inp.step_id, scorer_id=inp.to_id, recorded=[], remaining=moved)
+
+    @reassign_scorer.validator
+    def _validate_reassign(self, inp: rc.ReassignScorerInput) -> None:
+        self._check_reassign(inp)
+
+    def _check_reassign(self, inp: rc.ReassignScorerInput) -> None:
+        self._require_hr(inp.actor_id, "reassign a scorer")
+        state = self._steps.get(inp.step_id)
+        if inp.step_id not in SCORING_STEPS or state is None or state.closed:
+            raise _refuse(f"step {inp.step_id} is not an open scoring step")
+        assigned = self._assigned.get(inp.step_id, {})
+        if inp.from_id not in assigned:
+            raise _refuse(f"{inp.from_id} is not a scorer of step {inp.step_id}")
+        if inp.from_id in state.answers:
+            raise _refuse(f"{inp.from_id} has already scored every assigned candidate at {inp.step_id}")
+        if inp.to_id in assigned:
+            raise _refuse(f"{inp.to_id} already scores at {inp.step_id}; name someone else")
+        if not inp.reason.strip():
+            raise _refuse("a reassignment needs a reason")
 
     def _score_target(self, inp: rc.ScoreInput) -> tuple[StepState, list[str]]:
         """The scoring step and the scorer's assigned candidates; refuses a bad batch whole."""
