@@ -6,6 +6,7 @@ register and certifies the next names; the register workflow is told of every ch
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from temporalio import workflow
@@ -18,7 +19,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas import recruitment as rc
     from schemas.human_step import NO_RESPONSE, PROCEED, DuePolicy, Participant, StepSpec, StepState
     from schemas.search_attributes import HR_EMPLOYEE_ID
-    from workflows.human_step import Withdrawn
     from workflows.recruitment_inputs import RecruitmentInputs
     from workflows.rules import recruitment as rules
 
@@ -102,7 +102,7 @@ class RecruitmentHiring(RecruitmentInputs):
 
     async def _offer_made(self, selected: str) -> rc.OfferInput:
         """HR makes the offer; one into a position that cannot take the hire is made again."""
-        for attempt in range(1, 10):
+        for attempt in itertools.count(1):
             self._offer = None
             self._offer_step = f"offer-{self._round}" + (f"-{attempt}" if attempt > 1 else "")
             await self.run_step_delegated(
@@ -134,7 +134,7 @@ class RecruitmentHiring(RecruitmentInputs):
                 "refused",
                 extra={"outcome": f"the offer to {selected} was not sent: {problem}; make it again"},
             )
-        raise Withdrawn()
+        raise AssertionError("unreachable")
 
     async def _record_hire(self, selected: str, offer: rc.OfferInput, position: str | None) -> rc.HireResult:
         wf_id = workflow.info().workflow_id
