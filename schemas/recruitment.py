@@ -40,6 +40,7 @@ CHECK_RESULTS: tuple[str, ...] = (CLEAR, POTENTIALLY_DISQUALIFYING)
 CONFIRM = "confirm"
 SCORED = "scored"
 SELECT = "select"
+NONE_SUITABLE = "none_suitable"
 ACCEPT = "accept"
 DECLINE = "decline"
 RESPONDED = "responded"

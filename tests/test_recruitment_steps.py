@@ -412,3 +412,23 @@ async def test_hr_hands_a_late_raters_candidates_to_another_rater(hiring: Hiring
     status = await hiring.wait_for_step(handle, "oral-board")
     by_id = {c.applicant_id: c for c in status.candidates}
     assert by_id["A001"].supplemental == 61.0 and by_id["A007"].supplemental == 67.0
+
+
+async def test_the_department_passes_over_the_certified_names_and_the_next_ones_are_certified(hiring: Hiring):
+    oral = {f"A00{n}": 90.0 - 5 * n for n in range(1, 6)}  # 85, 80, 75, 70, 65
+    handle = await _to_register(hiring, oral)
+    await _refused(hiring.decide(handle, "E1015", rc.NONE_SUITABLE), "needs comment")
+    await hiring.decide(handle, "E1015", rc.NONE_SUITABLE, comment="none has telephone-billing experience")
+    status = await hiring.wait_for_step(handle, "selection-2")
+    assert status.certified == ["A004", "A005"]
+    await _refused(
+        hiring.decide(handle, "E1015", rc.SELECT, applicant_id="A001"),
+        "A001 is not certified to the department",
+    )
+    await hiring.decide(handle, "E1015", rc.NONE_SUITABLE, comment="still no billing experience")
+    result = await handle.result()
+    assert result.outcome == rc.FAILED_SEARCH and result.register_workflow_id is not None
+    status = await hiring.status(handle)
+    assert {c.disposition for c in status.candidates} == {"on_register"}  # they stay for other vacancies
+    passed = [e for e in hiring.audit(handle.id) if e.action == rc.NONE_SUITABLE]
+    assert [e.step_id for e in passed] == ["selection-1", "selection-2"]

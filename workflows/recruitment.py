@@ -55,6 +55,7 @@ class Recruitment(RecruitmentHiring):
         self._ann_round = 0
         self._overrides = []
         self._offer_step = ""
+        self._passed_over: set[str] = set()
         self._register: list[er.RegisterEntry] = []
         self._qualified_count = 0
         self._hr_supervisor = inp.approver_id or ""

@@ -39,13 +39,14 @@ class RecruitmentHiring(RecruitmentInputs):
     _hired: list[tuple[str, str]]
     _register_started: bool
     _offer_step: str
+    _passed_over: set[str]
 
     async def _fill_vacancies(self) -> None:
         """Certify, select, offer, check, hire; a decline or disqualification tries the next name."""
         vacancies = self._announcement.vacancies
         while len(self._hired) < vacancies:
             names = rules.certify(self._register_view(), vacancies - len(self._hired), self._plan)
-            names = [n for n in names if n not in self._removed]
+            names = [n for n in names if n not in self._removed and n not in self._passed_over]
             if not names:
                 return
             self._set_stage(rc.CERTIFICATION)
@@ -53,23 +54,31 @@ class RecruitmentHiring(RecruitmentInputs):
             self._certified = names
             await self._record_certification(names)
             selected = await self._department_selects()
+            if selected is None:
+                # Passed over with a reason: they stay on the register for other vacancies.
+                self._passed_over.update(names)
+                continue
             if not await self._offer_accepted(selected) or not await self._background_cleared(selected):
                 continue
             await self._hire(selected)
 
-    async def _department_selects(self) -> str:
+    async def _department_selects(self) -> str | None:
+        """The hiring manager selects a certified name, or finds none suitable (with a reason)."""
         self._set_stage(rc.SELECTION)
         step = await self.run_step_delegated(
             self._spec(
                 f"selection-{self._round}",
                 "Select a candidate from the certified names",
                 [Participant(person_id=self._inp.hiring_manager_id, role="hiring_manager")],
-                [rc.SELECT],
+                [rc.SELECT, rc.NONE_SUITABLE],
                 timedelta(days=self._plan.selection_days),
-                required_fields={rc.SELECT: ["applicant_id"]},
+                required_fields={rc.SELECT: ["applicant_id"], rc.NONE_SUITABLE: ["comment"]},
             )
         )
-        selected = next(iter(step.answers.values())).applicant_id
+        answer = next(iter(step.answers.values()))
+        if answer.decision == rc.NONE_SUITABLE:
+            return None
+        selected = answer.applicant_id
         assert selected is not None
         self._selected = selected
         self._candidates[selected].disposition = "certified"
@@ -285,8 +294,10 @@ class RecruitmentHiring(RecruitmentInputs):
         self._refresh_visibility()
 
     def _register_view(self) -> list[er.RegisterEntry]:
+        """The register as this recruitment certifies from it: without removed or passed-over names."""
+        gone = self._removed | self._passed_over
         return [
-            e.model_copy(update={"status": er.REMOVED}) if e.applicant_id in self._removed else e
+            e.model_copy(update={"status": er.REMOVED}) if e.applicant_id in gone else e
             for e in self._register
         ]
 
