@@ -417,15 +417,7 @@ class RecruitmentActivities:
         for s in inp.scores:
             _, is_new = insert_once(
                 self.engine,
-                Score(
-                    key=s.key,
-                    recruitment_id=s.recruitment_id,
-                    step_id=s.step_id,
-                    scorer_id=s.scorer_id,
-                    applicant_id=s.applicant_id,
-                    score=s.score,
-                    at=s.at,
-                ),
+                Score(**s.model_dump()),
             )
             created += is_new
         if created:
@@ -437,16 +429,7 @@ class RecruitmentActivities:
         """The names certified from the register for one request; returns the row id."""
         row, created = insert_once(
             self.engine,
-            RegisterCertification(
-                key=inp.key,
-                recruitment_id=inp.recruitment_id,
-                request_id=inp.request_id,
-                applicant_ids=list(inp.applicant_ids),
-                vacancies=inp.vacancies,
-                rule=inp.rule,
-                certified_by=inp.certified_by,
-                at=inp.at,
-            ),
+            RegisterCertification(**inp.model_dump()),
         )
         if created:
             _log().info(
@@ -463,15 +446,7 @@ class RecruitmentActivities:
         """One background check's result; returns the row id."""
         row, created = insert_once(
             self.engine,
-            BackgroundCheck(
-                key=inp.key,
-                recruitment_id=inp.recruitment_id,
-                applicant_id=inp.applicant_id,
-                check=inp.check,
-                result=inp.result,
-                recorded_by=inp.recorded_by,
-                at=inp.at,
-            ),
+            BackgroundCheck(**inp.model_dump()),
         )
         if created:
             _log().info("check recorded", applicant_id=inp.applicant_id, check=inp.check, result=inp.result)

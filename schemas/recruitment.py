@@ -64,19 +64,6 @@ NOT_APPROVED = "announcement_not_approved"
 WITHDRAWN = "withdrawn"
 CANCELLED = "cancelled"
 
-# Dispositions recorded for every candidate by the end (a failed search needs one for each).
-DISPOSITIONS: tuple[str, ...] = (
-    "not_qualified",
-    "not_invited_to_oral_board",
-    "did_not_pass",
-    "on_register",
-    "certified",
-    "hired",
-    "declined_offer",
-    "disqualified_background",
-    "withdrawn",
-)
-
 
 def recruitment_workflow_id(recruitment_id: str) -> str:
     return f"recruitment-{recruitment_id}"
@@ -261,12 +248,6 @@ class RecordApplicationsInput(BaseModel):
 class PositionCheckInput(BaseModel):
     position_id: str
     class_code: str
-
-
-class ScreenResult(BaseModel):
-    applicant_id: str
-    qualified: bool
-    reasons: list[str] = Field(default_factory=list)
 
 
 class ScreenOverrideInput(BaseModel):

@@ -586,7 +586,7 @@ def candidate_answer(
 ) -> None:
     """Record the candidate's answer to a potentially disqualifying background record."""
     _decide_step(
-        recruitment_id, as_, r"candidate-answer-\d+", "candidate answer step", "responded", comment=comment
+        recruitment_id, as_, r"candidate-answer-\d+", "candidate answer step", rc.RESPONDED, comment=comment
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from activities.seed_recruitment import (
 from schemas import recruitment as rc
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, OutboxMessage
+from tests.harness_common import audit_rows, poll_until
 from tests.smtp_server import SmtpSink
 
 HR_SUPERVISOR = "E1005"
@@ -80,14 +80,7 @@ class Hiring:
         self, handle: WorkflowHandle, predicate: Callable[[rc.RecruitmentStatus], bool], timeout: float = 30
     ) -> rc.RecruitmentStatus:
         """Polls the status query in real time until ``predicate`` holds."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            status = await self.status(handle)
-            if predicate(status):
-                return status
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out; last status: {status.model_dump_json(indent=1)}")
-            await asyncio.sleep(0.05)
+        return await poll_until(lambda: self.status(handle), predicate, timeout)
 
     async def wait_for_step(self, handle: WorkflowHandle, step_id: str) -> rc.RecruitmentStatus:
         return await self.wait_for(
@@ -181,14 +174,7 @@ class Hiring:
         )
 
     def audit(self, workflow_id: str) -> list[AuditEvent]:
-        with Session(self.engine) as s:
-            return list(
-                s.exec(
-                    select(AuditEvent)
-                    .where(AuditEvent.workflow_id == workflow_id)
-                    .order_by(col(AuditEvent.id))
-                ).all()
-            )
+        return audit_rows(self.engine, workflow_id)
 
     def outbox(self, workflow_id: str) -> list[OutboxMessage]:
         with Session(self.engine) as s:

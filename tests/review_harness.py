@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +18,7 @@ from schemas import jd_review as jd
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, Person
 from service.settings import Settings
+from tests.harness_common import audit_rows, poll_until
 from tests.smtp_server import SmtpSink
 
 Script = Callable[[str, str], DecisionInput | None]
@@ -65,15 +66,8 @@ class Review:
     async def wait_for(
         self, handle: WorkflowHandle, predicate: Callable[[jd.ReviewStatus], bool], timeout: float = 30
     ) -> jd.ReviewStatus:
-        """Polls the status query (real time; the test server's clock stays put) until ``predicate``."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            status = await self.status(handle)
-            if predicate(status):
-                return status
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out; last status: {status.model_dump_json(indent=1)}")
-            await asyncio.sleep(0.05)
+        """Polls the status query in real time until ``predicate`` holds."""
+        return await poll_until(lambda: self.status(handle), predicate, timeout)
 
     async def wait_for_step(self, handle: WorkflowHandle, prefix: str) -> jd.ReviewStatus:
         return await self.wait_for(
@@ -104,12 +98,7 @@ class Review:
             await asyncio.sleep(0.05)
 
     def audit(self, workflow_id: str) -> list[AuditEvent]:
-        with Session(self.engine) as s:
-            return list(
-                s.exec(
-                    select(AuditEvent).where(AuditEvent.workflow_id == workflow_id).order_by(AuditEvent.id)
-                ).all()
-            )
+        return audit_rows(self.engine, workflow_id)
 
     async def wait_for_audit(self, workflow_id: str, count: int, timeout: float = 10) -> list[AuditEvent]:
         """The audit rows once there are at least ``count`` (the signal's activity runs after it)."""

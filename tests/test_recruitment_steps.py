@@ -13,6 +13,7 @@ from activities.seed_recruitment import demo_application, itat_announcement
 from schemas import recruitment as rc
 from schemas.eligibility_register import FillInput, RegisterStatus, RemoveInput
 from schemas.tables import Applicant, Delegation, Recruitment
+from tests.harness_common import poll_until
 from tests.recruitment_harness import HR_SUPERVISOR, Hiring
 
 
@@ -432,3 +433,30 @@ async def test_the_department_passes_over_the_certified_names_and_the_next_ones_
     assert {c.disposition for c in status.candidates} == {"on_register"}  # they stay for other vacancies
     passed = [e for e in hiring.audit(handle.id) if e.action == rc.NONE_SUITABLE]
     assert [e.step_id for e in passed] == ["selection-1", "selection-2"]
+
+
+async def test_scores_as_a_plain_signal_are_checked_the_same_way(hiring: Hiring):
+    handle = await hiring.open()
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(1), demo_application(2)])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    await hiring.wait_for_step(handle, "oral-board")
+
+    def scores(**by_applicant: float) -> rc.ScoreInput:
+        entries = [rc.CandidateScore(applicant_id=a, score=v) for a, v in by_applicant.items()]
+        return rc.ScoreInput(actor_id="E1010", scores=entries)
+
+    await handle.signal("score", scores(A001=80, A002=120))  # refused whole: logged, nothing changes
+    await handle.signal("score", scores(A001=80, A002=70))
+    status = await hiring.wait_for(
+        handle, lambda s: "E1010" not in next(st for st in s.open_steps if st.step_id == "oral-board").pending
+    )
+
+    async def recorded() -> list:
+        rows = hiring.audit(handle.id)
+        return [e for e in rows if e.step_id == "oral-board" and e.action == "scores_recorded"]
+
+    rows = await poll_until(recorded, bool, timeout=10)
+    assert len(rows) == 1 and rows[0].comment == "2: A001, A002"
+    assert status.stage == rc.ORAL_BOARD

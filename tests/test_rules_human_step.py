@@ -6,10 +6,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from schemas.human_step import Answer, DecisionInput, Participant, StepSpec, StepState
+from schemas.human_step import Answer, DecisionInput, DuePolicy, Participant, StepSpec, StepState
 from workflows.rules.human_step import (
     DecisionRefused,
     check_decision,
+    escalation_targets,
     is_complete,
     pending,
     select_step,
@@ -131,3 +132,22 @@ def test_select_step_finds_the_actors_open_step_or_explains():
     review.closed = True
     with pytest.raises(DecisionRefused, match="step review-1 is closed"):
         select_step(steps, DecisionInput(actor_id="I1", decision="approve", step_id="review-1"))
+
+
+def test_escalation_goes_to_each_persons_target_else_the_fallback_but_never_to_themselves():
+    spec = StepSpec(
+        step_id="oral-board",
+        title="Score",
+        participants=[
+            Participant(person_id="P1", role="panel"),
+            Participant(person_id="HRS", role="panel"),  # the HR supervisor on the panel
+            Participant(person_id="I1", role="incumbent", escalate_to="S1"),
+            Participant(person_id="P2", role="panel"),
+        ],
+        allowed=["scored"],
+        due_at=T0,
+        policy=DuePolicy(fallback_approver_id="HRS"),
+    )
+    assert escalation_targets(spec, ["P1", "HRS", "I1", "P2"]) == {"HRS": ["P1", "P2"], "S1": ["I1"]}
+    assert escalation_targets(spec, ["HRS"]) == {}
+    assert escalation_targets(spec, []) == {}

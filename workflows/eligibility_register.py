@@ -9,7 +9,6 @@ that lives for a year keeps a small history.
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
@@ -18,12 +17,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.human_step import AuditInput
     from schemas.recruitment import REGISTER_ACTION_TYPE, CertificationRecord, recruitment_workflow_id
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT, HR_DUE_AT, HR_STAGE
-    from workflows.human_step import ACTIVITY_OPTIONS
+    from workflows.human_step import ACTIVITY_OPTIONS, refused
     from workflows.rules.recruitment import certify
-
-
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InputRefused", non_retryable=True)
 
 
 @workflow.defn(name="EligibilityRegister")
@@ -133,14 +128,14 @@ class EligibilityRegister:
     def _validate_certify(self, inp: er.CertifyInput) -> None:
         self._require_hr(inp.actor_id, "certify from this register")
         if self._outcome is not None:
-            raise _refuse(f"the register is closed ({self._outcome})")
+            raise refused(f"the register is closed ({self._outcome})")
         if not any(e.status == er.ACTIVE for e in self._s.entries):
-            raise _refuse("nobody is left on the register")
+            raise refused("nobody is left on the register")
         open_vacancies = self._s.vacancies - len(self._s.filled)
         if inp.vacancies > open_vacancies and not any(
             c.request_id == inp.request_id for c in self._s.certifications
         ):
-            raise _refuse(f"the register has {open_vacancies} open vacancy(ies), not {inp.vacancies}")
+            raise refused(f"the register has {open_vacancies} open vacancy(ies), not {inp.vacancies}")
 
     @workflow.update(name="remove")
     async def remove(self, inp: er.RemoveInput) -> er.RegisterEntry:
@@ -181,18 +176,18 @@ class EligibilityRegister:
         self._require_hr(inp.actor_id, "fill a vacancy from this register")
         entry = self._entry(inp.applicant_id)
         if self._outcome is not None:
-            raise _refuse(f"the register is closed ({self._outcome})")
+            raise refused(f"the register is closed ({self._outcome})")
         if entry is None or entry.status != er.ACTIVE:
-            raise _refuse(f"{inp.applicant_id} is not active on the register")
+            raise refused(f"{inp.applicant_id} is not active on the register")
         if inp.position_id in self._s.filled:
-            raise _refuse(f"{inp.position_id} was already filled from this register")
+            raise refused(f"{inp.position_id} was already filled from this register")
 
     @remove.validator
     def _validate_remove(self, inp: er.RemoveInput) -> None:
         self._require_hr(inp.actor_id, "change the register")
         problem = self._remove_problem(inp)
         if problem:
-            raise _refuse(problem)
+            raise refused(problem)
 
     @workflow.signal(name="remove")
     async def remove_signal(self, inp: er.RemoveInput) -> None:
@@ -215,7 +210,7 @@ class EligibilityRegister:
         self._s.filled.append(inp.position_id)
         self._show()
         await self._audit(
-            f"fill:{inp.position_id}", inp.actor_id, "filled", f"{inp.applicant_id} into {inp.position_id}"
+            f"fill:{inp.applicant_id}", inp.actor_id, "filled", f"{inp.applicant_id} into {inp.position_id}"
         )
 
     # ----- helpers -----------------------------------------------------------------------------
@@ -246,7 +241,7 @@ class EligibilityRegister:
 
     def _require_hr(self, actor_id: str, what: str) -> None:
         if actor_id not in self._s.hr_staff:
-            raise _refuse(f"{actor_id} may not {what}")
+            raise refused(f"{actor_id} may not {what}")
 
     def _over(self) -> str | None:
         if len(self._s.filled) >= self._s.vacancies:

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules.human_step import (
         DecisionRefused,
         check_decision,
+        escalation_targets,
         is_complete,
         pending,
         select_step,
@@ -65,6 +66,11 @@ ACTIVITY_OPTIONS: dict[str, Any] = {
     # sent for them (the time-skipping test server also mishandles such requests).
     "cancellation_type": ActivityCancellationType.ABANDON,
 }
+
+
+def refused(message: str) -> ApplicationError:
+    """An input a workflow refuses: the one-line reason, never retried."""
+    return ApplicationError(message, type="InputRefused", non_retryable=True)
 
 
 class Withdrawn(Exception):
@@ -280,14 +286,7 @@ class HumanSteps:
             await self._apply_defaults(state, waiting)
 
     async def _escalate(self, state: StepState, waiting: list[str], event: StepEvent) -> None:
-        by_target: dict[str, list[str]] = {}
-        for participant in state.spec.participants:
-            if participant.person_id not in waiting:
-                continue
-            target = participant.escalate_to or state.spec.policy.fallback_approver_id
-            if target:
-                by_target.setdefault(target, []).append(participant.person_id)
-        for target, overdue in sorted(by_target.items()):
+        for target, overdue in escalation_targets(state.spec, waiting).items():
             state.escalated_to.append(target)
             await self._audit(
                 state.spec.step_id,

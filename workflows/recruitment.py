@@ -12,7 +12,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.recruitment import RecruitmentActivities
@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Participant,
     )
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT
-    from workflows.human_step import Withdrawn
+    from workflows.human_step import Withdrawn, refused
     from workflows.recruitment_hiring import RecruitmentHiring
     from workflows.rules import recruitment as rules
 
@@ -152,13 +152,9 @@ class Recruitment(RecruitmentHiring):
         self._require_hr(inp.actor_id, "revise the announcement")
         state = self._steps.get(f"revision-{self._ann_round}")
         if state is None or state.closed:
-            raise ApplicationError(
-                "the announcement is not waiting for a revision", type="InputRefused", non_retryable=True
-            )
+            raise refused("the announcement is not waiting for a revision")
         if inp.announcement.closes_at <= workflow.now():
-            raise ApplicationError(
-                "the closing date must be in the future", type="InputRefused", non_retryable=True
-            )
+            raise refused("the closing date must be in the future")
 
     def _finished(self) -> bool:
         return self._outcome is not None
@@ -425,19 +421,13 @@ class Recruitment(RecruitmentHiring):
         return c.override_reason or "; ".join(c.screen_reasons) or "(not stated)"
 
     def _counts(self) -> rc.RecruitmentCounts:
+        interviewed = {c for cands in self._assigned.get("oral-board", {}).values() for c in cands}
+        taken_off = self._removed - {a for a, _ in self._hired}  # the hired still count
         return rc.RecruitmentCounts(
             applied=len(self._candidates),
             qualified=sum(1 for c in self._candidates.values() if c.qualified),
-            oral_board=len(
-                self._assigned.get("oral-board", {}).get(
-                    next(iter(self._assigned.get("oral-board", {})), ""), []
-                )
-            ),
-            on_register=sum(
-                1
-                for e in self._register
-                if e.applicant_id not in self._removed or e.applicant_id in {h for h, _ in self._hired}
-            ),
+            oral_board=len(interviewed),
+            on_register=sum(1 for e in self._register if e.applicant_id not in taken_off),
         )
 
     def _outcome_note(self) -> str:

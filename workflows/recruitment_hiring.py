@@ -7,7 +7,7 @@ register and certifies the next names; the register workflow is told of every ch
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -46,7 +46,6 @@ class RecruitmentHiring(RecruitmentInputs):
         vacancies = self._announcement.vacancies
         while len(self._hired) < vacancies:
             names = rules.certify(self._register_view(), vacancies - len(self._hired), self._plan)
-            names = [n for n in names if n not in self._removed and n not in self._passed_over]
             if not names:
                 return
             self._set_stage(rc.CERTIFICATION)
@@ -201,9 +200,9 @@ class RecruitmentHiring(RecruitmentInputs):
                         person_id=self._inp.hr_reviewer_id, role="hr_reviewer", default_decision=NO_RESPONSE
                     )
                 ],
-                ["responded"],
+                [rc.RESPONDED],
                 window,
-                required_fields={"responded": ["comment"]},
+                required_fields={rc.RESPONDED: ["comment"]},
                 policy=DuePolicy(
                     remind_days_before_due=[2],
                     escalate_days_after_due=0,
@@ -239,7 +238,13 @@ class RecruitmentHiring(RecruitmentInputs):
             if not (isinstance(cause, ApplicationError) and cause.type == "PositionFilled"):
                 raise
             # Filled by someone else since the offer was checked: hire, and let HR place them.
-            await self._audit("hire", "system", "position_unavailable", f"{position}: {cause.message}")
+            await self._audit(
+                "hire",
+                "system",
+                "position_unavailable",
+                f"{position}: {cause.message}",
+                key_suffix=f"position_unavailable:{selected}",
+            )
             position = None
             result = await self._record_hire(selected, offer, position)
         self._hired.append((selected, result.employee_id))
@@ -251,6 +256,7 @@ class RecruitmentHiring(RecruitmentInputs):
             offer.actor_id,
             "hired",
             f"{selected} as {result.employee_id} in {position or 'no position'}",
+            key_suffix=f"hired:{selected}",
         )
         await self._signal_register(
             "fill",
@@ -348,12 +354,14 @@ class RecruitmentHiring(RecruitmentInputs):
 
     # ----- helpers ---------------------------------------------------------------------------
 
-    async def _scoring_step(self, step_id: str, title: str, scorers: list[str], role: str, due) -> StepState:  # type: ignore[no-untyped-def]
+    async def _scoring_step(
+        self, step_id: str, title: str, scorers: list[str], role: str, due: datetime
+    ) -> StepState:
         return await self.run_step_delegated(
             self._spec(
                 step_id,
                 title,
-                [Participant(person_id=p, role=role, escalate_to=self._hr_supervisor) for p in scorers],
+                [Participant(person_id=p, role=role) for p in scorers],
                 [rc.SCORED],
                 due=rules.not_before(due, workflow.now()),
             )
@@ -367,31 +375,21 @@ class RecruitmentHiring(RecruitmentInputs):
         allowed: list[str],
         after: timedelta | None = None,
         *,
-        due=None,  # type: ignore[no-untyped-def]
+        due: datetime | None = None,
         required_fields: dict[str, list[str]] | None = None,
         requester_id: str | None = None,
         policy: DuePolicy | None = None,
     ) -> StepSpec:
         """A step with the recruitment's clock: reminders, and escalation to the HR supervisor."""
-        due_at = due if due is not None else workflow.now() + (after or timedelta(days=5))
-        if policy is None:
-            policy = DuePolicy(fallback_approver_id=self._hr_supervisor)
-        for participant in participants:
-            if participant.person_id == self._hr_supervisor:
-                participant.escalate_to = None
         return StepSpec(
             step_id=step_id,
             title=title,
             participants=participants,
             allowed=allowed,
-            due_at=due_at,
+            due_at=due if due is not None else workflow.now() + (after or timedelta(days=5)),
             required_fields=required_fields or {},
             requester_id=requester_id,
-            policy=policy.model_copy(
-                update={"fallback_approver_id": None}
-                if all(p.person_id == self._hr_supervisor for p in participants)
-                else {}
-            ),
+            policy=policy or DuePolicy(fallback_approver_id=self._hr_supervisor),
         )
 
     async def _save_candidates(self, fields: set[str], only: list[str] | None = None) -> None:

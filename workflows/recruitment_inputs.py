@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas import eligibility_register as er
     from schemas import recruitment as rc
     from schemas.human_step import DecisionInput, Participant, StepState
-    from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps
+    from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps, refused
     from workflows.rules.human_step import DecisionRefused
     from workflows.rules.recruitment import (
         RuleRefused,
@@ -26,10 +26,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 SCORING_STEPS = ("supplemental", "oral-board")
-
-
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InputRefused", non_retryable=True)
 
 
 class RecruitmentInputs(HumanSteps):
@@ -94,21 +90,21 @@ class RecruitmentInputs(HumanSteps):
     @apply.validator
     def _validate_apply(self, inp: rc.ApplyInput) -> None:
         if not self._accepting:
-            raise _refuse(f"applications are not being accepted (stage {self._stage})")
+            raise refused(f"applications are not being accepted (stage {self._stage})")
         self._require_hr(inp.actor_id, "enter applications")
         closes = self._announcement.closes_at
         if workflow.now() >= closes:
-            raise _refuse(f"applications closed at {closes:%Y-%m-%d %H:%M} UTC")
+            raise refused(f"applications closed at {closes:%Y-%m-%d %H:%M} UTC")
         in_batch: dict[str, int] = {}
         for row, application in enumerate(inp.applications, start=1):
             where = f"row {row}: " if len(inp.applications) > 1 else ""
             fingerprint = applicant_fingerprint(self._inp.recruitment_id, application.email)
             if fingerprint in self._fingerprints:
-                raise _refuse(
+                raise refused(
                     f"{where}duplicate application: this applicant is {self._fingerprints[fingerprint]}"
                 )
             if fingerprint in in_batch:
-                raise _refuse(
+                raise refused(
                     f"{where}duplicate application: the same applicant as row {in_batch[fingerprint]}"
                 )
             in_batch[fingerprint] = row
@@ -137,13 +133,13 @@ class RecruitmentInputs(HumanSteps):
     def _validate_override(self, inp: rc.ScreenOverrideInput) -> None:
         state = self._steps.get("mq-review")
         if state is None or state.closed:
-            raise _refuse("the minimum-qualification review is not open")
+            raise refused("the minimum-qualification review is not open")
         if inp.actor_id != self._inp.hr_reviewer_id and inp.actor_id not in self._hr_staff:
-            raise _refuse(f"{inp.actor_id} may not override the screen")
+            raise refused(f"{inp.actor_id} may not override the screen")
         if inp.applicant_id not in self._candidates:
-            raise _refuse(f"unknown applicant {inp.applicant_id}")
+            raise refused(f"unknown applicant {inp.applicant_id}")
         if not inp.reason.strip():
-            raise _refuse("an override needs a reason")
+            raise refused("an override needs a reason")
 
     # ----- scores --------------------------------------------------------------------------------
 
@@ -156,18 +152,16 @@ class RecruitmentInputs(HumanSteps):
     def _validate_score(self, inp: rc.ScoreInput) -> None:
         try:
             self._score_target(inp)
-        except (DecisionRefused, RuleRefused) as refused:
-            raise _refuse(str(refused)) from None
+        except (DecisionRefused, RuleRefused) as err:
+            raise refused(str(err)) from None
 
     @workflow.signal(name="score")
     async def score_signal(self, inp: rc.ScoreInput) -> None:
         """The same scores as a plain signal; refused ones are logged and change nothing."""
         try:
-            self._score_target(inp)
-        except (DecisionRefused, RuleRefused) as refused:
-            workflow.logger.warning("scores refused: %s", refused)
-            return
-        await self._record_scores(inp)
+            await self._record_scores(inp)  # checks first, before any change
+        except (DecisionRefused, RuleRefused) as err:
+            workflow.logger.warning("scores refused: %s", err)
 
     @workflow.update
     async def reassign_scorer(self, inp: rc.ReassignScorerInput) -> rc.ScoreReceipt:
@@ -186,7 +180,7 @@ class RecruitmentInputs(HumanSteps):
             )
         except ActivityError as err:
             cause = err.cause
-            raise _refuse(cause.message if isinstance(cause, ApplicationError) else str(err)) from None
+            raise refused(cause.message if isinstance(cause, ApplicationError) else str(err)) from None
         self._check_reassign(inp)  # again: the step may have moved on during the look-up
         state = self._steps[inp.step_id]
         assigned = self._assigned[inp.step_id]
@@ -195,9 +189,7 @@ class RecruitmentInputs(HumanSteps):
         assigned[inp.from_id] = [c for c in assigned[inp.from_id] if c in done]
         assigned[inp.to_id] = moved
         role = state.spec.participants[0].role
-        state.spec.participants.append(
-            Participant(person_id=inp.to_id, role=role, escalate_to=self._hr_supervisor)
-        )
+        state.spec.participants.append(Participant(person_id=inp.to_id, role=role))
         await self._complete_answer(
             state, inp.from_id, inp.actor_id, "reassigned", f"to {inp.to_id}: {inp.reason}"
         )
@@ -212,16 +204,16 @@ class RecruitmentInputs(HumanSteps):
         self._require_hr(inp.actor_id, "reassign a scorer")
         state = self._steps.get(inp.step_id)
         if inp.step_id not in SCORING_STEPS or state is None or state.closed:
-            raise _refuse(f"step {inp.step_id} is not an open scoring step")
+            raise refused(f"step {inp.step_id} is not an open scoring step")
         assigned = self._assigned.get(inp.step_id, {})
         if inp.from_id not in assigned:
-            raise _refuse(f"{inp.from_id} is not a scorer of step {inp.step_id}")
+            raise refused(f"{inp.from_id} is not a scorer of step {inp.step_id}")
         if inp.from_id in state.answers:
-            raise _refuse(f"{inp.from_id} has already scored every assigned candidate at {inp.step_id}")
+            raise refused(f"{inp.from_id} has already scored every assigned candidate at {inp.step_id}")
         if inp.to_id in assigned:
-            raise _refuse(f"{inp.to_id} already scores at {inp.step_id}; name someone else")
+            raise refused(f"{inp.to_id} already scores at {inp.step_id}; name someone else")
         if not inp.reason.strip():
-            raise _refuse("a reassignment needs a reason")
+            raise refused("a reassignment needs a reason")
 
     def _score_target(self, inp: rc.ScoreInput) -> tuple[StepState, list[str]]:
         """The scoring step and the scorer's assigned candidates; refuses a bad batch whole."""
@@ -339,20 +331,20 @@ class RecruitmentInputs(HumanSteps):
         self._require_hr(inp.actor_id, "make an offer")
         state = self._steps.get(self._offer_step)
         if state is None or state.closed:
-            raise _refuse(f"no offer is waiting to be made (stage {self._stage})")
+            raise refused(f"no offer is waiting to be made (stage {self._stage})")
         try:
             self._require_certified(inp.applicant_id)
-        except DecisionRefused as refused:
-            raise _refuse(str(refused)) from None
+        except DecisionRefused as err:
+            raise refused(str(err)) from None
         if inp.applicant_id != self._selected:
-            raise _refuse(f"the department selected {self._selected}, not {inp.applicant_id}")
+            raise refused(f"the department selected {self._selected}, not {inp.applicant_id}")
         positions = self._announcement.position_ids
         if inp.position_id is not None and positions and inp.position_id not in positions:
-            raise _refuse(
+            raise refused(
                 f"position {inp.position_id} is not one this recruitment fills ({', '.join(positions)})"
             )
         if inp.start_date <= workflow.now().date():
-            raise _refuse("the start date must be in the future")
+            raise refused("the start date must be in the future")
 
     @workflow.update
     async def record_check(self, inp: rc.CheckResultInput) -> dict[str, str]:
@@ -391,15 +383,15 @@ class RecruitmentInputs(HumanSteps):
         self._require_hr(inp.actor_id, "record background checks")
         state = self._steps.get(f"background-{self._round}")
         if state is None or state.closed:
-            raise _refuse(f"no background check is open (stage {self._stage})")
+            raise refused(f"no background check is open (stage {self._stage})")
         if self._offer is None or inp.applicant_id != self._offer.applicant_id:
-            raise _refuse(f"{inp.applicant_id} has no accepted conditional offer; checks run only after one")
+            raise refused(f"{inp.applicant_id} has no accepted conditional offer; checks run only after one")
         try:
             check_result(inp.check, inp.result, self._announcement.background_checks)
-        except RuleRefused as refused:
-            raise _refuse(str(refused)) from None
+        except RuleRefused as err:
+            raise refused(str(err)) from None
         if inp.check in self._checks:
-            raise _refuse(f"the {inp.check} check of {inp.applicant_id} is already recorded")
+            raise refused(f"the {inp.check} check of {inp.applicant_id} is already recorded")
 
     # ----- shared helpers --------------------------------------------------------------------------
 

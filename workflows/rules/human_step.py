@@ -26,6 +26,22 @@ def is_complete(spec: StepSpec, answers: Mapping[str, Answer]) -> bool:
     return not pending(spec, answers)
 
 
+def escalation_targets(spec: StepSpec, waiting: list[str]) -> dict[str, list[str]]:
+    """Who hears of whom when a step is overdue: target id -> the overdue people, in order.
+
+    A person's own ``escalate_to``, else the policy's fallback; nobody is escalated to
+    themselves (an overdue HR supervisor is not reported to the HR supervisor).
+    """
+    by_target: dict[str, list[str]] = {}
+    for participant in spec.participants:
+        if participant.person_id not in waiting:
+            continue
+        target = participant.escalate_to or spec.policy.fallback_approver_id
+        if target and target != participant.person_id:
+            by_target.setdefault(target, []).append(participant.person_id)
+    return dict(sorted(by_target.items()))
+
+
 def select_step(steps: Mapping[str, StepState], inp: DecisionInput) -> StepState:
     """The step a decision is meant for: the named one, or the only open one the actor may answer."""
     if inp.step_id is not None:
