@@ -1,7 +1,10 @@
 """The system of record (SQLModel). Workflows own in-flight state; these rows outlive them.
 
-Every row a workflow writes carries a ``key`` derived from the workflow id and step, unique,
-so that a retried activity finds its earlier write instead of adding a second one.
+Every row a workflow writes carries a ``key`` derived from the workflow id, the run (the first
+execution run id, which survives continue-as-new) and the step and event, unique, so that a
+retried activity finds its earlier write instead of adding a second one, and a later run of the
+same workflow id (a review withdrawn and started again) writes rows of its own. ``run_id`` is
+that run, kept as a column too so the record of each run can be read apart.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class JobDescriptionVersion(SQLModel, table=True):
     board_date: date | None = None
     resolution_number: str | None = None
     workflow_id: str | None = Field(default=None, index=True)
+    run_id: str | None = None
     round: int | None = None
     created_at: datetime
 
@@ -117,6 +121,7 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str
     workflow_id: str = Field(index=True)
+    run_id: str | None = Field(default=None, index=True)
     step_id: str
     actor_id: str
     on_behalf_of: str | None = None
@@ -129,12 +134,15 @@ class OutboxMessage(SQLModel, table=True):
     """Every notification, whether or not an SMTP server delivered it.
 
     ``status``: pending (no server, or not yet sent), sent, or failed (refused for good, 5xx).
+    ``claimed_at``/``claimed_by``: the delivery attempt that is sending the row right now; no
+    other attempt sends it until that claim has expired.
     """
 
     __table_args__ = (UniqueConstraint("key"),)
     id: int | None = Field(default=None, primary_key=True)
     key: str
     workflow_id: str | None = Field(default=None, index=True)
+    run_id: str | None = None
     recipient_id: str = Field(index=True)
     to_address: str
     subject: str
@@ -143,6 +151,8 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime
     sent_at: datetime | None = None
     attempts: int = 0
+    claimed_at: datetime | None = None
+    claimed_by: str | None = None
 
 
 class Document(SQLModel, table=True):
@@ -152,6 +162,7 @@ class Document(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str
     workflow_id: str = Field(index=True)
+    run_id: str | None = None
     kind: str
     class_code: str
     text: str = Field(sa_column=Column(Text, nullable=False))
@@ -159,9 +170,13 @@ class Document(SQLModel, table=True):
 
 
 class ReviewCycle(SQLModel, table=True):
-    """The record of one job-description review cycle, kept after the workflow closes."""
+    """The record of one run of a job-description review, kept after the workflow closes.
 
-    workflow_id: str = Field(primary_key=True)
+    One row per run: a review withdrawn and started again under the same workflow id has two.
+    """
+
+    run_id: str = Field(primary_key=True)
+    workflow_id: str = Field(index=True)
     class_code: str = Field(foreign_key="classification.code", index=True)
     cycle: str
     requested_by: str
@@ -179,6 +194,8 @@ class Recruitment(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     workflow_id: str
+    run_id: str | None = None
+    """The run that posted it; a recruitment id is used by one run only."""
     class_code: str = Field(foreign_key="classification.code")
     department_code: str = Field(foreign_key="department.code")
     status: str
@@ -276,3 +293,18 @@ class Hire(SQLModel, table=True):
     start_date: date
     pay_step: int
     hired_at: datetime
+
+
+class EmployeeNumber(SQLModel, table=True):
+    """Employee numbers, handed out by the database: ``E`` plus the row's id (E1031).
+
+    One row per hire, keyed by the hire, so a retried hire gets the number it had; the id comes
+    from the database's own counter (an identity on PostgreSQL, AUTOINCREMENT on SQLite), so two
+    hires at once can never get the same number. Migration 0004 sets the counter past the seeded
+    directory (the first number handed out is 1031).
+    """
+
+    __table_args__ = (UniqueConstraint("key"), {"sqlite_autoincrement": True})
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    created_at: datetime

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, SQLModel, select
 
 from activities.db import create_schema, head_revision, make_engine, migration_config, upgrade
-from schemas.tables import AuditEvent, Department, Person
+from schemas.tables import AuditEvent, Department, EmployeeNumber, Person
 
 # department.director_id and person.department_code point at each other; SQLAlchemy warns that it
 # cannot sort those two tables whenever the metadata is sorted (create_all, compare_metadata).
@@ -68,7 +68,7 @@ def _assert_people(engine: Engine) -> None:
 
 def test_create_schema_leaves_the_database_at_head(engine: Engine) -> None:
     head = ScriptDirectory.from_config(migration_config(engine)).get_current_head()
-    assert head == head_revision() == "0003"
+    assert head == head_revision() == "0004"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
     assert APP_TABLES <= set(inspect(engine).get_table_names())
@@ -148,3 +148,36 @@ def test_offline_sql_for_postgresql_adds_the_cyclic_key_by_alter(capsys) -> None
     sql = capsys.readouterr().out
     assert "ALTER TABLE department ADD CONSTRAINT department_director_id_fkey" in sql
     assert "TIMESTAMP WITH TIME ZONE" in sql and "roles JSON NOT NULL" in sql
+
+
+def _draw_employee_number(engine: Engine, key: str) -> str:
+    """What a hire does (activities.recruitment): a keyed row, its id from the database's counter."""
+    with Session(engine) as session:
+        row = EmployeeNumber(key=key, created_at=datetime.now(timezone.utc))
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return f"E{row.id:04d}"
+
+
+def test_employee_numbers_start_past_the_highest_e_number_in_the_directory(engine: Engine) -> None:
+    command.downgrade(migration_config(engine), "0003")  # before the employee-number counter
+    assert "employeenumber" not in inspect(engine).get_table_names()
+    with Session(engine) as session:
+        session.add(Department(code="HR", name="Human Resources"))
+        session.flush()
+        for pid in ("E1500", "E1007", "EXT-9000"):  # the highest E number counts, nothing else
+            clerk = {"name": "Ada Clerk", "email": "ada@city.example", "title": "Clerk"}
+            session.add(Person(id=pid, department_code="HR", **clerk))
+        session.commit()
+
+    upgrade(engine)
+    assert _version(engine) == head_revision()
+    assert _draw_employee_number(engine, "hire-1") == "E1501"
+    assert _draw_employee_number(engine, "hire-2") == "E1502"
+    create_schema(engine)  # at head already: the counter is not set back
+    assert _draw_employee_number(engine, "hire-3") == "E1503"
+
+
+def test_a_fresh_database_hands_out_e1031_first(engine: Engine) -> None:
+    assert _draw_employee_number(engine, "hire-1") == "E1031"
