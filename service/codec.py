@@ -142,9 +142,9 @@ def is_encrypted(payload: Payload) -> bool:
 
 def codec_from_settings(settings: Settings) -> EncryptionCodec | None:
     """The codec for ``HR_CODEC_KEY`` / ``HR_CODEC_KEY_ID``; None when no key is configured."""
-    if not settings.codec_key:
+    if settings.codec_key is None:  # a blank HR_CODEC_KEY is None too (service/settings.py)
         return None
-    return EncryptionCodec(key_from_env_value(settings.codec_key), settings.codec_key_id)
+    return EncryptionCodec(key_from_env_value(settings.codec_key.get_secret_value()), settings.codec_key_id)
 
 
 def data_converter(settings: Settings) -> DataConverter:

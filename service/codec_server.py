@@ -238,7 +238,7 @@ def codec_server_for(settings: Settings, *, host: str = "127.0.0.1", port: int |
         codec,
         host=host,
         port=settings.codec_port if port is None else port,
-        auth_token=settings.codec_auth_token,
+        auth_token=settings.codec_auth_token.get_secret_value() if settings.codec_auth_token else None,
         allowed_origins=ui_origins(settings.ui_url),
     )
 

@@ -131,7 +131,7 @@ def _start_codec_server(settings: Settings) -> tuple[CodecServer | None, str | N
     A taken port is taken to be another ``hr codec-server`` (or ``hr dev``) with the same key:
     the endpoint is still given to the UI, and nothing is started here.
     """
-    if not settings.codec_key:
+    if settings.codec_key is None:
         return None, None
     server = codec_server_for(settings, host="127.0.0.1")
     try:

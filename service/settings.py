@@ -1,12 +1,23 @@
-"""One settings object, read from the environment (``HR_*`` variables)."""
+"""One settings object, read from the environment (``HR_*`` variables) by pydantic-settings.
+
+There is no ``.env`` file: the worker, the CLI and the codec server read the process
+environment only, so what runs is what ``env | grep ^HR_`` shows, wherever ``hr`` is started.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 TASK_QUEUE = "hr-personnel-actions"
 
@@ -15,11 +26,41 @@ class SettingsError(ValueError):
     """An ``HR_*`` variable has a value that cannot be used; the message names the variable."""
 
 
-class Settings(BaseModel):
-    """Runtime configuration. Every field has a local default that works on one machine."""
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("hr_settings_environ", default=None)
+"""The variables ``Settings.from_env(environ)`` reads instead of the process environment."""
 
-    # Validation errors never echo a value: HR_CODEC_KEY and HR_CODEC_AUTH_TOKEN are secrets.
-    model_config = ConfigDict(hide_input_in_errors=True)
+
+class _MappingEnvSource(EnvSettingsSource):
+    """``HR_*`` variables from a given mapping instead of ``os.environ`` (same rules otherwise)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            (name if self.case_sensitive else name.lower()): value
+            for name, value in self._environ.items()
+            if not (self.env_ignore_empty and value == "")
+        }
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field has a local default that works on one machine.
+
+    ``Settings()`` reads ``HR_<FIELD>`` variables (any case; an empty one counts as unset);
+    keyword arguments win over them. ``Settings.from_env`` is the same with the one-line
+    ``SettingsError`` the CLI prints.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="HR_",
+        case_sensitive=False,
+        env_ignore_empty=True,
+        env_file=None,
+        # Validation errors never echo a value: HR_CODEC_KEY and HR_CODEC_AUTH_TOKEN are secrets.
+        hide_input_in_errors=True,
+    )
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
@@ -33,21 +74,46 @@ class Settings(BaseModel):
     ui_url: str = "http://localhost:8233"
     dev_db_filename: str = "var/temporal-dev.db"
     # Payload encryption (service/codec.py): base64 of a 32-byte key; unset means no encryption.
-    codec_key: str | None = Field(default=None, repr=False)
+    # SecretStr: shown as '**********' in repr, str and logs; .get_secret_value() gives the text.
+    codec_key: SecretStr | None = None
     codec_key_id: str = "hr-1"
     # When set, the codec server answers only requests with "Authorization: Bearer <token>".
-    codec_auth_token: str | None = Field(default=None, repr=False)
+    codec_auth_token: SecretStr | None = None
     codec_port: int = 8234
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then ``HR_*`` variables (of ``from_env``'s mapping when given)."""
+        environ = _ENVIRON.get()
+        if environ is not None:
+            env_settings = _MappingEnvSource(settings_cls, environ)
+        return init_settings, env_settings
+
+    @field_validator("codec_key", "codec_auth_token", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and not text.strip():
+            return None  # so that `settings.codec_key is None` (and falsy) means "no key"
+        return value
 
     @field_validator("codec_key")
     @classmethod
-    def _codec_key_is_a_key(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+    def _codec_key_is_a_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
             return None
         from service.codec import key_from_env_value
 
-        key_from_env_value(value)  # raises with a message that does not quote the key
-        return value.strip()
+        text = value.get_secret_value()
+        key_from_env_value(text)  # raises with a message that does not quote the key
+        return SecretStr(text.strip())
 
     @field_validator("codec_key_id")
     @classmethod
@@ -58,19 +124,23 @@ class Settings(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
-        """Builds settings from ``HR_<FIELD>`` variables; unset ones keep their defaults."""
-        env = os.environ if environ is None else environ
-        values: dict[str, str] = {}
-        for name in cls.model_fields:
-            raw = env.get(f"HR_{name.upper()}")
-            if raw is not None and raw != "":
-                values[name] = raw
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Builds settings from ``HR_<FIELD>`` variables; unset ones keep their defaults.
+
+        Args:
+            environ: The variables to read; the process environment when None.
+
+        Raises:
+            SettingsError: ``invalid settings: HR_X: message; HR_Y: message``, never a value.
+        """
+        token = _ENVIRON.set(environ)
         try:
-            return cls.model_validate(values)
+            return cls()
         except ValidationError as err:
-            problems = "; ".join(_describe(e) for e in err.errors())
+            problems = "; ".join(_describe(e) for e in err.errors(include_input=False))
             raise SettingsError(f"invalid settings: {problems}") from None
+        finally:
+            _ENVIRON.reset(token)
 
 
 def _describe(error: Any) -> str:

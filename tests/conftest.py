@@ -35,6 +35,20 @@ PG_URL = os.environ.get("HR_TEST_DATABASE_URL", "")
 DB_KINDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_settings_from_the_environment() -> Iterator[None]:
+    """``Settings(...)`` reads ``HR_<FIELD>`` variables (pydantic-settings); tests set their own.
+
+    A developer's ``HR_CODEC_KEY`` or ``HR_DATABASE_URL`` would otherwise leak into every
+    ``Settings(database_url=..., smtp_host=...)`` built here. ``HR_TEST_DATABASE_URL`` is no field.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.upper().startswith("HR_") and name[3:].lower() in Settings.model_fields:
+                patch.delenv(name)
+        yield
+
+
 def _admin_engine() -> Engine:
     url = make_url(PG_URL).set(drivername="postgresql+psycopg")
     return create_engine(url, isolation_level="AUTOCOMMIT")

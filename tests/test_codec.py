@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -130,14 +130,51 @@ def test_settings_read_the_codec_variables():
             "HR_CODEC_PORT": "9234",
         }
     )
-    assert settings.codec_key == key and settings.codec_key_id == "hr-2026"
-    assert settings.codec_auth_token == "s3cret" and settings.codec_port == 9234
-    # Secrets stay out of the settings' repr (and so out of logs).
-    assert key not in repr(settings) and "s3cret" not in repr(settings)
+    assert isinstance(settings.codec_key, SecretStr) and isinstance(settings.codec_auth_token, SecretStr)
+    assert settings.codec_key.get_secret_value() == key and settings.codec_key_id == "hr-2026"
+    assert settings.codec_auth_token.get_secret_value() == "s3cret" and settings.codec_port == 9234
+    # Secrets stay out of the settings' repr and str (and so out of logs).
+    for shown in (repr(settings), str(settings), repr(settings.model_dump()), settings.model_dump_json()):
+        assert key not in shown and "s3cret" not in shown
 
-    defaults = Settings.from_env({"HR_CODEC_KEY": ""})
+    defaults = Settings.from_env({"HR_CODEC_KEY": "", "HR_CODEC_AUTH_TOKEN": ""})
     assert defaults.codec_key is None and defaults.codec_key_id == "hr-1"
     assert defaults.codec_auth_token is None and defaults.codec_port == 8234
+
+
+def test_a_blank_codec_key_or_token_is_unset_however_it_is_given():
+    for blank in ("", "  ", "\n", SecretStr(""), SecretStr(" ")):
+        settings = Settings(codec_key=blank, codec_auth_token=blank)
+        assert settings.codec_key is None and settings.codec_auth_token is None, repr(blank)
+        assert data_converter(settings) is pydantic_data_converter
+    # The key is kept without the whitespace around it; the codec uses its text.
+    key = new_key()
+    settings = Settings(codec_key=f" {key}\n", codec_auth_token="t0ken")
+    assert settings.codec_key is not None and settings.codec_key.get_secret_value() == key
+    codec = data_converter(settings).payload_codec
+    assert isinstance(codec, EncryptionCodec)
+    with codec_server_for(settings, port=0) as server:
+        assert server.auth_token == "t0ken"
+
+
+def test_validation_errors_never_show_the_key_or_the_token():
+    key, token = new_key(), "tok-3f9a-operators"
+    with pytest.raises(ValidationError) as direct:
+        Settings(codec_key=key, codec_auth_token=token, codec_port="eighty", codec_key_id="bad id\x07")
+    assert {e["loc"][0] for e in direct.value.errors()} == {"codec_port", "codec_key_id"}
+    assert key not in str(direct.value) and token not in str(direct.value)
+    assert "eighty" not in str(direct.value)
+
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"HR_CODEC_KEY": key, "HR_CODEC_AUTH_TOKEN": token, "HR_CODEC_PORT": "eighty"})
+    message = str(caught.value)
+    assert message.startswith("invalid settings: HR_CODEC_PORT: ") and len(message.splitlines()) == 1
+    assert key not in message and token not in message and "eighty" not in message
+
+    # A token of the wrong type is refused without showing it either.
+    with pytest.raises(ValidationError) as typed:
+        Settings(codec_auth_token=12345678)
+    assert "12345678" not in str(typed.value)
 
 
 def test_an_invalid_codec_key_is_refused_without_echoing_it():
