@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -15,6 +16,8 @@ class _Handler:
     messages: list[Message] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
     """Addresses refused at RCPT with a permanent 550."""
+    delay: float = 0.0
+    """Seconds the server takes over each message (DATA) before accepting it: a slow server."""
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:
@@ -23,6 +26,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         msg = message_from_bytes(envelope.original_content or envelope.content)
         msg["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(msg)

@@ -55,3 +55,51 @@ def test_memo_reports_no_response_objection_and_rounds():
     assert "No response was received from Bo Chan" in text
     assert "after 2 rounds of review" in text
     assert "objected: wants a pay review first" in text
+
+
+_BACKGROUND = (
+    "As you are aware, the City is undertaking a job description review on all job descriptions last "
+    "revised over 10 years ago. During this project, the job descriptions are being reviewed by both "
+    "the supervisor of the position, as well as the incumbent(s). The intent of this process is to "
+    "ensure that the description reflects the current duties of the position, as well as the "
+    "education, experience, knowledge, skills, and abilities (KSAs) required to perform those duties."
+)
+_HEAD = (
+    "DATE: September 27, 2023\n\nTO: Civil Service Board\n\nFROM: Heather DuVal\n"
+    "Human Resources Supervisor\n\nSUBJECT: Revised Job Classification of Human Resources Technician\n\n"
+    "RECOMMENDATION: APPROVAL OF THE REVISED JOB DESCRIPTION FOR THE CLASSIFICATION OF HUMAN "
+    "RESOURCES TECHNICIAN.\n\nBackground Information/Summary of Job\n\n" + _BACKGROUND + "\n\n"
+)
+_RECOMMENDATION = (
+    "Recommendation\n\nBased on the above information, and in accordance with Section 13-7 of the "
+    "Civil Service Code, I recommend that the Civil Service Board approve the revised job "
+    "description for Human Resources Technician.\n"
+)
+
+
+def test_the_memo_text_is_exactly_todays():
+    """The memo comes from a template now (activities/templates/memo.txt); its text did not change."""
+    assert render_memo(_ctx()) == (
+        _HEAD + "The Human Resources Technician (class 1821) was last revised in 2010.\n"
+        "The revised description was approved by the supervisor(s) Pat Lee, by the incumbent(s) Ann Roe "
+        "and Bo Chan.\n\nThe job classification was discussed with the Confidential Union and the "
+        "incumbents, and all are agreeable to the proposed job description.\n\n" + _RECOMMENDATION
+    )
+    assert render_memo(
+        _ctx(
+            last_revised=None,
+            supervisors_approved=[],
+            incumbents_approved=[],
+            no_response=["Ann Roe", "Bo Chan", "Cy Dee"],
+            rounds=3,
+            union_name=None,
+            redline_document_id=12,
+        )
+    ) == (
+        _HEAD + "The Human Resources Technician (class 1821) has no recorded revision date.\n"
+        "The revised description was reviewed, after 3 rounds of review.\n"
+        "No response was received from Ann Roe, Bo Chan and Cy Dee by the review deadline, after "
+        "reminders and escalation.\n\nThe classification is not represented by a bargaining unit.\n\n"
+        + _RECOMMENDATION
+        + "\nAttachment: redline of the current and proposed text (document 12).\n"
+    )

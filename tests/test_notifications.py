@@ -1,20 +1,37 @@
-"""The notify activity against a real database and a real SMTP server."""
+"""The notify activity against a real database and a real SMTP server.
+
+Delivery claims each outbox row before sending it, so two attempts running at once (an attempt
+that timed out while sending and its retry) never both send one row.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
+import jinja2
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session
 from structlog.testing import capture_logs
-from temporalio.exceptions import ApplicationError
+from temporalio.activity import ActivityCancellationDetails
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import ActivityEnvironment
 
 from activities import notifications
 from activities.notifications import NotificationActivities, message_id, outbox_for, render
-from activities.seed import BOARD_SECRETARY_ID, HR_SUPERVISOR_ID, seed_city
-from schemas.human_step import NotifyInput
+from activities.seed import (
+    BOARD_SECRETARY_ID,
+    CITY_ADMINISTRATOR_ID,
+    EMPLOYEE_SERVICES_DIRECTOR_ID,
+    HR_SUPERVISOR_ID,
+    seed_city,
+)
+from schemas.human_step import NotifyInput, NotifyResult
+from schemas.tables import OutboxMessage
 from tests.smtp_server import SmtpSink
 
 MAIL_FROM = "hr-workflows@city.example"
@@ -194,8 +211,12 @@ def test_templates_address_the_person_and_an_unknown_template_lists_its_params()
     assert subject == f"Human Resources notice: board_packet ({WF})"
     assert "meeting_date: 2024-05-07" in body
 
-    _, body = render("decision_recorded", {"step_title": "Director review"}, "Victor Hale", None)
-    assert "(not stated)" in body and "(no workflow)" in body
+    _, body = render(
+        "decision_recorded", {"step_title": "Director review", "decision": "approve"}, "Victor Hale", None
+    )
+    assert "(no workflow)" in body  # a notice need not belong to a workflow
+    with pytest.raises(jinja2.UndefinedError, match="decision"):  # but a decision it must state
+        render("decision_recorded", {"step_title": "Director review"}, "Victor Hale", None)
 
 
 def test_a_permanently_refused_address_is_recorded_failed_and_the_rest_still_go(
@@ -211,3 +232,165 @@ def test_a_permanently_refused_address_is_recorded_failed_and_the_rest_still_go(
     assert status == {HR_SUPERVISOR_ID: ("failed", 1), BOARD_SECRETARY_ID: ("sent", 1)}
     acts.notify(_inp())  # a retry does not try the failed row again
     assert {row.recipient_id: row.attempts for row in outbox_for(seeded, WF)}[HR_SUPERVISOR_ID] == 1
+
+
+# ----- one send per row, however many attempts run at once ----------------------------------
+
+PEOPLE = [HR_SUPERVISOR_ID, BOARD_SECRETARY_ID, CITY_ADMINISTRATOR_ID, EMPLOYEE_SERVICES_DIRECTOR_ID]
+
+
+def _queued(engine: Engine, recipient_ids: list[str]) -> NotifyInput:
+    """The notice's outbox rows written and still pending (no SMTP server yet)."""
+    inp = _inp(recipient_ids=recipient_ids)
+    NotificationActivities(engine, None, 25, MAIL_FROM).notify(inp)
+    return inp
+
+
+def _row(engine: Engine, key: str) -> OutboxMessage:
+    return next(r for r in outbox_for(engine) if r.key == key)
+
+
+def _set_claim(engine: Engine, row_id: int, by: str, at: datetime) -> None:
+    with Session(engine) as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        row.claimed_by, row.claimed_at = by, at
+        session.add(row)
+        session.commit()
+
+
+def test_the_claim_lease_outlasts_an_smtp_exchange() -> None:
+    assert notifications.CLAIM_LEASE > timedelta(seconds=notifications.SMTP_TIMEOUT_SECONDS)
+
+
+def test_one_conditional_update_claims_a_row_for_one_attempt_at_a_time(seeded: Engine) -> None:
+    inp = _queued(seeded, [HR_SUPERVISOR_ID])
+    row_id = _row(seeded, f"{inp.key}:{HR_SUPERVISOR_ID}").id
+    assert row_id is not None
+    now = datetime.now(timezone.utc)
+    assert notifications.claim_row(seeded, row_id, "attempt-a", now)
+    assert not notifications.claim_row(seeded, row_id, "attempt-b", now + timedelta(seconds=1))
+    later = now + notifications.CLAIM_LEASE + timedelta(seconds=1)  # attempt-a's lease has run out
+    assert notifications.claim_row(seeded, row_id, "attempt-b", later)
+    assert not notifications.claim_row(seeded, row_id, "attempt-a", later)
+
+
+def test_two_deliveries_of_the_same_rows_at_once_send_each_row_exactly_once(
+    seeded: Engine, smtp: SmtpSink
+) -> None:
+    inp = _queued(seeded, PEOPLE)
+    smtp.handler.delay = 0.3  # a slow server: the two attempts overlap on every row
+    start = threading.Barrier(2)
+
+    def attempt() -> NotifyResult | ApplicationError:
+        acts = NotificationActivities(seeded, smtp.host, smtp.port, MAIL_FROM)
+        start.wait()
+        try:
+            return acts.notify(inp)
+        except ApplicationError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda _: attempt(), range(2)))
+
+    expected = sorted(message_id(f"{inp.key}:{person}") for person in PEOPLE)
+    assert sorted(str(m["Message-ID"]) for m in smtp.messages) == expected
+    for outcome in outcomes:  # an attempt that met a row the other was sending did not succeed
+        if isinstance(outcome, ApplicationError):
+            assert outcome.type == "OutboxRowBusy" and not outcome.non_retryable
+            assert "is being sent by another attempt" in str(outcome)
+    assert sum(o.sent for o in outcomes if isinstance(o, NotifyResult)) <= len(PEOPLE)
+    rows = outbox_for(seeded, WF)
+    assert [(r.status, r.attempts, r.claimed_by, r.claimed_at) for r in rows] == [("sent", 1, None, None)] * 4
+
+    retry = NotificationActivities(seeded, smtp.host, smtp.port, MAIL_FROM).notify(inp)
+    assert (retry.queued, retry.sent) == (0, 0) and len(smtp.messages) == len(PEOPLE)
+
+
+def test_a_stale_claim_is_taken_over(seeded: Engine, smtp: SmtpSink) -> None:
+    inp = _queued(seeded, [HR_SUPERVISOR_ID])
+    row = _row(seeded, f"{inp.key}:{HR_SUPERVISOR_ID}")
+    assert row.id is not None
+    stale = datetime.now(timezone.utc) - notifications.CLAIM_LEASE - timedelta(seconds=5)
+    _set_claim(seeded, row.id, "died-while-sending:1", stale)
+
+    result = NotificationActivities(seeded, smtp.host, smtp.port, MAIL_FROM).notify(inp)
+    assert result.sent == 1
+    assert [str(m["Message-ID"]) for m in smtp.messages] == [message_id(row.key)]
+    after = _row(seeded, row.key)
+    assert (after.status, after.attempts, after.claimed_by, after.claimed_at) == ("sent", 1, None, None)
+
+
+def test_a_row_claimed_by_a_live_attempt_is_left_to_it_and_this_attempt_fails_retryably(
+    seeded: Engine, smtp: SmtpSink
+) -> None:
+    inp = _queued(seeded, [HR_SUPERVISOR_ID, BOARD_SECRETARY_ID])
+    busy = _row(seeded, f"{inp.key}:{HR_SUPERVISOR_ID}")
+    assert busy.id is not None
+    _set_claim(seeded, busy.id, "sending-right-now:1", datetime.now(timezone.utc))
+    acts = NotificationActivities(seeded, smtp.host, smtp.port, MAIL_FROM)
+
+    with pytest.raises(ApplicationError) as caught:
+        acts.notify(inp)
+    assert caught.value.type == "OutboxRowBusy" and not caught.value.non_retryable
+    assert caught.value.message == f"outbox row {busy.id} is being sent by another attempt"
+    assert smtp.subjects_to(SUPERVISOR_EMAIL) == [] and len(smtp.subjects_to(SECRETARY_EMAIL)) == 1
+    still = _row(seeded, busy.key)
+    assert (still.status, still.attempts, still.claimed_by) == ("pending", 0, "sending-right-now:1")
+
+    # The other attempt finishes: it marks the row sent and releases it; the retry succeeds.
+    with Session(seeded) as session:
+        row = session.get(OutboxMessage, busy.id)
+        assert row is not None
+        row.status, row.attempts, row.claimed_by, row.claimed_at = "sent", 1, None, None
+        session.add(row)
+        session.commit()
+    assert acts.notify(inp).sent == 0
+    assert smtp.subjects_to(SUPERVISOR_EMAIL) == []
+
+
+def test_a_cancelled_attempt_stops_at_its_heartbeat_before_the_next_row(
+    seeded: Engine, smtp: SmtpSink
+) -> None:
+    inp = _queued(seeded, [HR_SUPERVISOR_ID, BOARD_SECRETARY_ID])
+    first, second = (_row(seeded, f"{inp.key}:{p}") for p in (HR_SUPERVISOR_ID, BOARD_SECRETARY_ID))
+    env = ActivityEnvironment()
+    beats: list[tuple[object, ...]] = []
+
+    def on_heartbeat(*details: object) -> None:
+        beats.append(details)
+        if len(beats) == 2:  # the server timed the attempt out while it sent the first message
+            env.cancel(ActivityCancellationDetails(timed_out=True))
+
+    env.on_heartbeat = on_heartbeat
+    acts = NotificationActivities(seeded, smtp.host, smtp.port, MAIL_FROM)
+    with pytest.raises(CancelledError):
+        env.run(acts.notify, inp)
+
+    assert beats == [(first.id,), (second.id,)]  # one heartbeat before each message
+    assert [str(m["Message-ID"]) for m in smtp.messages] == [message_id(first.key)]
+    status = {r.key: (r.status, r.claimed_by) for r in outbox_for(seeded, WF)}
+    assert status == {first.key: ("sent", None), second.key: ("pending", None)}
+
+
+def test_a_cancel_during_a_send_lands_after_the_row_is_recorded_sent(seeded: Engine, smtp: SmtpSink) -> None:
+    inp = _queued(seeded, [HR_SUPERVISOR_ID, BOARD_SECRETARY_ID])
+    first, second = (_row(seeded, f"{inp.key}:{p}") for p in (HR_SUPERVISOR_ID, BOARD_SECRETARY_ID))
+    smtp.handler.delay = 0.6
+    env = ActivityEnvironment()
+    timers: list[threading.Timer] = []
+
+    def on_heartbeat(*details: object) -> None:
+        if not timers:  # the cancel arrives while the first message is on the wire
+            timers.append(threading.Timer(0.2, env.cancel))
+            timers[0].start()
+
+    env.on_heartbeat = on_heartbeat
+    acts = NotificationActivities(seeded, smtp.host, smtp.port, MAIL_FROM)
+    with pytest.raises(CancelledError):
+        env.run(acts.notify, inp)
+    timers[0].join()
+
+    assert [str(m["Message-ID"]) for m in smtp.messages] == [message_id(first.key)]
+    status = {r.key: (r.status, r.attempts, r.claimed_by) for r in outbox_for(seeded, WF)}
+    assert status == {first.key: ("sent", 1, None), second.key: ("pending", 0, None)}
