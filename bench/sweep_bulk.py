@@ -101,6 +101,17 @@ def seed_synthetic(db: Database, n: int) -> list[str]:
     return codes
 
 
+def due_codes(db: Database, as_of: date) -> list[str]:
+    """Every classification due for review on ``as_of``, a page at a time, as the sweep sees them."""
+    directory = DirectoryActivities(db.engine)
+    codes: list[str] = []
+    while page := directory.find_stale_classifications(
+        jd.StaleQuery(older_than_years=10, as_of=as_of, after=codes[-1] if codes else None, limit=500)
+    ):
+        codes += page
+    return codes
+
+
 async def count(client: Client, query: str) -> int | None:
     try:
         return (await client.count_workflows(query)).count
@@ -117,9 +128,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         seed_began = time.perf_counter()
         seed_synthetic(db, args.n)
         seed_seconds = time.perf_counter() - seed_began
-        due = DirectoryActivities(db.engine).find_stale_classifications(
-            jd.StaleQuery(older_than_years=10, as_of=date.today())
-        )
+        as_of = date.today()
+        due = due_codes(db, as_of)
+        child_ids = [jd.review_workflow_id(code, cycle) for code in due]
         async with dev_server(args) as server:
             client = server.client
             async with hr_worker(client, db) as task_queue:
@@ -130,6 +141,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                         jd.SweepInput(
                             cycle=cycle,
                             requested_by=DEMO_REQUESTER_ID,
+                            as_of=as_of,
                             batch_size=BATCH_SIZE,
                             per_run_limit=PER_RUN_LIMIT,
                         ),
@@ -151,7 +163,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     waiting = await count(client, waiting_query)
                     if waiting is None:
                         break
-                    if waiting >= len(result.started):
+                    if waiting >= result.started:
                         waiting_seconds = time.perf_counter() - began
                         break
                     await asyncio.sleep(0.25)
@@ -169,7 +181,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     .workflow_execution_started_event_attributes.input.ByteSize()
                     for r in runs
                 ]
-                first_child = await history_stats(client.get_workflow_handle(result.started[0]))
+                first_child = await history_stats(client.get_workflow_handle(child_ids[0]))
 
                 terminate_seconds: list[float] = []
 
@@ -179,7 +191,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     terminate_seconds.append(time.perf_counter() - t)
 
                 t0 = time.perf_counter()
-                await bounded(args.concurrency, [lambda w=w: terminate(w) for w in result.started])
+                await bounded(args.concurrency, [lambda w=w: terminate(w) for w in child_ids])
                 terminate_total = time.perf_counter() - t0
                 # Visibility catches up a moment later; wait (briefly) until it lists none running.
                 running_query = 'WorkflowType = "JobDescriptionReview" AND ExecutionStatus = "Running"'
@@ -187,10 +199,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 while still_running and time.perf_counter() - t0 < 15:
                     await asyncio.sleep(0.25)
                     still_running = await count(client, running_query)
-    expected = {jd.review_workflow_id(code, cycle) for code in due}
-    if set(result.started) != expected or result.already_started:
-        raise SystemExit(f"the sweep started {len(result.started)} children, expected {len(expected)}")
-    children = len(result.started)
+    if result.started != len(due) or result.already_started or not result.done or result.cursor != due[-1]:
+        raise SystemExit(f"the sweep started {result.started} children, expected {len(due)}: {result}")
+    children = result.started
     return {
         "bench": "sweep_bulk",
         "server": server.kind,

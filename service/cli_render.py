@@ -97,12 +97,12 @@ def render_receipt(receipt: DecisionReceipt) -> str:
 
 
 def render_sweep(result: SweepResult) -> str:
-    """The reviews a sweep started and those it found already running or done."""
-    lines = [f"started {len(result.started)} review(s):"]
-    lines += [f"  {wid}" for wid in result.started]
-    lines.append(f"already running or done {len(result.already_started)}:")
-    lines += [f"  {wid}" for wid in result.already_started]
-    return "\n".join(lines)
+    """How many reviews a sweep started and how many it found already running or done."""
+    noun = "review" if result.started == 1 else "reviews"
+    line = f"started {result.started} {noun}, {result.already_started} already running or done"
+    if not result.done:
+        line += f" so far (last classification handled: {result.cursor or '-'})"
+    return line
 
 
 def render_seeded(seeded: tuple[int, dict[str, int]]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,8 +32,9 @@ from schemas.search_attributes import (
     HR_STAGE,
     indexed_types,
 )
-from schemas.tables import Delegation, Person, Position
+from schemas.tables import Classification, Delegation, JobDescriptionVersion, Person, Position
 from service.settings import Settings
+from workflows.rules.deadlines import is_due_for_review
 
 if TYPE_CHECKING:  # imported by pytest as a plugin (below), so that its asserts are rewritten
     from tests.dev_server import Stack
@@ -161,6 +162,42 @@ async def test_review_from_the_command_line(stack: Stack) -> None:
     assert redline.code == 0 and "{+" in redline.out
     no_memo = await stack.hr("document", workflow_id)
     assert no_memo.code == 1 and f"no memo for {workflow_id}" in no_memo.err
+
+
+def _due_for_review(engine: Engine, on: date, years: int) -> list[str]:
+    """The classifications due for review, read one by one (not by the sweep's paged query)."""
+    with Session(engine) as session:
+        due = []
+        for cls in session.exec(select(Classification)).all():
+            current = session.exec(
+                select(JobDescriptionVersion)
+                .where(JobDescriptionVersion.class_code == cls.code)
+                .where(JobDescriptionVersion.status == "current")
+            ).first()
+            if is_due_for_review(current.revised_on if current else None, on, years):
+                due.append(cls.code)
+    return sorted(due)
+
+
+async def test_sweep_from_the_command_line(stack: Stack) -> None:
+    cycle = f"sweep{uuid.uuid4().hex[:6]}"
+    due = _due_for_review(stack.engine, date.today(), 10)
+    assert due  # the seeded city has descriptions over ten years old (1821, AAC30, AST12)
+
+    first = await stack.hr(
+        "review", "sweep", "--as", DEMO_REQUESTER_ID, "--cycle", cycle, "--batch-size", "2"
+    )
+    assert first.code == 0, first.err
+    assert jd.sweep_workflow_id(cycle) in first.out
+    assert f"started {len(due)} reviews, 0 already running or done" in first.out, first.out
+
+    # The same cycle again: every review is already there, none starts twice.
+    again = await stack.hr("review", "sweep", "--as", DEMO_REQUESTER_ID, "--cycle", cycle)
+    assert again.code == 0, again.err
+    assert f"started 0 reviews, {len(due)} already running or done" in again.out, again.out
+
+    for code in due:
+        await stack.client.get_workflow_handle(jd.review_workflow_id(code, cycle)).terminate("test over")
 
 
 async def test_admin_setup_is_idempotent(stack: Stack) -> None:
