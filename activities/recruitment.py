@@ -17,8 +17,10 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import rendering
+from activities.db import utcnow
 from activities.directory import _one_with_role
-from activities.notifications import SIGNATURE, NotificationActivities, Recipient, _Params
+from activities.notifications import NotificationActivities, Recipient
 from activities.store import get_by_key, insert_once
 from schemas.human_step import NotifyResult
 from schemas.recruitment import (
@@ -41,6 +43,7 @@ from schemas.tables import (
     BackgroundCheck,
     Classification,
     Department,
+    EmployeeNumber,
     Hire,
     Person,
     Position,
@@ -51,136 +54,21 @@ from schemas.tables import (
 
 HR_STAFF_ROLES: tuple[str, ...] = ("hr_supervisor", "hr_technician")
 POSTED = "posted"
-_HIRE_ATTEMPTS = 5
-"""Tries at allocating an employee id when concurrent hires take the same one."""
 
 # ----- notices to applicants ------------------------------------------------------------------
 
-_FAIR_HIRING = (
-    "Under the City's Fair Hiring Practices, the City does not ask about criminal history until "
-    "after a conditional job offer has been made, and disregards a prior arrest or conviction "
-    "unless the offense is directly related to the position."
-)
+APPLICANT_TEMPLATES: frozenset[str] = rendering.APPLICANT_NOTICES
+"""The applicant notices, one template each in ``activities/templates/applicant/``. Fields:
+``name``, ``applicant_id`` and ``recruitment_id`` (filled in by ``notify_applicants``, which also
+defaults ``title``, ``class_code``, ``department`` (its name) and ``department_code`` from the
+stored recruitment) plus the notice's ``params`` merged with its ``per_applicant`` entry:
+``title``, ``class_code``, ``closes_at``, ``reasons``, ``oral_board_by``, ``supplemental``,
+``final``, ``rank``, ``register_size``, ``pass_point``, ``department``, ``start_date``,
+``pay_step``, ``checks``, ``answer_by``, ``employee_id``, ``disposition``. A field a template
+needs and the notice lacks raises (``activities.rendering.MissingField``)."""
 
-APPLICANT_TEMPLATES: dict[str, tuple[str, str]] = {
-    "application_received": (
-        "Application received: {title} ({class_code})",
-        "Dear {name},\n\nThank you for applying for {title} ({class_code}). Your application "
-        "(reference {applicant_id}) has been received. The recruitment closes {closes_at}; after "
-        "that, Human Resources reviews every application against the minimum qualifications and "
-        "will write to you with the result.",
-    ),
-    "mq_qualified": (
-        "Your application for {title}: minimum qualifications met",
-        "Dear {name},\n\nYour application for {title} ({class_code}) meets the minimum "
-        "qualifications and goes on to the next step of the selection process. We will write to "
-        "you again with that step.",
-    ),
-    "mq_not_qualified": (
-        "Your application for {title}: minimum qualifications not met",
-        "Dear {name},\n\nAfter review, your application for {title} ({class_code}) does not meet "
-        "the minimum qualifications: {reasons}. If you believe something in your application "
-        "was overlooked, please contact Human Resources.",
-    ),
-    "supplemental_invited": (
-        "Your application for {title}: invitation to the oral board",
-        "Dear {name},\n\nYour answers to the supplemental questions for {title} were scored "
-        "{supplemental}, which places you among the candidates invited to the oral board. The "
-        "oral board will be held by {oral_board_by}; Human Resources will contact you to schedule "
-        "your interview.",
-    ),
-    "supplemental_not_invited": (
-        "Your application for {title}: supplemental review result",
-        "Dear {name},\n\nYour answers to the supplemental questions for {title} were scored "
-        "{supplemental}. Only the highest-scoring candidates are invited to the oral board, and "
-        "you are not among them this time. Thank you for your interest in serving the City.",
-    ),
-    "oral_board_invited": (
-        "Your application for {title}: invitation to the oral board",
-        "Dear {name},\n\nYou meet the minimum qualifications for {title} ({class_code}). Few "
-        "enough applicants qualified that every qualified applicant is invited to the oral board, "
-        "which will be held by {oral_board_by}. Human Resources will contact you to schedule your "
-        "interview.",
-    ),
-    "final_passed": (
-        "Your application for {title}: placed on the eligibility register",
-        "Dear {name},\n\nYour final score in the selection process for {title} is {final}, a "
-        "passing score. You are ranked {rank} of {register_size} on the eligibility register. "
-        "Names are certified to the hiring department from the top of the register.",
-    ),
-    "final_not_passed": (
-        "Your application for {title}: final result",
-        "Dear {name},\n\nYour final score in the selection process for {title} is {final}; the "
-        "passing point is {pass_point}. Your name will not be placed on the eligibility register. "
-        "Thank you for your interest in serving the City.",
-    ),
-    "certified": (
-        "Your application for {title}: certified to the hiring department",
-        "Dear {name},\n\nYour name has been certified from the eligibility register for {title} "
-        "to the {department} department, which will make the selection. The department or Human "
-        "Resources will contact you.",
-    ),
-    "conditional_offer": (
-        "Conditional offer of employment: {title}",
-        "Dear {name},\n\nThe City is pleased to offer you the position of {title} ({class_code}), "
-        "starting {start_date} at pay step {pay_step}.\n\nThis offer is conditional on these "
-        "background checks: {checks}. They are run only now, after this conditional offer. "
-        + _FAIR_HIRING
-        + " If a check finds a potentially disqualifying record, you will be told and given the "
-        "opportunity to respond before any decision is made.\n\nPlease tell Human Resources "
-        "whether you accept this offer.",
-    ),
-    "background_pre_adverse": (
-        "Background check for {title}: your opportunity to respond",
-        "Dear {name},\n\nA background check made after your conditional offer for {title} "
-        "({checks}) found a potentially disqualifying record. No decision has been made. You may "
-        "submit information regarding the accuracy of the record, as well as evidence of "
-        "mitigation or rehabilitation, as appropriate, to Human Resources by {answer_by}. " + _FAIR_HIRING,
-    ),
-    "background_disqualified": (
-        "Conditional offer withdrawn: {title}",
-        "Dear {name},\n\nAfter considering the background check results and the information you "
-        "provided, the City has withdrawn its conditional offer of employment as {title}. If you "
-        "have questions about this decision, please contact Human Resources.",
-    ),
-    "hired": (
-        "Welcome to the City: {title}",
-        "Dear {name},\n\nWelcome to the City. You are appointed {title} ({class_code}), starting "
-        "{start_date}. Your employee id is {employee_id}. Human Resources will contact you about "
-        "your first day.",
-    ),
-    "not_selected": (
-        "Your application for {title}: not selected for this vacancy",
-        "Dear {name},\n\nAnother candidate has been selected for the current vacancy of {title}. "
-        "You remain on the eligibility register and may be certified for a later vacancy while "
-        "the register is in effect.",
-    ),
-    "recruitment_closed": (
-        "Recruitment closed: {title} ({class_code})",
-        "Dear {name},\n\nThe recruitment for {title} ({class_code}) has closed without an "
-        "appointment. The disposition of your application: {disposition}. Thank you for your "
-        "interest; you are welcome to apply to future announcements.",
-    ),
-}
-"""Subject and body per applicant notice. Placeholders: ``name``, ``applicant_id`` and
-``recruitment_id`` (filled in by ``notify_applicants``, which also defaults ``title``,
-``class_code``, ``department`` (its name) and ``department_code`` from the stored recruitment)
-plus the notice's ``params`` merged with its ``per_applicant`` entry: ``title``,
-``class_code``, ``closes_at``, ``reasons``, ``oral_board_by``, ``supplemental``, ``final``,
-``rank``, ``register_size``, ``pass_point``, ``department``, ``start_date``, ``pay_step``,
-``checks``, ``answer_by``, ``employee_id``, ``disposition``. A missing one renders as ``(not stated)``."""
-
-
-def render_applicant_notice(
-    template: str, params: dict[str, str], name: str, applicant_id: str, recruitment_id: str
-) -> tuple[str, str]:
-    """Renders an applicant notice's subject and body (``template`` must be in the table)."""
-    subject_t, body_t = APPLICANT_TEMPLATES[template]
-    values = _Params(params)
-    values.update(name=name, applicant_id=applicant_id, recruitment_id=recruitment_id)
-    subject = " ".join(subject_t.format_map(values).split())
-    body = body_t.format_map(values).rstrip() + "\n\n" + SIGNATURE + "\n"
-    return subject, body
+render_applicant_notice = rendering.render_applicant_notice
+"""``render_applicant_notice(template, params, name, applicant_id, recruitment_id) -> (subject, body)``."""
 
 
 # ----- helpers ----------------------------------------------------------------------------------
@@ -192,6 +80,17 @@ def _log() -> structlog.stdlib.BoundLogger:
         info = activity.info()
         log = log.bind(workflow_id=info.workflow_id, run_id=info.workflow_run_id, activity=info.activity_type)
     return log
+
+
+def _same_run(posted: Recruitment, run_id: str | None) -> None:
+    """Refuses a posting by another run of a recruitment id already on record."""
+    if posted.run_id is not None and run_id is not None and posted.run_id != run_id:
+        raise ApplicationError(
+            f"recruitment {posted.id} is on record from another run ({posted.workflow_id}); "
+            "open the new one under a new recruitment id",
+            type="RecruitmentIdTaken",
+            non_retryable=True,
+        )
 
 
 def _unknown(message: str) -> ApplicationError:
@@ -213,11 +112,23 @@ def _applicant(session: Session, recruitment_id: str, applicant_id: str) -> Appl
     return row
 
 
-def _next_employee_id(session: Session) -> str:
-    """``E`` plus one more than the highest numeric suffix in the directory (E1031 after E1030)."""
-    ids = session.exec(select(Person.id).where(col(Person.id).like("E%"))).all()
-    numbers = [int(i[1:]) for i in ids if i[1:].isdigit()]
-    return f"E{max(numbers, default=1000) + 1:04d}"
+def _employee_number(session: Session, hire_key: str) -> str:
+    """The new employee's id: ``E`` plus the id the database gives the hire's ``EmployeeNumber`` row.
+
+    The database's own counter (a sequence on PostgreSQL, AUTOINCREMENT on SQLite; migration 0004
+    starts it past the directory, so the seeded city's first is E1031) hands out the number, so two
+    hires at once never get the same one. The row is keyed by the hire: an attempt that finds it
+    gets the number it holds. It is written in the caller's transaction, so a hire that fails leaves
+    no row and its retry draws again; numbers may have gaps (PostgreSQL does not reuse them).
+    """
+    row = get_by_key(session, EmployeeNumber, hire_key)
+    if row is None:
+        row = EmployeeNumber(key=hire_key, created_at=utcnow())
+        session.add(row)
+        session.flush()  # the database assigns the id
+    if row.id is None:
+        raise RuntimeError(f"no employee number was assigned for hire {hire_key}")
+    return f"E{row.id:04d}"
 
 
 def _recruitment_params(session: Session, recruitment_id: str) -> dict[str, str]:
@@ -308,10 +219,17 @@ class RecruitmentActivities:
 
     @activity.defn(name="record_posting")
     def record_posting(self, inp: PostingInput) -> None:
-        """Creates the recruitment's row, status ``posted``; a second call changes nothing."""
+        """Creates the recruitment's row, status ``posted``; a second call changes nothing.
+
+        Raises:
+            ApplicationError: ``RecruitmentIdTaken`` (non-retryable) when another run posted a
+                recruitment under this id: its applicants and scores are keyed by the id, so
+                an id is used by one run only.
+        """
         ann = inp.announcement
         with Session(self.engine) as session:
-            if session.get(Recruitment, inp.recruitment_id) is not None:
+            if (posted := session.get(Recruitment, inp.recruitment_id)) is not None:
+                _same_run(posted, inp.run_id)
                 return
             if session.get(Classification, ann.class_code) is None:
                 raise _unknown(f"unknown classification {ann.class_code!r}")
@@ -321,6 +239,7 @@ class RecruitmentActivities:
                 Recruitment(
                     id=inp.recruitment_id,
                     workflow_id=inp.workflow_id,
+                    run_id=inp.run_id,
                     class_code=ann.class_code,
                     department_code=ann.department_code,
                     status=POSTED,
@@ -337,8 +256,9 @@ class RecruitmentActivities:
                 session.commit()
             except IntegrityError:  # a concurrent attempt posted it first
                 session.rollback()
-                if session.get(Recruitment, inp.recruitment_id) is None:
+                if (posted := session.get(Recruitment, inp.recruitment_id)) is None:
                     raise
+                _same_run(posted, inp.run_id)
                 return
         _log().info("recruitment posted", recruitment_id=inp.recruitment_id, class_code=ann.class_code)
 
@@ -457,97 +377,92 @@ class RecruitmentActivities:
     def record_hire(self, inp: HireInput) -> HireResult:
         """Makes the applicant an employee, in one transaction; idempotent on ``inp.key``.
 
-        Creates the ``Person`` (the next free ``E`` number; name and e-mail from the application;
-        the classification's title; the position's supervisor), the ``Hire`` row, fills the
-        position and marks the applicant hired. An applicant who already has an employee id
-        keeps it (no second person).
+        Creates the ``Person`` (an ``E`` number from the database's counter, see
+        ``_employee_number``; name and e-mail from the application; the classification's title;
+        the position's supervisor), the ``Hire`` row, fills the position and marks the applicant
+        hired. An applicant who already has an employee id keeps it (no second person).
+
+        There is no retry loop here: a failed write (a concurrent attempt of the same hire that
+        committed first, an employee id a directory entry already has, a lost connection) raises,
+        nothing of this attempt is kept, and Temporal retries the activity; a retry after the hire
+        was recorded finds the ``Hire`` by key and returns it.
 
         Raises:
             ApplicationError: Non-retryable for an unknown applicant, classification, department
                 or position, a position of another classification, or one already filled.
+            sqlalchemy.exc.DBAPIError: The write failed (IntegrityError, a busy database); retried.
         """
-        for _ in range(_HIRE_ATTEMPTS):
-            with Session(self.engine, expire_on_commit=False) as session:
-                existing = get_by_key(session, Hire, inp.key)
-                if existing is not None:
-                    return HireResult(employee_id=existing.employee_id, position_id=existing.position_id)
-                applicant = _applicant(session, inp.recruitment_id, inp.applicant_id)
-                cls = session.get(Classification, inp.class_code)
-                if cls is None:
-                    raise _unknown(f"unknown classification {inp.class_code!r}")
-                if session.get(Department, inp.department_code) is None:
-                    raise _unknown(f"unknown department {inp.department_code!r}")
-                position: Position | None = None
-                if inp.position_id is not None:
-                    # Lock the position (PostgreSQL) so two hires cannot both fill it.
-                    position = session.exec(
-                        select(Position).where(Position.id == inp.position_id).with_for_update()
-                    ).first()
-                    if position is None:
-                        raise _unknown(f"unknown position {inp.position_id!r}")
-                    if position.class_code != inp.class_code:
-                        raise _unknown(
-                            f"position {inp.position_id!r} is of classification {position.class_code}, "
-                            f"not {inp.class_code}"
-                        )
-                    if position.incumbent_id is not None and position.incumbent_id != applicant.employee_id:
-                        raise ApplicationError(
-                            f"position {inp.position_id} is already filled by {position.incumbent_id}",
-                            type="PositionFilled",
-                            non_retryable=True,
-                        )
-                try:
-                    employee_id = applicant.employee_id
-                    if employee_id is None:
-                        employee_id = _next_employee_id(session)
-                        session.add(
-                            Person(
-                                id=employee_id,
-                                name=applicant.name,
-                                email=applicant.email,
-                                title=cls.title,
-                                department_code=inp.department_code,
-                                supervisor_id=position.supervisor_id if position else None,
-                                roles=["employee"],
-                            )
-                        )
-                        session.flush()  # the person exists before the rows that point at it
-                    session.add(
-                        Hire(
-                            key=inp.key,
-                            recruitment_id=inp.recruitment_id,
-                            applicant_id=inp.applicant_id,
-                            employee_id=employee_id,
-                            position_id=inp.position_id,
-                            start_date=inp.start_date,
-                            pay_step=inp.pay_step,
-                            hired_at=inp.hired_at,
-                        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            existing = get_by_key(session, Hire, inp.key)
+            if existing is not None:
+                return HireResult(employee_id=existing.employee_id, position_id=existing.position_id)
+            applicant = _applicant(session, inp.recruitment_id, inp.applicant_id)
+            cls = session.get(Classification, inp.class_code)
+            if cls is None:
+                raise _unknown(f"unknown classification {inp.class_code!r}")
+            if session.get(Department, inp.department_code) is None:
+                raise _unknown(f"unknown department {inp.department_code!r}")
+            position: Position | None = None
+            if inp.position_id is not None:
+                # Lock the position (PostgreSQL) so two hires cannot both fill it.
+                position = session.exec(
+                    select(Position).where(Position.id == inp.position_id).with_for_update()
+                ).first()
+                if position is None:
+                    raise _unknown(f"unknown position {inp.position_id!r}")
+                if position.class_code != inp.class_code:
+                    raise _unknown(
+                        f"position {inp.position_id!r} is of classification {position.class_code}, "
+                        f"not {inp.class_code}"
                     )
-                    if position is not None:
-                        position.incumbent_id = employee_id
-                        session.add(position)
-                    applicant.employee_id = employee_id
-                    applicant.disposition = "hired"
-                    session.add(applicant)
-                    session.commit()
-                except IntegrityError:
-                    # A concurrent attempt of this hire (same key) or another hire (same new
-                    # employee id) committed first: read again.
-                    session.rollback()
-                    continue
-            _log().info(
-                "hire recorded",
-                recruitment_id=inp.recruitment_id,
-                applicant_id=inp.applicant_id,
-                employee_id=employee_id,
-                position_id=inp.position_id,
+                if position.incumbent_id is not None and position.incumbent_id != applicant.employee_id:
+                    raise ApplicationError(
+                        f"position {inp.position_id} is already filled by {position.incumbent_id}",
+                        type="PositionFilled",
+                        non_retryable=True,
+                    )
+            employee_id = applicant.employee_id
+            if employee_id is None:
+                employee_id = _employee_number(session, inp.key)
+                session.add(
+                    Person(
+                        id=employee_id,
+                        name=applicant.name,
+                        email=applicant.email,
+                        title=cls.title,
+                        department_code=inp.department_code,
+                        supervisor_id=position.supervisor_id if position else None,
+                        roles=["employee"],
+                    )
+                )
+                session.flush()  # the person exists before the rows that point at it
+            session.add(
+                Hire(
+                    key=inp.key,
+                    recruitment_id=inp.recruitment_id,
+                    applicant_id=inp.applicant_id,
+                    employee_id=employee_id,
+                    position_id=inp.position_id,
+                    start_date=inp.start_date,
+                    pay_step=inp.pay_step,
+                    hired_at=inp.hired_at,
+                )
             )
-            return HireResult(employee_id=employee_id, position_id=inp.position_id)
-        raise ApplicationError(
-            f"could not record hire {inp.key} after {_HIRE_ATTEMPTS} attempts (concurrent hires)",
-            type="HireConflict",
+            if position is not None:
+                position.incumbent_id = employee_id
+                session.add(position)
+            applicant.employee_id = employee_id
+            applicant.disposition = "hired"
+            session.add(applicant)
+            session.commit()
+        _log().info(
+            "hire recorded",
+            recruitment_id=inp.recruitment_id,
+            applicant_id=inp.applicant_id,
+            employee_id=employee_id,
+            position_id=inp.position_id,
         )
+        return HireResult(employee_id=employee_id, position_id=inp.position_id)
 
     @activity.defn(name="record_outcome")
     def record_outcome(self, inp: RecruitmentOutcomeInput) -> None:
@@ -599,11 +514,13 @@ class RecruitmentActivities:
         def render_for(recipient: Recipient) -> tuple[str, str]:
             applicant_id = recipient.key_id
             params = defaults | inp.params | inp.per_applicant.get(applicant_id, {})
-            return render_applicant_notice(
+            return rendering.render_applicant_notice(
                 inp.template, params, recipient.name, applicant_id, inp.recruitment_id
             )
 
-        return self.notifications.queue_and_deliver(inp.key, inp.workflow_id, recipients, render_for, log=log)
+        return self.notifications.queue_and_deliver(
+            inp.key, inp.workflow_id, recipients, render_for, log=log, run_id=inp.run_id
+        )
 
 
 # ----- reads (for the CLI) ----------------------------------------------------------------------

@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from email.message import Message
 
+import jinja2
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, func, select
 from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
@@ -52,6 +53,7 @@ from schemas.recruitment import (
 from schemas.tables import (
     Applicant,
     BackgroundCheck,
+    EmployeeNumber,
     Hire,
     Person,
     Position,
@@ -222,6 +224,18 @@ def test_posting_twice_writes_one_row_and_the_second_changes_nothing(seeded: Eng
     assert Announcement.model_validate(row.announcement) == _posting().announcement
     assert SelectionPlan.model_validate(row.plan).pass_point == 70.0
     assert recruitment_row(seeded, "NO-SUCH") is None
+
+
+def test_a_recruitment_id_posted_by_one_run_is_refused_to_another(seeded: Engine) -> None:
+    acts = _acts(seeded)
+    acts.record_posting(_posting(run_id="run-1"))
+    acts.record_posting(_posting(run_id="run-1"))  # the same run's retry: nothing changes
+    with pytest.raises(ApplicationError) as caught:
+        acts.record_posting(_posting(run_id="run-2"))
+    assert caught.value.non_retryable and caught.value.type == "RecruitmentIdTaken"
+    assert "new recruitment id" in str(caught.value)
+    row = recruitment_row(seeded, RID)
+    assert row is not None and row.run_id == "run-1"
 
 
 def test_applications_are_recorded_once_with_the_personal_data_in_the_store(seeded: Engine) -> None:
@@ -424,10 +438,13 @@ def test_record_hire_makes_the_applicant_employee_e1031_in_the_vacant_position(
     ana = _applicant(seeded, "A001")
     assert (ana.employee_id, ana.disposition) == ("E1031", "hired")
 
+    assert _numbers(seeded) == {_hire().key: "E1031"}
+
     again = posted.record_hire(_hire())  # the retry
     assert (again.employee_id, again.position_id) == ("E1031", "P-ITAT-02")
     assert _count(seeded, Person) == people_before + 1
     assert _count(seeded, Hire) == 1
+    assert _numbers(seeded) == {_hire().key: "E1031"}
 
     # The next hire (no position) takes the next number.
     assert posted.record_hire(_hire("A002", position_id=None)).employee_id == "E1032"
@@ -436,7 +453,14 @@ def test_record_hire_makes_the_applicant_employee_e1031_in_the_vacant_position(
         assert bo is not None and bo.name == "Bo Achebe" and bo.supervisor_id is None
 
 
-def test_the_employee_id_is_one_past_the_highest_e_number(
+def _numbers(engine: Engine) -> dict[str, str]:
+    """The employee numbers handed out to hires, by hire key (without the migration's floor row)."""
+    with Session(engine) as session:
+        rows = session.exec(select(EmployeeNumber).where(EmployeeNumber.key != "floor")).all()
+        return {row.key: f"E{row.id:04d}" for row in rows}
+
+
+def test_the_employee_id_comes_from_the_database_counter_not_the_highest_e_number(
     posted: RecruitmentActivities, seeded: Engine
 ) -> None:
     with Session(seeded) as session:
@@ -445,36 +469,78 @@ def test_the_employee_id_is_one_past_the_highest_e_number(
                 Person(id=pid, name="Temp", email="temp@city.example", title="Temp", department_code="IT")
             )
         session.commit()
-    assert posted.record_hire(_hire(position_id=None)).employee_id == "E1041"
+    assert posted.record_hire(_hire(position_id=None)).employee_id == "E1031"  # not E1041
+    assert _numbers(seeded) == {_hire().key: "E1031"}
 
 
-def test_concurrent_hires_get_distinct_ids_and_a_duplicate_attempt_gets_the_same(
+def test_a_hire_whose_person_insert_fails_raises_once_and_keeps_nothing(
+    posted: RecruitmentActivities, seeded: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Session(seeded) as session:  # E1031 is taken by a directory entry the counter is behind
+        session.add(
+            Person(id="E1031", name="Temp", email="temp@city.example", title="Temp", department_code="IT")
+        )
+        session.commit()
+    people_before = _count(seeded, Person)
+    real = recruitment_module.get_by_key
+    hire_lookups: list[str] = []
+
+    def counting(session, model, key):
+        if model is Hire:
+            hire_lookups.append(key)
+        return real(session, model, key)
+
+    monkeypatch.setattr(recruitment_module, "get_by_key", counting)
+    with pytest.raises(IntegrityError):
+        posted.record_hire(_hire())
+    assert hire_lookups == [_hire().key]  # one attempt: Temporal retries the activity, not a loop
+    assert (_count(seeded, Hire), _count(seeded, Person)) == (0, people_before)
+    assert _numbers(seeded) == {}  # the number went with the failed transaction
+    assert _applicant(seeded, "A001").employee_id is None
+    with Session(seeded) as session:
+        position = session.get(Position, "P-ITAT-02")
+        assert position is not None and position.incumbent_id is None
+
+
+def test_concurrent_hires_get_distinct_ids_without_an_error(
     posted: RecruitmentActivities, seeded: Engine
 ) -> None:
-    _apply(posted, ("A003", BO), ("A004", ANA))
-    applicants = ["A001", "A002", "A003", "A004"]
+    more = [(f"A{n:03d}", BO if n % 2 else ANA) for n in range(3, 13)]
+    _apply(posted, *more)
+    applicants = ["A001", "A002", *(a for a, _ in more)]
+    people_before = _count(seeded, Person)
 
-    def hire(applicant_id: str) -> tuple[str, str | None]:
-        for _ in range(5):
+    def hire(applicant_id: str) -> tuple[str, str]:
+        return applicant_id, posted.record_hire(_hire(applicant_id, position_id=None)).employee_id
+
+    with ThreadPoolExecutor(8) as pool:  # no retries: every hire succeeds at its first attempt
+        results = dict(pool.map(hire, applicants))
+    ids = list(results.values())
+    assert len(set(ids)) == len(applicants), results
+    # Gap-tolerant: numbers from the counter, all past the seeded directory, none reused.
+    assert all(i.startswith("E") and int(i[1:]) >= 1031 for i in ids), ids
+    assert _numbers(seeded) == {_hire(a).key: i for a, i in results.items()}
+    hired = len(applicants)
+    assert (_count(seeded, Hire), _count(seeded, Person)) == (hired, people_before + hired)
+    for applicant_id, employee_id in results.items():
+        assert _applicant(seeded, applicant_id).employee_id == employee_id
+
+
+def test_concurrent_attempts_of_one_hire_record_it_once(
+    posted: RecruitmentActivities, seeded: Engine
+) -> None:
+    def attempt(_: int) -> str:
+        while True:  # what Temporal does: an attempt that failed is tried again
             try:
-                return applicant_id, posted.record_hire(_hire(applicant_id, position_id=None)).employee_id
-            except DBAPIError:  # e.g. SQLite's busy lock: Temporal would retry the activity
+                return posted.record_hire(_hire(position_id=None)).employee_id
+            except DBAPIError:  # the other attempt committed first (IntegrityError), or busy
                 continue
-        return applicant_id, None
 
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(hire, applicants * 2))  # every hire attempted twice at once
-    by_applicant: dict[str, set[str | None]] = {}
-    for applicant_id, employee_id in results:
-        by_applicant.setdefault(applicant_id, set()).add(employee_id)
-    assert all(len(ids) == 1 for ids in by_applicant.values()), by_applicant
-    assert sorted(str(next(iter(ids))) for ids in by_applicant.values()) == [
-        "E1031",
-        "E1032",
-        "E1033",
-        "E1034",
-    ]
-    assert (_count(seeded, Hire), _count(seeded, Person)) == (4, 34)
+    with ThreadPoolExecutor(4) as pool:
+        ids = set(pool.map(attempt, range(4)))
+    assert len(ids) == 1, ids
+    assert (_count(seeded, Hire), _count(seeded, Person)) == (1, 31)
+    assert _numbers(seeded) == {_hire().key: ids.pop()}
 
 
 def test_a_hire_into_a_filled_position_is_refused_and_writes_nothing(
@@ -495,7 +561,7 @@ def test_a_hire_into_a_filled_position_is_refused_and_writes_nothing(
     assert _applicant(seeded, "A002").employee_id is None
 
 
-def test_a_hire_written_concurrently_by_another_attempt_is_reread(
+def test_a_hire_written_concurrently_by_another_attempt_fails_and_its_retry_reads_it(
     posted: RecruitmentActivities, seeded: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     posted.record_hire(_hire())
@@ -510,10 +576,13 @@ def test_a_hire_written_concurrently_by_another_attempt_is_reread(
         return real(session, model, key)
 
     monkeypatch.setattr(recruitment_module, "get_by_key", misses_the_hire_once)
-    result = posted.record_hire(_hire())
-    assert len(hire_lookups) == 2  # the insert hit the unique key, and the hire was read again
-    assert result.employee_id == "E1031"
+    with pytest.raises(IntegrityError):  # the unique key refuses a second hire row
+        posted.record_hire(_hire())
+    assert len(hire_lookups) == 1  # no loop inside the activity
+    result = posted.record_hire(_hire())  # Temporal's retry
+    assert len(hire_lookups) == 2 and result.employee_id == "E1031"
     assert (_count(seeded, Hire), _count(seeded, Person)) == (1, 31)
+    assert _numbers(seeded) == {_hire().key: "E1031"}
 
 
 # ----- notices to applicants --------------------------------------------------------------------
@@ -595,6 +664,24 @@ def test_notify_applicants_refuses_an_unknown_applicant_and_writes_nothing(
     assert smtp.messages == []
 
 
+def test_a_notice_missing_a_field_fails_retryably_and_writes_nothing(
+    posted: RecruitmentActivities, seeded: Engine, smtp: SmtpSink
+) -> None:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id=WF, workflow_run_id="run-1")
+    acts = _acts(seeded, smtp)
+    notice = _notice(per_applicant={"A001": {"final": "83.0", "rank": "1"}, "A002": {"final": "71.5"}})
+    with capture_logs() as logs, pytest.raises(ApplicationError) as caught:
+        env.run(acts.notify_applicants, notice)  # A002's notice has no rank
+    assert caught.value.type == "TemplateError" and not caught.value.non_retryable
+    assert "applicant/final_passed.txt" in caught.value.message and "'rank'" in caught.value.message
+    assert outbox_for(seeded) == [] and smtp.messages == []  # not even A001's notice
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["template.missing_field"]
+    flat = repr(logs) + str(caught.value)
+    for secret in (ANA.name, ANA.email, BO.name, BO.email, "71.5"):
+        assert secret not in flat
+
+
 def test_a_refused_applicant_address_is_failed_and_the_others_still_go(
     posted: RecruitmentActivities, seeded: Engine, smtp: SmtpSink
 ) -> None:
@@ -659,5 +746,5 @@ def test_the_fair_hiring_wording_of_the_offer_and_the_pre_adverse_notice() -> No
     assert "2026-10-05" in offer and "pay step 2" in offer
     _, notice = render_applicant_notice("background_pre_adverse", ALL_PARAMS, "Ana Lindgren", "A001", RID)
     assert "accuracy" in notice and "mitigation or rehabilitation" in notice and "2026-09-30" in notice
-    _, missing = render_applicant_notice("background_pre_adverse", {}, "Ana Lindgren", "A001", RID)
-    assert "by (not stated)" in missing
+    with pytest.raises(jinja2.UndefinedError):  # a missing field fails; it is never filled in
+        render_applicant_notice("background_pre_adverse", {}, "Ana Lindgren", "A001", RID)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import Engine, func
@@ -27,6 +27,7 @@ from schemas.tables import (
     BargainingUnit,
     Classification,
     Department,
+    EmployeeNumber,
     JobDescriptionVersion,
     Person,
     Position,
@@ -115,6 +116,22 @@ def test_people_form_one_tree_under_the_city_administrator(seeded: Engine) -> No
             seen.add(current)
             current = people[current].supervisor_id
         assert current == CITY_ADMINISTRATOR_ID
+
+
+def test_the_seed_stays_below_the_employee_number_counter(seeded: Engine) -> None:
+    """Hires take E numbers from the database's counter, which migration 0004 starts past E1030
+    (or the directory's highest). Seeding comes after the migration and adds no one past it, so
+    the seeder never has to move the counter: the first hire after ``hr seed`` is E1031."""
+    seed_city(seeded)  # a second run adds nobody either
+    people = _people(seeded)
+    highest = max(int(pid[1:]) for pid in people if pid.startswith("E") and pid[1:].isdigit())
+    assert highest == 1030
+    with Session(seeded) as session:
+        probe = EmployeeNumber(key="probe", created_at=datetime.now(timezone.utc))
+        session.add(probe)
+        session.flush()
+        assert probe.id == highest + 1
+        session.rollback()
 
 
 def test_positions_and_incumbents(seeded: Engine) -> None:
