@@ -45,6 +45,7 @@ from service.cli_store import (
 from service.cli_support import (
     CliError,
     HardExitTyper,
+    decision_details,
     default_keep_running,
     end_of_day,
     fail,
@@ -198,9 +199,11 @@ def decide(
             step_id=step,
             on_behalf_of=on_behalf_of,
             comment=comment,
-            text=read_text(text_file, "--text-file") if text_file else None,
-            resolution_number=resolution,
-            meeting_date=parse_date(meeting_date, "--meeting-date") if meeting_date else None,
+            details=decision_details(
+                text=read_text(text_file, "--text-file") if text_file else None,
+                resolution=resolution,
+                meeting_date=parse_date(meeting_date, "--meeting-date") if meeting_date else None,
+            ),
         )
         client = await connect(settings)
         receipt = await update(client.get_workflow_handle(workflow_id), "decide", answer, DecisionReceipt)

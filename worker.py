@@ -9,12 +9,14 @@ import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
 from activities.notifications import NotificationActivities
 from activities.records import RecordActivities
 from activities.recruitment import RecruitmentActivities
+from activities.register import RegisterActivities
 from service.client import connect
 from service.logging import configure_logging
 from service.settings import Settings, get_settings
@@ -25,13 +27,31 @@ from workflows.recruitment import Recruitment
 
 WORKFLOWS = [JobDescriptionReview, JobDescriptionReviewSweep, Recruitment, EligibilityRegister]
 
+PASSED_THROUGH = ("activities", "schemas", "sqlalchemy", "sqlmodel", "structlog", "alembic")
+"""What workflow code may use without the sandbox re-importing it: the activities it names, the
+contracts, and third-party modules. Workflow code itself (``workflows``, its rules) is never
+passed through, so the sandbox's determinism checks see every line of it."""
 
-def build_activities(settings: Settings, engine: Engine) -> list:
+
+def workflow_runner(*also_passed_through: str) -> SandboxedWorkflowRunner:
+    """The sandbox every workflow runs in, here and in the replay tests.
+
+    ``also_passed_through`` is for measuring only (``bench/sandbox_cost.py``).
+    """
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            *PASSED_THROUGH, *also_passed_through
+        )
+    )
+
+
+def build_activities(settings: Settings, engine: Engine, client: Client) -> list:
     """Every activity, bound to its dependencies."""
     directory = DirectoryActivities(engine)
     records = RecordActivities(engine)
     notifications = NotificationActivities(engine, settings.smtp_host, settings.smtp_port, settings.mail_from)
     recruitment = RecruitmentActivities(engine, notifications)
+    register = RegisterActivities(client)
     return [
         directory.resolve_review_participants,
         directory.active_delegations,
@@ -54,18 +74,28 @@ def build_activities(settings: Settings, engine: Engine) -> list:
         recruitment.record_hire,
         recruitment.record_outcome,
         recruitment.notify_applicants,
+        register.standing,
+        register.certify,
+        register.remove,
+        register.fill,
     ]
 
 
 def build_worker(
-    client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    *,
+    task_queue: str | None = None,
+    runner: SandboxedWorkflowRunner | None = None,
 ) -> Worker:
     """A worker for all processes; activities are synchronous and run on a thread pool."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(settings, engine),
+        workflow_runner=runner or workflow_runner(),
+        activities=build_activities(settings, engine, client),
         activity_executor=ThreadPoolExecutor(max_workers=16),
     )
 
@@ -80,7 +110,7 @@ async def main() -> None:
     worker = build_worker(client, settings, engine)
     log = structlog.get_logger("hr.worker")
     log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
-    if not settings.codec_key:
+    if settings.codec_key is None:
         log.warning(
             "payloads are not encrypted: applicants' names and e-mail addresses are readable in "
             "workflow history; set HR_CODEC_KEY (hr admin new-codec-key) outside a demo"

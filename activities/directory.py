@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, or_
+from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,7 +20,7 @@ from schemas.tables import (
     Person,
     Position,
 )
-from workflows.rules.deadlines import is_due_for_review
+from workflows.rules.deadlines import is_due_for_review, years_before
 
 
 def _one_with_role(session: Session, role: str) -> str:
@@ -96,7 +96,7 @@ class DirectoryActivities:
             }
             unit = session.get(BargainingUnit, cls.bargaining_unit_code) if cls.bargaining_unit_code else None
             version = current_version(session, cls.code)
-            result = ReviewParticipants(
+            return ReviewParticipants(
                 class_code=cls.code,
                 title=cls.title,
                 department_code=cls.department_code,
@@ -112,28 +112,39 @@ class DirectoryActivities:
                 hr_supervisor_id=_one_with_role(session, "hr_supervisor"),
                 board_secretary_id=_one_with_role(session, "board_secretary"),
             )
-            everyone = {
-                *result.supervisor_ids,
-                *result.incumbent_ids,
-                result.department_director_id,
-                result.employee_services_director_id,
-                result.board_secretary_id,
-                result.hr_supervisor_id,
-                inp.requested_by,
-            }
-            if result.union_rep_id:
-                everyone.add(result.union_rep_id)
-            result.delegates = active_delegates(session, everyone, inp.on)
-            return result
 
     @activity.defn(name="find_stale_classifications")
     def find_stale_classifications(self, inp: StaleQuery) -> list[str]:
-        """Codes of classifications whose current description is older than the limit."""
+        """One page: at most ``inp.limit`` codes, in code order, after ``inp.after``, of the
+        classifications whose current description is due for review on ``inp.as_of``.
+
+        One query per page, whatever the number of classifications: each classification joined
+        to its current version (at most one; the database enforces it), filtered in SQL by the
+        rule of ``is_due_for_review`` (never revised, or revised before the cutoff day).
+        """
+        cutoff = years_before(inp.as_of, inp.older_than_years)
+        revised_on = col(JobDescriptionVersion.revised_on)
+        query = (
+            select(col(Classification.code), revised_on)
+            .outerjoin(
+                JobDescriptionVersion,
+                (col(JobDescriptionVersion.class_code) == col(Classification.code))
+                & (col(JobDescriptionVersion.status) == "current"),
+            )
+            .where(or_(revised_on.is_(None), revised_on < cutoff))
+            .order_by(col(Classification.code))
+            .limit(inp.limit)
+        )
+        if inp.after is not None:
+            query = query.where(col(Classification.code) > inp.after)
         with Session(self.engine) as session:
-            codes = []
-            for cls in session.exec(select(Classification).order_by(Classification.code)).all():
-                version = current_version(session, cls.code)
-                revised = version.revised_on if version else None
-                if is_due_for_review(revised, inp.as_of, inp.older_than_years):
-                    codes.append(cls.code)
-            return codes
+            rows = session.exec(query).all()
+        # The SQL filter is the rule itself; checked here so that the two cannot drift apart.
+        for code, revised in rows:
+            if not is_due_for_review(revised, inp.as_of, inp.older_than_years):
+                raise ApplicationError(
+                    f"{code} (revised {revised}) is not due for review; the query disagrees with the rule",
+                    type="StaleQueryMismatch",
+                    non_retryable=True,
+                )
+        return [code for code, _ in rows]

@@ -13,7 +13,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.db import utcnow
 from activities.directory import current_version
-from activities.documents import MemoContext, render_memo
+from activities.documents import MemoContext, render_memo, render_redline
+from activities.rendering import template_errors
 from activities.store import get_by_key, insert_once
 from schemas.human_step import AuditInput
 from schemas.jd_review import (
@@ -59,6 +60,7 @@ class RecordActivities:
             AuditEvent(
                 key=inp.key,
                 workflow_id=inp.workflow_id,
+                run_id=inp.run_id,
                 step_id=inp.step_id,
                 actor_id=inp.actor_id,
                 on_behalf_of=inp.on_behalf_of,
@@ -86,19 +88,23 @@ class RecordActivities:
                 status="draft",
                 text=inp.text,
                 workflow_id=inp.workflow_id,
+                run_id=inp.run_id,
                 round=inp.round,
                 created_at=utcnow(),
             ),
         )
         diff = redline(old_text, inp.text)
+        with template_errors(_log(), class_code=inp.class_code):
+            redline_text = render_redline(inp.class_code, inp.round, current, diff)
         doc, _ = insert_once(
             self.engine,
             Document(
                 key=f"{inp.key}:redline",
                 workflow_id=inp.workflow_id,
+                run_id=inp.run_id,
                 kind="redline",
                 class_code=inp.class_code,
-                text=diff.text,
+                text=redline_text,
                 created_at=utcnow(),
             ),
         )
@@ -126,7 +132,7 @@ class RecordActivities:
     def generate_memo(self, inp: MemoInput) -> int:
         """Writes the memo to the Civil Service Board from recorded facts; returns its document id."""
         key = f"{inp.key}:memo"
-        with Session(self.engine) as session:
+        with Session(self.engine) as session, template_errors(_log(), class_code=inp.class_code):
             existing = get_by_key(session, Document, key)
             if existing is not None:
                 assert existing.id is not None
@@ -166,6 +172,7 @@ class RecordActivities:
             Document(
                 key=key,
                 workflow_id=inp.workflow_id,
+                run_id=inp.run_id,
                 kind="memo",
                 class_code=inp.class_code,
                 text=text,
@@ -228,11 +235,12 @@ class RecordActivities:
 
     @activity.defn(name="record_cycle")
     def record_cycle(self, inp: CycleRecordInput) -> None:
-        """Creates or updates the cycle's row; a closed cycle is not reopened by a late retry."""
+        """Creates or updates the run's row; a closed cycle is not reopened by a late retry."""
         with Session(self.engine) as session:
-            row = session.get(ReviewCycle, inp.workflow_id)
+            row = session.get(ReviewCycle, inp.run_id)
             if row is None:
                 row = ReviewCycle(
+                    run_id=inp.run_id,
                     workflow_id=inp.workflow_id,
                     class_code=inp.class_code,
                     cycle=inp.cycle,

@@ -48,6 +48,7 @@ from bench.common import (
     timing_summary,
 )
 from schemas import jd_review as jd
+from schemas.decision_details import BoardResolution, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, Document, JobDescriptionVersion, OutboxMessage, Signature
 
@@ -61,7 +62,10 @@ def approve_all(step_id: str, person: str) -> DecisionInput:
         return DecisionInput(actor_id=person, decision="agreeable", step_id=step_id)
     if step_id.startswith("board-"):
         return DecisionInput(
-            actor_id=person, decision="approve", step_id=step_id, resolution_number=RESOLUTION_NUMBER
+            actor_id=person,
+            decision="approve",
+            step_id=step_id,
+            details=as_sent(BoardResolution(resolution_number=RESOLUTION_NUMBER)),
         )
     return DecisionInput(actor_id=person, decision="approve", step_id=step_id, comment="looks right")
 

@@ -1,4 +1,9 @@
-"""Contracts of the eligibility register: the ranked list a recruitment leaves behind (seed 001)."""
+"""Contracts of the eligibility register: the ranked list a recruitment leaves behind (seed 001).
+
+The register workflow is the one owner of the ranking, the certifications and who is still on
+the list; the recruitment asks it (``standing``, ``certify``, ``remove``, ``fill``: Updates, sent
+by the ``register_*`` activities) and acts on the answer.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,17 @@ class RegisterEntry(BaseModel):
     """active, hired or removed."""
     reason: str | None = None
     times_certified: int = 0
+    request_id: str | None = None
+    """The request that took the candidate off (a repeat of it gets the same answer)."""
+
+
+class ScoredCandidate(BaseModel):
+    """A candidate's final score, as the recruitment computed it; the register ranks them."""
+
+    applicant_id: str
+    final: float
+    oral: float
+    applied_at: datetime
 
 
 class Certification(BaseModel):
@@ -36,7 +52,11 @@ class Certification(BaseModel):
 
 
 class RegisterInput(BaseModel):
-    """The register's state; carried whole across continue-as-new."""
+    """The register's state; carried whole across continue-as-new.
+
+    A first run is given the scored ``candidates`` and ranks those who pass into ``entries``;
+    later runs carry ``entries``.
+    """
 
     recruitment_id: str
     class_code: str
@@ -45,7 +65,8 @@ class RegisterInput(BaseModel):
     established_at: datetime
     expires_at: datetime
     plan: SelectionPlan
-    entries: list[RegisterEntry]
+    candidates: list[ScoredCandidate] = Field(default_factory=list)
+    entries: list[RegisterEntry] = Field(default_factory=list)
     hr_staff: list[str]
     filled: list[str] = Field(default_factory=list)
     """Positions (or vacancy numbers) filled from this register."""
@@ -60,6 +81,9 @@ class CertifyInput(BaseModel):
     actor_id: str
     request_id: str
     vacancies: int = Field(default=1, ge=1)
+    passed_over: list[str] = Field(default_factory=list)
+    """Names the hiring department passed over (with a reason) for these vacancies: they stay on
+    the register but are not certified for them again."""
 
 
 class RemoveInput(BaseModel):
@@ -67,12 +91,25 @@ class RemoveInput(BaseModel):
     applicant_id: str
     reason: str
     comment: str | None = None
+    request_id: str | None = None
+    """Set by a workflow that asks: a retried request gets the answer the first one got."""
 
 
 class FillInput(BaseModel):
     actor_id: str
     applicant_id: str
     position_id: str
+    request_id: str | None = None
+    """Set by a workflow that asks: a retried request gets the answer the first one got."""
+
+
+class RegisterCall(BaseModel):
+    """What a recruitment asks its register (``register_*`` activities send it as an Update)."""
+
+    register_workflow_id: str
+    certify: CertifyInput | None = None
+    remove: RemoveInput | None = None
+    fill: FillInput | None = None
 
 
 class RegisterStatus(BaseModel):

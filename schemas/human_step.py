@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from schemas.decision_details import DecisionDetails
 
 # Decisions used across processes. A step lists the ones it allows.
 APPROVE = "approve"
@@ -18,6 +20,9 @@ TABLE = "table"
 REVISE = "revise"
 PROCEED = "proceed"
 WITHDRAW = "withdraw"
+
+DECIDE = "decide"
+"""The generic decision (``hr decide``): the Update and the signal of that name."""
 
 
 class Participant(BaseModel):
@@ -43,6 +48,15 @@ class DuePolicy(BaseModel):
     """Escalation target for a participant with no ``escalate_to`` of their own."""
 
 
+class AnswerWay(BaseModel):
+    """The one way a step is answered: the generic decision, or a process's dedicated Update."""
+
+    update: str = DECIDE
+    """The Update (and signal, for ``decide``) that answers the step."""
+    command: str = "hr decide"
+    """What a person types to send it; named in the refusal of any other way."""
+
+
 class StepSpec(BaseModel):
     """One wait for people: the question, the allowed answers and the clock."""
 
@@ -50,8 +64,12 @@ class StepSpec(BaseModel):
     title: str
     participants: list[Participant]
     allowed: list[str]
-    required_fields: dict[str, list[str]] = Field(default_factory=dict)
-    """Fields a decision must carry, e.g. ``{"request_changes": ["comment"]}``."""
+    answer_with: AnswerWay = Field(default_factory=AnswerWay)
+    comment_required: list[str] = Field(default_factory=list)
+    """Decisions that must carry a comment (a request for changes, an objection)."""
+    details: dict[str, str] = Field(default_factory=dict)
+    """Decision -> the ``kind`` of ``DecisionDetails`` it must carry (``approve`` at the Board:
+    ``board_resolution``); every other decision carries none."""
     mode: Literal["all", "any"] = "all"
     due_at: datetime
     policy: DuePolicy = Field(default_factory=DuePolicy)
@@ -68,10 +86,7 @@ class Answer(BaseModel):
     actor_id: str
     decision: str
     comment: str | None = None
-    text: str | None = None
-    resolution_number: str | None = None
-    meeting_date: date | None = None
-    applicant_id: str | None = None
+    details: DecisionDetails | None = None
     at: datetime
     source: Literal["update", "signal", "default"] = "update"
 
@@ -87,6 +102,12 @@ class StepState(BaseModel):
     escalated_to: list[str] = Field(default_factory=list)
     revision: int = 0
 
+    def answer(self) -> Answer:
+        """The step's one answer: a step of mode ``any``, or of a single participant."""
+        if len(self.answers) != 1:
+            raise ValueError(f"step {self.spec.step_id} has {len(self.answers)} answers, not one")
+        return next(iter(self.answers.values()))
+
 
 class DecisionInput(BaseModel):
     """A decision, sent by ``hr decide`` (an Update) or as a plain ``decide`` signal."""
@@ -96,11 +117,9 @@ class DecisionInput(BaseModel):
     step_id: str | None = None
     on_behalf_of: str | None = None
     comment: str | None = None
-    text: str | None = None
-    resolution_number: str | None = None
-    meeting_date: date | None = None
-    applicant_id: str | None = None
-    """The candidate a decision names (a department's selection from a certified list)."""
+    details: dict[str, Any] | None = None
+    """What the decision carries beyond its word, as sent (``{"kind": ..., ...}``); the step
+    says which kind, if any, and the decision check reads it as ``DecisionDetails``."""
 
 
 class DecisionReceipt(BaseModel):
@@ -133,6 +152,8 @@ class StepSnapshot(BaseModel):
     step_id: str
     title: str
     allowed: list[str]
+    answer_with: str = "hr decide"
+    """The command that answers the step (``hr decide``, or a process's own)."""
     due_at: datetime
     pending: list[str]
     answers: list[Answer]
@@ -142,6 +163,8 @@ class StepSnapshot(BaseModel):
 class AuditInput(BaseModel):
     key: str
     workflow_id: str
+    run_id: str | None = None
+    """The workflow's first execution run id: a later run of the same id has its own rows."""
     step_id: str
     actor_id: str
     action: str
@@ -162,6 +185,7 @@ class NotifyInput(BaseModel):
 
     key: str
     workflow_id: str | None
+    run_id: str | None = None
     recipient_ids: list[str]
     template: str
     params: dict[str, str] = Field(default_factory=dict)

@@ -65,18 +65,17 @@ class ReviewParticipants(BaseModel):
     employee_services_director_id: str
     hr_supervisor_id: str
     board_secretary_id: str
-    delegates: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class ResolveInput(BaseModel):
     class_code: str
     requested_by: str
-    on: date
 
 
 class SaveDraftInput(BaseModel):
     key: str
     workflow_id: str
+    run_id: str | None = None
     class_code: str
     round: int
     text: str
@@ -106,6 +105,7 @@ class MemoFacts(BaseModel):
 class MemoInput(BaseModel):
     key: str
     workflow_id: str
+    run_id: str | None = None
     class_code: str
     version_id: int
     facts: MemoFacts
@@ -136,6 +136,8 @@ class AdoptResult(BaseModel):
 
 class CycleRecordInput(BaseModel):
     workflow_id: str
+    run_id: str
+    """The run this record is of (its first execution run id): one row per run."""
     class_code: str
     cycle: str
     requested_by: str
@@ -177,26 +179,41 @@ class VersionStatusInput(BaseModel):
 
 
 class SweepInput(BaseModel):
+    """A sweep's input; continue-as-new carries a cursor and counts, never lists, so every run
+    starts with an input of the same small size however many classifications there are."""
+
     cycle: str
     requested_by: str
     older_than_years: int = 10
     as_of: date | None = None
+    """The day the age is measured on; the first run fixes it (today), so the set cannot shift."""
     batch_size: int = 10
     per_run_limit: int = 200
     """Children started per run before continue-as-new keeps the history small."""
-    remaining: list[str] | None = None
-    """Codes still to start, carried over by continue-as-new; None on the first run, which
-    looks them up once, so a classification adopted meanwhile cannot shift the list."""
-    started: list[str] = Field(default_factory=list)
-    already_started: list[str] = Field(default_factory=list)
+    cursor: str | None = None
+    """The code of the last classification handled (codes go in code order); None: none yet."""
+    started: int = 0
+    """Reviews started so far, by the earlier runs."""
+    already_started: int = 0
+    """Reviews of the cycle found already running or done so far."""
 
 
 class StaleQuery(BaseModel):
+    """One page of the classifications due for review: at most ``limit`` codes after ``after``."""
+
     older_than_years: int
     as_of: date
+    after: str | None = None
+    limit: int = Field(default=100, ge=1)
 
 
 class SweepResult(BaseModel):
     cycle: str
-    started: list[str]
-    already_started: list[str]
+    started: int
+    """Reviews this sweep started."""
+    already_started: int
+    """Reviews of the cycle it found already running or done."""
+    cursor: str | None
+    """The code of the last classification handled."""
+    done: bool
+    """True once a page came back empty: every classification due has been handled."""

@@ -46,6 +46,7 @@ DECLINE = "decline"
 RESPONDED = "responded"
 DISQUALIFY = "disqualify"
 RECORDED = "recorded"
+OFFERED = "offered"
 
 # Stages, in the order of the seed's selection process.
 ANNOUNCEMENT = "announcement_approval"
@@ -310,6 +311,8 @@ class CheckResultInput(BaseModel):
 class PostingInput(BaseModel):
     recruitment_id: str
     workflow_id: str
+    run_id: str | None = None
+    """The run posting it; a recruitment id already on record from another run is refused."""
     requested_by: str
     approved_by: str
     announcement: Announcement
@@ -399,6 +402,7 @@ class ApplicantNoticeInput(BaseModel):
 
     key: str
     workflow_id: str
+    run_id: str | None = None
     recruitment_id: str
     applicant_ids: list[str]
     template: str
@@ -447,6 +451,8 @@ class RecruitmentStatus(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict)
     outcome: str | None = None
     employee_id: str | None = None
+    register_problems: list[str] = Field(default_factory=list)
+    """What the eligibility register refused or could not answer (it had closed), as recorded."""
 
 
 class RecruitmentResult(BaseModel):

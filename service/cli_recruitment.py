@@ -30,6 +30,8 @@ from schemas.human_step import PROCEED, DecisionInput, DecisionReceipt, StepSnap
 from service.applicant_csv import CsvRefused, make_application, parse_applicants, parse_scores
 from service.cli_recruitment_open import (
     check_names,
+    closing_time,
+    load_announcement,
     opened_text,
     opening_input,
     position_problems,
@@ -38,7 +40,7 @@ from service.cli_recruitment_open import (
 from service.cli_recruitment_render import render_recruitment
 from service.cli_render import render_receipt
 from service.cli_store import require_person, store, store_engine
-from service.cli_support import CliError, fail, load_settings, parse_date, read_text, run
+from service.cli_support import CliError, decision_details, fail, load_settings, parse_date, read_text, run
 from service.cli_temporal import connect, query_status, update
 
 RECRUITMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -177,7 +179,11 @@ def _decide_step(
         _, status = await recruitment_status(handle)
         step = open_step(status, pattern, what)
         answer = DecisionInput(
-            actor_id=as_, decision=decision, step_id=step.step_id, comment=comment, applicant_id=applicant_id
+            actor_id=as_,
+            decision=decision,
+            step_id=step.step_id,
+            comment=comment,
+            details=decision_details(applicant_id=applicant_id),
         )
         receipt = await update(handle, "decide", answer, DecisionReceipt)
         typer.echo(render_receipt(receipt) + (f": {applicant_id}" if applicant_id else ""))
@@ -284,6 +290,36 @@ def open_recruitment(
             typer.echo(note)
         handle = await start_new_recruitment(client, settings, inp)
         typer.echo(opened_text(handle.id, inp, workflow_url(settings, handle.id)))
+
+    run(body())
+
+
+@recruitment_app.command("revise")
+def revise(
+    recruitment_id: RidArgument,
+    as_: Annotated[str, typer.Option("--as", help="Person id of the HR requester.")],
+    file: Annotated[Path, typer.Option("--file", help="JSON: the revised Announcement.")],
+    closes_at: Annotated[
+        str | None,
+        typer.Option(help="Closing time, ISO: 2026-09-01T17:00 (local unless zoned) or a date (its end)."),
+    ] = None,
+    closes_in: Annotated[str | None, typer.Option(help="Closing after this long: 30s, 15m, 2h, 10d.")] = None,
+    comment: Annotated[str | None, typer.Option(help="What changed, for the record.")] = None,
+) -> None:
+    """Send the revised announcement the HR supervisor asked for (the `revision-N` step)."""
+    settings = load_settings()
+
+    async def body() -> None:
+        require_person(store_engine(settings), as_)
+        announcement, _ = load_announcement(file, closing_time(closes_at, closes_in), None)
+        client = await connect(settings)
+        step = await update(
+            recruitment_handle(client, recruitment_id),
+            "revise_announcement",
+            rc.ReviseAnnouncementInput(actor_id=as_, announcement=announcement, comment=comment),
+            str,
+        )
+        typer.echo(f"{step}: revised announcement sent; it goes back to the HR supervisor for approval")
 
     run(body())
 

@@ -144,6 +144,41 @@ def read_text(path: Path, option: str) -> str:
         raise CliError(f"cannot read {option} {path}: {err.strerror or err}") from None
 
 
+def decision_details(
+    *,
+    text: str | None = None,
+    resolution: str | None = None,
+    meeting_date: date | None = None,
+    applicant_id: str | None = None,
+) -> dict[str, Any] | None:
+    """A decision's details from the options given (``--text-file``, ``--resolution`` with
+    ``--meeting-date``, ``--applicant``): at most one kind, checked here before anything is sent."""
+    from pydantic import ValidationError
+
+    from schemas.decision_details import BoardResolution, RevisedText, Selection, as_sent
+
+    given = [
+        o
+        for o, v in (("--text-file", text), ("--resolution", resolution), ("--applicant", applicant_id))
+        if v
+    ]
+    if len(given) > 1:
+        raise CliError(f"give one of {', '.join(given)}, not several")
+    if meeting_date is not None and resolution is None:
+        raise CliError("--meeting-date goes with --resolution")
+    try:
+        if text is not None:
+            return as_sent(RevisedText(text=text))
+        if resolution is not None:
+            return as_sent(BoardResolution(resolution_number=resolution, meeting_date=meeting_date))
+        if applicant_id is not None:
+            return as_sent(Selection(applicant_id=applicant_id))
+    except ValidationError as err:
+        problem = err.errors()[0]
+        raise CliError(f"{given[0]}: {problem['msg']}") from None
+    return None
+
+
 def end_of_day(day: date) -> datetime:
     """A due date given as a day means the end of that day, in the local time zone."""
     local = datetime.combine(day, time(23, 59)).astimezone()

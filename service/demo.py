@@ -15,6 +15,8 @@ from datetime import datetime
 from urllib.parse import quote
 
 from sqlalchemy import Engine
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
@@ -22,7 +24,10 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.converter import default as default_converter
+from temporalio.service import RPCError, RPCStatusCode
 
+from schemas.decision_details import BoardResolution, RevisedText, as_sent
 from schemas.human_step import (
     AGREEABLE,
     APPROVE,
@@ -35,6 +40,7 @@ from schemas.human_step import (
 from schemas.jd_review import (
     ACTION_TYPE,
     DRAFTING,
+    WITHDRAWN,
     ReviewResult,
     ReviewStatus,
     StartReviewInput,
@@ -78,9 +84,16 @@ async def start_review(
 ) -> WorkflowHandle[object, ReviewResult]:
     """Starts the review of one classification in one cycle.
 
+    A review of that cycle that failed, was cancelled or was withdrawn by HR may be started
+    again under the same id; its records stay, and the new run writes its own.
+
     Raises ``temporalio.exceptions.WorkflowAlreadyStartedError`` when that review is
-    running or finished (only a failed one may be started again).
+    running or ended otherwise (adopted, rejected).
     """
+    workflow_id = review_workflow_id(class_code, cycle)
+    reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+    if await _ended_as(client, workflow_id) == WITHDRAWN:
+        reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
     return await client.start_workflow(
         REVIEW_WORKFLOW,
         StartReviewInput(
@@ -89,10 +102,10 @@ async def start_review(
             requested_by=requested_by,
             draft_text=draft_text,
         ),
-        id=review_workflow_id(class_code, cycle),
+        id=workflow_id,
         task_queue=settings.task_queue,
         result_type=ReviewResult,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        id_reuse_policy=reuse,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         static_summary=review_summary(class_code, cycle),
         search_attributes=TypedSearchAttributes(
@@ -103,6 +116,30 @@ async def start_review(
             ]
         ),
     )
+
+
+async def _ended_as(client: Client, workflow_id: str) -> str | None:
+    """The last stage (``HrStage``) of the latest run of ``workflow_id`` if it completed, else None.
+
+    Read from the raw description, decoding only ``HrStage``: the time-skipping test server
+    returns a cleared ``HrDueAt`` in a form the SDK's typed decoding refuses.
+    """
+    try:
+        described = await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+            )
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    info = described.workflow_execution_info
+    payload = info.search_attributes.indexed_fields.get(HR_STAGE.name)
+    if info.status != WorkflowExecutionStatus.COMPLETED or payload is None:
+        return None
+    stage = default_converter().payload_converter.from_payload(payload, str)
+    return stage if isinstance(stage, str) else None
 
 
 def scripted_decision(step: StepSnapshot, person_id: str, draft_text: str) -> DecisionInput | None:
@@ -122,15 +159,11 @@ def scripted_decision(step: StepSnapshot, person_id: str, draft_text: str) -> De
     if prefix == "signatures":
         return decision(APPROVE, comment="Signed.")
     if prefix == "board":
-        return decision(
-            APPROVE,
-            comment="Adopted by the Civil Service Board.",
-            resolution_number=DEMO_RESOLUTION,
-            meeting_date=step.due_at.date(),
-        )
+        resolution = BoardResolution(resolution_number=DEMO_RESOLUTION, meeting_date=step.due_at.date())
+        return decision(APPROVE, comment="Adopted by the Civil Service Board.", details=as_sent(resolution))
     if prefix in ("draft", "hr"):
         return decision(PROCEED, comment="Proceed with the proposed text.") or decision(
-            REVISE, comment="Proposed text for this cycle.", text=draft_text
+            REVISE, comment="Proposed text for this cycle.", details=as_sent(RevisedText(text=draft_text))
         )
     return decision(APPROVE, comment="Approved.")
 
@@ -196,8 +229,9 @@ async def run_demo(
                 sent = True
                 last_progress = time.monotonic()
                 extra = ""
-                if answer.resolution_number:
-                    extra = f" resolution {answer.resolution_number}, meeting {answer.meeting_date}"
+                details = answer.details or {}
+                if details.get("kind") == "board_resolution":
+                    extra = f" resolution {details['resolution_number']}, meeting {details['meeting_date']}"
                 closed = " (step closed)" if receipt.step_closed else ""
                 echo(f"  {receipt.step_id}: {receipt.actor_id} {receipt.decision}{extra}{closed}")
         if not sent:

@@ -32,6 +32,7 @@ from activities.seed_recruitment import (
     itat_announcement,
 )
 from schemas import recruitment as rc
+from schemas.decision_details import Selection, as_sent
 from schemas.human_step import APPROVE, DecisionInput, DecisionReceipt, StepSnapshot
 from service.cli_recruitment import applicant_names, register_status
 from service.cli_recruitment_open import position_problems, recruitment_summary, start_recruitment
@@ -117,7 +118,7 @@ class _Script:
     async def decide(self, step: StepSnapshot, decision: str, **fields: Any) -> DecisionReceipt:
         answer = DecisionInput(actor_id=step.pending[0], decision=decision, step_id=step.step_id, **fields)
         receipt = await update(self.handle, "decide", answer, DecisionReceipt)
-        extra = f" {fields['applicant_id']}" if fields.get("applicant_id") else ""
+        extra = f" {fields['details']['applicant_id']}" if fields.get("details") else ""
         closed = " (step closed)" if receipt.step_closed else ""
         self.echo(f"  {receipt.step_id}: {receipt.actor_id} {receipt.decision}{extra}{closed}")
         return receipt
@@ -225,7 +226,7 @@ async def run_recruitment_demo(
         + "".join(f"; {c.applicant_id} {c.final:g} did not pass" for c in failed)
     )
     echo(f"  certified to the department: {', '.join(current.certified)}")
-    await script.decide(step, rc.SELECT, applicant_id=SELECTED)
+    await script.decide(step, rc.SELECT, details=as_sent(Selection(applicant_id=SELECTED)))
 
     _, step = await script.step("offer-1")
     start = datetime.now(timezone.utc).date() + timedelta(days=30)

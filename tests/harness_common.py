@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from schemas.tables import AuditEvent
+from schemas.tables import AuditEvent, ReviewCycle
 
 T = TypeVar("T")
 
@@ -33,5 +33,17 @@ def audit_rows(engine: Engine, workflow_id: str) -> list[AuditEvent]:
         return list(
             s.exec(
                 select(AuditEvent).where(AuditEvent.workflow_id == workflow_id).order_by(col(AuditEvent.id))
+            ).all()
+        )
+
+
+def cycle_rows(engine: Engine, workflow_id: str) -> list[ReviewCycle]:
+    """The review-cycle records of a workflow id, one per run, oldest first."""
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(ReviewCycle)
+                .where(ReviewCycle.workflow_id == workflow_id)
+                .order_by(col(ReviewCycle.started_at))
             ).all()
         )

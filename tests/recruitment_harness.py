@@ -21,6 +21,7 @@ from activities.seed_recruitment import (
     itat_announcement,
 )
 from schemas import recruitment as rc
+from schemas.decision_details import Selection, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, OutboxMessage
 from tests.harness_common import audit_rows, poll_until
@@ -145,7 +146,7 @@ class Hiring:
     ) -> rc.RecruitmentStatus:
         """The department selects, HR offers P-ITAT-02, the candidate accepts."""
         await self.wait_for_step(handle, f"selection-{round_}")
-        await self.decide(handle, DEMO_HIRING_MANAGER_ID, rc.SELECT, applicant_id=applicant_id)
+        await self.decide(handle, DEMO_HIRING_MANAGER_ID, rc.SELECT, details=selection(applicant_id))
         await self.wait_for_step(handle, f"offer-{round_}")
         now = await self.env.get_current_time()
         await handle.execute_update(
@@ -194,6 +195,11 @@ class Hiring:
                 template = row.key.split(":applicants:")[1].split(":")[0]
                 result.setdefault(row.recipient_id.split(":")[1], []).append(template)
         return result
+
+
+def selection(applicant_id: str) -> dict:
+    """The department's selection as a decision carries it."""
+    return as_sent(Selection(applicant_id=applicant_id))
 
 
 def in_days(days: int) -> date:

@@ -15,11 +15,23 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.seed import load_text
 from schemas import jd_review as jd
+from schemas.decision_details import BoardResolution, RevisedText, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, Person
 from service.settings import Settings
 from tests.harness_common import audit_rows, poll_until
 from tests.smtp_server import SmtpSink
+
+
+def board_resolution(number: str) -> dict:
+    """The Board's approval as a decision carries it."""
+    return as_sent(BoardResolution(resolution_number=number))
+
+
+def revised(text: str) -> dict:
+    """HR's revised text as a decision carries it."""
+    return as_sent(RevisedText(text=text))
+
 
 Script = Callable[[str, str], DecisionInput | None]
 """(step id, person id) -> the decision that person sends, or None to stay silent."""
@@ -121,7 +133,7 @@ def approve_all(step_id: str, person: str) -> DecisionInput | None:
     if step_id.startswith("union-"):
         return DecisionInput(actor_id=person, decision="agreeable")
     if step_id.startswith("board-"):
-        return DecisionInput(actor_id=person, decision="approve", resolution_number="26-0412R")
+        return DecisionInput(actor_id=person, decision="approve", details=board_resolution("26-0412R"))
     return DecisionInput(actor_id=person, decision="approve", comment="looks right")
 
 

@@ -62,7 +62,9 @@ async def test_register_continues_as_new_and_still_certifies_correctly(hiring: H
     await handle.execute_update(
         "remove", er.RemoveInput(actor_id=HR, applicant_id="A001", reason="withdrawn")
     )
-    await handle.signal("fill", er.FillInput(actor_id=HR, applicant_id="A002", position_id="P-ITAT-02"))
+    await handle.execute_update(
+        "fill", er.FillInput(actor_id=HR, applicant_id="A002", position_id="P-ITAT-02")
+    )
     for n in range(2, 6):  # enough certifications to pass 40 events more than once
         assert await _certify(handle, f"r{n}") == ["A003", "A004"]
 
@@ -83,8 +85,8 @@ async def test_register_continues_as_new_and_still_certifies_correctly(hiring: H
         await _certify(handle, "r10", vacancies=3)
     assert "2 open vacancy(ies), not 3" in str(err.value.cause)
 
-    await handle.signal("fill", er.FillInput(actor_id=HR, applicant_id="A003", position_id="P2"))
-    await handle.signal("fill", er.FillInput(actor_id=HR, applicant_id="A004", position_id="P3"))
+    await handle.execute_update("fill", er.FillInput(actor_id=HR, applicant_id="A003", position_id="P2"))
+    await handle.execute_update("fill", er.FillInput(actor_id=HR, applicant_id="A004", position_id="P3"))
     result = await handle.result()
     assert result.outcome == "filled" and result.filled == ["P-ITAT-02", "P2", "P3"]
 
@@ -103,3 +105,37 @@ async def test_register_refuses_bad_removals_and_expires_at_its_date(hiring: Hir
 
     result = await handle.result()  # the test server skips to the expiry date
     assert result.outcome == "expired" and result.filled == []
+
+
+async def test_the_register_ranks_the_candidates_it_is_given_and_says_so_when_asked(hiring: Hiring):
+    now = await hiring.env.get_current_time()
+    rid = f"T{uuid.uuid4().hex[:8]}"
+    scored = [  # final, oral: A002 and A003 tie on the final score; A003 has the higher oral score
+        ("A001", 59.99, 90.0),
+        ("A002", 75.0, 70.0),
+        ("A003", 75.0, 80.0),
+        ("A004", 88.0, 85.0),
+    ]
+    handle = await hiring.client.start_workflow(
+        "EligibilityRegister",
+        er.RegisterInput(
+            recruitment_id=rid,
+            class_code="ITAT",
+            department_code="IT",
+            vacancies=1,
+            established_at=now,
+            expires_at=now + timedelta(days=360),
+            plan=SelectionPlan(),
+            candidates=[
+                er.ScoredCandidate(applicant_id=a, final=f, oral=o, applied_at=now) for a, f, o in scored
+            ],
+            hr_staff=[HR],
+        ),
+        id=f"register-{rid}",
+        task_queue=hiring.task_queue,
+        result_type=er.RegisterResult,
+    )
+    standing = await handle.execute_update("standing", result_type=list[er.RegisterEntry])
+    assert [(e.applicant_id, e.rank) for e in standing] == [("A004", 1), ("A003", 2), ("A002", 3)]
+    assert (await _status(handle)).entries == standing
+    await handle.terminate("test over")

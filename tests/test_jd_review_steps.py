@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import date, timedelta
 
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.db import utcnow
 from activities.notifications import outbox_for
 from schemas import jd_review as jd
 from schemas.human_step import DecisionInput, ExtendDueInput, WithdrawInput
-from schemas.tables import Delegation, Document, JobDescriptionVersion, ReviewCycle, Signature
+from schemas.tables import Delegation, Document, JobDescriptionVersion, Signature
+from service.demo import start_review
+from service.settings import Settings
+from tests.harness_common import cycle_rows
 from tests.review_harness import Review, approve_all
 
 
@@ -104,8 +109,66 @@ async def test_hr_withdraws_and_the_draft_is_closed(review: Review):
             )
         ).one()
         assert current.key == "seed:1821:current"
-        cycle = s.get(ReviewCycle, handle.id)
+        (cycle,) = cycle_rows(review.engine, handle.id)
         assert cycle is not None and cycle.status == jd.WITHDRAWN
+
+
+async def test_a_withdrawn_review_started_again_under_its_id_keeps_each_runs_records_apart(review: Review):
+    settings = Settings(task_queue=review.task_queue)
+    cycle = f"again{uuid.uuid4().hex[:6]}"
+    first = await start_review(
+        review.client,
+        settings,
+        class_code="1821",
+        cycle=cycle,
+        requested_by="E1008",
+        draft_text="FIRST TEXT\n",
+    )
+    await review.wait_for_step(first, "review-1")
+    await first.execute_update("withdraw", WithdrawInput(actor_id="E1008", reason="wrong draft sent"))
+    assert (await first.result()).outcome == jd.WITHDRAWN
+
+    second = await start_review(
+        review.client,
+        settings,
+        class_code="1821",
+        cycle=cycle,
+        requested_by="E1008",
+        draft_text="SECOND TEXT\n",
+    )
+    assert second.id == first.id and second.first_execution_run_id != first.first_execution_run_id
+    status = await review.wait_for_step(second, "review-1")
+    with Session(review.engine) as s:
+        drafts = s.exec(
+            select(JobDescriptionVersion)
+            .where(JobDescriptionVersion.workflow_id == first.id)
+            .order_by(JobDescriptionVersion.id)  # type: ignore[arg-type]
+        ).all()
+        assert [(d.text, d.status) for d in drafts] == [
+            ("FIRST TEXT\n", "withdrawn"),
+            ("SECOND TEXT\n", "draft"),
+        ]
+        assert status.draft_version_id == drafts[1].id
+        assert [d.run_id for d in drafts] == [first.first_execution_run_id, second.first_execution_run_id]
+
+    rows = await review.wait_for_audit(first.id, 3)
+    by_run = {
+        run: [(e.step_id, e.action) for e in rows if e.run_id == run]
+        for run in (first.first_execution_run_id, second.first_execution_run_id)
+    }
+    assert by_run[first.first_execution_run_id] == [
+        ("review-1", "opened"),
+        ("process", "withdrawn"),
+    ]
+    assert by_run[second.first_execution_run_id] == [("review-1", "opened")]
+    assert [(c.run_id, c.status) for c in cycle_rows(review.engine, first.id)] == [
+        (first.first_execution_run_id, jd.WITHDRAWN),
+        (second.first_execution_run_id, "in_progress"),
+    ]
+    # a review that ended otherwise (here: still running) is not started again
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await start_review(review.client, settings, class_code="1821", cycle=cycle, requested_by="E1008")
+    await second.terminate("test over")
 
 
 async def test_a_union_objection_goes_to_hr_who_may_proceed_and_the_memo_says_so(review: Review):
@@ -142,6 +205,5 @@ async def test_a_cancelled_review_is_recorded_as_cancelled(review: Review, when:
     await handle.cancel()
     with pytest.raises(WorkflowFailureError):
         await handle.result()
-    with Session(review.engine) as s:
-        cycle = s.get(ReviewCycle, handle.id)
-        assert cycle is not None and cycle.status == jd.CANCELLED and cycle.finished_at is not None
+    (cycle,) = cycle_rows(review.engine, handle.id)
+    assert cycle.status == jd.CANCELLED and cycle.finished_at is not None

@@ -10,8 +10,10 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from schemas import jd_review as jd
 from schemas.human_step import DecisionInput
-from schemas.tables import Document, JobDescriptionVersion, Position, ReviewCycle, Signature
-from tests.review_harness import Review, approve_all
+from schemas.tables import Document, JobDescriptionVersion, Position, Signature
+from tests.harness_common import cycle_rows
+from tests.review_harness import Review, approve_all, board_resolution
+from tests.review_harness import revised as as_revised
 
 
 async def test_happy_path_adopts_the_new_version_with_every_signature(review: Review):
@@ -57,7 +59,7 @@ async def test_happy_path_adopts_the_new_version_with_every_signature(review: Re
             select(Document).where(Document.workflow_id == handle.id, Document.kind == "redline")
         ).one()
         assert "{+" in redline.text and "[-" in redline.text
-        cycle = s.get(ReviewCycle, handle.id)
+        (cycle,) = cycle_rows(review.engine, handle.id)
         assert cycle is not None and cycle.status == jd.ADOPTED and cycle.finished_at is not None
 
     actions = [(e.step_id, e.actor_id, e.action) for e in review.audit(handle.id)]
@@ -90,7 +92,7 @@ async def test_changes_requested_start_a_second_round(review: Review):
         "Human Resources Technician\n\n"
         "Revised after review: refer difficult cases to the Employee Benefits Representative.\n"
     )
-    await review.decide(handle, "E1008", "revise", text=revised)
+    await review.decide(handle, "E1008", "revise", details=as_revised(revised))
 
     await review.wait_for_step(handle, "review-2")
     await review.drive(handle, approve_all)
@@ -156,7 +158,7 @@ async def test_wrong_answers_are_refused_and_change_nothing(review: Review):
     refusals = [
         (dict(actor="E1030", decision="approve"), "is not a respondent"),
         (dict(actor=reviewer, decision="reject"), "is not allowed"),
-        (dict(actor=reviewer, decision="request_changes"), "needs comment"),
+        (dict(actor=reviewer, decision="request_changes"), "needs a comment"),
         (dict(actor=reviewer, decision="approve", step_id="board-9"), "unknown step"),
     ]
     for args, reason in refusals:
@@ -194,7 +196,7 @@ async def test_the_board_tables_then_approves_at_its_next_meeting(review: Review
     assert second.due_at > first.due_at
     assert second.due_at.weekday() == 1 and second.due_at.day <= 7  # a first Tuesday
 
-    await review.decide(handle, secretary, "approve", resolution_number="26-0501R")
+    await review.decide(handle, secretary, "approve", details=board_resolution("26-0501R"))
     result = await handle.result()
     assert result.outcome == jd.ADOPTED and result.resolution_number == "26-0501R"
     with Session(review.engine) as s:

@@ -14,7 +14,7 @@ from schemas import recruitment as rc
 from schemas.eligibility_register import FillInput, RegisterStatus, RemoveInput
 from schemas.tables import Applicant, Delegation, Recruitment
 from tests.harness_common import poll_until
-from tests.recruitment_harness import HR_SUPERVISOR, Hiring
+from tests.recruitment_harness import HR_SUPERVISOR, Hiring, selection
 
 
 async def _to_register(hiring: Hiring, oral: dict[str, float], **open_kw) -> WorkflowHandle:
@@ -54,7 +54,11 @@ async def test_a_rater_who_misses_the_deadline_is_reminded_then_escalated_to_the
     await hiring.env.sleep(step.due_at - now + timedelta(hours=1))
     await hiring.wait_for(handle, lambda s: HR_SUPERVISOR in [e for e in _escalations(hiring, handle)])
     rows = hiring.outbox(handle.id)
-    to_rater = [r.key.split(":")[2] for r in rows if r.recipient_id == "E1017" and ":supplemental:" in r.key]
+    to_rater = [
+        r.key.split(":supplemental:")[1].split(":")[0]
+        for r in rows
+        if r.recipient_id == "E1017" and ":supplemental:" in r.key
+    ]
     assert to_rater.count("reminder") == 2 and "overdue" in to_rater
     assert not any(r.recipient_id == "E1011" and ":supplemental:reminder" in r.key for r in rows)
     escalation = next(
@@ -96,7 +100,7 @@ async def test_background_answer_window_expires_then_hr_disqualifies_and_the_nex
     ]
     assert len(defaulted) == 1 and defaulted[0].actor_id == "system"
 
-    await _refused(hiring.decide(handle, HR_SUPERVISOR, rc.DISQUALIFY), "needs comment")
+    await _refused(hiring.decide(handle, HR_SUPERVISOR, rc.DISQUALIFY), "needs a comment")
     await hiring.decide(
         handle, HR_SUPERVISOR, rc.DISQUALIFY, comment="conviction directly related to the duties"
     )
@@ -107,7 +111,7 @@ async def test_background_answer_window_expires_then_hr_disqualifies_and_the_nex
     assert hiring.notices(handle.id, status.recruitment_id)["A001"][-1] == "background_disqualified"
 
     await _refused(
-        hiring.decide(handle, "E1015", rc.SELECT, applicant_id="A001"),
+        hiring.decide(handle, "E1015", rc.SELECT, details=selection("A001")),
         "A001 is not certified to the department",
     )
     await hiring.select_offer_accept(handle, "A002", round_=2)
@@ -151,7 +155,9 @@ async def test_scores_refused_out_of_range_unassigned_twice_or_after_the_step_cl
         hiring.score(handle, "E1010", {"A001": 80, "A002": -5}), "score 2 (A002): -5 is outside 0-100"
     )
     await _refused(hiring.score(handle, "E1010", {"A003": 80}), "A003 is not assigned to E1010")
-    await _refused(hiring.score(handle, "E1011", {"A001": 80}), "E1011 is not a scorer of step oral-board")
+    await _refused(
+        hiring.score(handle, "E1011", {"A001": 80}), "E1011 is not a respondent of step oral-board"
+    )
     receipt = await hiring.score(handle, "E1010", {"A001": 80})
     assert receipt.remaining == ["A002"]
     await _refused(hiring.score(handle, "E1010", {"A001": 85}), "E1010 has already scored A001")
@@ -175,7 +181,7 @@ async def test_offer_refused_for_a_candidate_not_certified_or_not_selected(hirin
     handle = await _to_register(hiring, oral)
     status = await hiring.status(handle)
     assert status.certified == ["A001", "A002", "A003"]
-    await hiring.decide(handle, "E1015", rc.SELECT, applicant_id="A002")
+    await hiring.decide(handle, "E1015", rc.SELECT, details=selection("A002"))
     await hiring.wait_for_step(handle, "offer-1")
     start = (await hiring.env.get_current_time()).date() + timedelta(days=20)
 
@@ -217,7 +223,7 @@ async def test_hr_supervisor_asks_for_changes_and_approves_the_revised_announcem
     handle = await hiring.open()
     await hiring.wait_for_step(handle, "announcement-1")
     await _refused(hiring.decide(handle, "E1008", "approve"), "E1008 is not a respondent")
-    await _refused(hiring.decide(handle, HR_SUPERVISOR, "request_changes"), "needs comment")
+    await _refused(hiring.decide(handle, HR_SUPERVISOR, "request_changes"), "needs a comment")
     await hiring.decide(handle, HR_SUPERVISOR, "request_changes", comment="close on a Friday at 4:30 PM")
     await hiring.wait_for_step(handle, "revision-1")
     status = await hiring.status(handle)
@@ -227,7 +233,7 @@ async def test_hr_supervisor_asks_for_changes_and_approves_the_revised_announcem
         inp = rc.ReviseAnnouncementInput(actor_id=actor, announcement=revised)
         return handle.execute_update("revise_announcement", inp, result_type=str)
 
-    await _refused(revise("E1016"), "E1016 may not revise the announcement")
+    await _refused(revise("E1016"), "E1016 is not a respondent of step revision-1")
     await revise("E1008")
     await hiring.wait_for_step(handle, "announcement-2")
     await hiring.decide(handle, HR_SUPERVISOR, "approve", step_id="announcement-2")
@@ -312,7 +318,7 @@ async def test_an_offer_into_a_filled_position_goes_back_to_hr_and_the_register_
     reg = await register.query("status", result_type=RegisterStatus)
     assert {e.applicant_id: e.times_certified for e in reg.entries} == {"A001": 1, "A002": 1, "A003": 1}
 
-    await hiring.decide(handle, "E1015", rc.SELECT, applicant_id="A001")
+    await hiring.decide(handle, "E1015", rc.SELECT, details=selection("A001"))
     await hiring.wait_for_step(handle, "offer-1")
     start = (await hiring.env.get_current_time()).date() + timedelta(days=20)
     filled = rc.OfferInput(actor_id="E1006", applicant_id="A001", position_id="P-ITAT-01", start_date=start)
@@ -387,8 +393,8 @@ async def test_hr_hands_a_late_raters_candidates_to_another_rater(hiring: Hiring
         )
         return handle.execute_update("reassign_scorer", inp, result_type=rc.ScoreReceipt)
 
-    await _refused(reassign("E1016", "E1015"), "E1016 may not reassign a scorer")
-    await _refused(reassign(HR_SUPERVISOR, "E1011"), "E1011 already scores at supplemental")
+    await _refused(reassign("E1016", "E1015"), "E1016 may not reassign a step")
+    await _refused(reassign(HR_SUPERVISOR, "E1011"), "E1011 already takes part in step supplemental")
     await _refused(reassign(HR_SUPERVISOR, "E9999"), "'E9999' is not an active person")
     await _refused(reassign(HR_SUPERVISOR, "E1015", reason=" "), "needs a reason")
     receipt = await reassign(HR_SUPERVISOR, "E1015")
@@ -403,11 +409,8 @@ async def test_hr_hands_a_late_raters_candidates_to_another_rater(hiring: Hiring
         r.recipient_id == "E1015" and ":supplemental:step_opened:" in r.key for r in hiring.outbox(handle.id)
     )
     reassigned = [e for e in hiring.audit(handle.id) if e.action == "reassigned"]
-    assert (
-        len(reassigned) == 1
-        and reassigned[0].on_behalf_of == "E1017"
-        and "on sick leave" in (reassigned[0].comment or "")
-    )
+    assert len(reassigned) == 1 and reassigned[0].actor_id == HR_SUPERVISOR
+    assert reassigned[0].comment == "E1017 to E1015: on sick leave"
 
     await hiring.score(handle, "E1015", {a: scores[a] for a in receipt.remaining}, step_id="supplemental")
     status = await hiring.wait_for_step(handle, "oral-board")
@@ -418,12 +421,12 @@ async def test_hr_hands_a_late_raters_candidates_to_another_rater(hiring: Hiring
 async def test_the_department_passes_over_the_certified_names_and_the_next_ones_are_certified(hiring: Hiring):
     oral = {f"A00{n}": 90.0 - 5 * n for n in range(1, 6)}  # 85, 80, 75, 70, 65
     handle = await _to_register(hiring, oral)
-    await _refused(hiring.decide(handle, "E1015", rc.NONE_SUITABLE), "needs comment")
+    await _refused(hiring.decide(handle, "E1015", rc.NONE_SUITABLE), "needs a comment")
     await hiring.decide(handle, "E1015", rc.NONE_SUITABLE, comment="none has telephone-billing experience")
     status = await hiring.wait_for_step(handle, "selection-2")
     assert status.certified == ["A004", "A005"]
     await _refused(
-        hiring.decide(handle, "E1015", rc.SELECT, applicant_id="A001"),
+        hiring.decide(handle, "E1015", rc.SELECT, details=selection("A001")),
         "A001 is not certified to the department",
     )
     await hiring.decide(handle, "E1015", rc.NONE_SUITABLE, comment="still no billing experience")
@@ -460,3 +463,18 @@ async def test_scores_as_a_plain_signal_are_checked_the_same_way(hiring: Hiring)
     rows = await poll_until(recorded, bool, timeout=10)
     assert len(rows) == 1 and rows[0].comment == "2: A001, A002"
     assert status.stage == rc.ORAL_BOARD
+
+
+async def test_a_register_that_has_closed_is_recorded_and_shown_and_the_hire_stands(hiring: Hiring):
+    handle = await _to_register(hiring, {"A001": 90.0, "A002": 80.0, "A003": 70.0}, checks=[])
+    status = await hiring.status(handle)
+    register_id = rc.register_workflow_id(status.recruitment_id)
+    await hiring.client.get_workflow_handle(register_id).terminate("closed by operations")
+
+    await hiring.select_offer_accept(handle, "A001")
+    result = await handle.result()
+    assert result.outcome == rc.HIRED and result.employee_id is not None
+    status = await hiring.status(handle)
+    assert status.register_problems == [f"fill A001: the register {register_id} has closed"]
+    problems = [e for e in hiring.audit(handle.id) if e.action == "register_problem"]
+    assert [(e.step_id, e.comment) for e in problems] == [("register", status.register_problems[0])]

@@ -1,24 +1,26 @@
 """The eligibility register a recruitment leaves behind (DESIGN section 5; seed 001).
 
-It holds the ranked list, certifies names for later vacancies, removes hired or withdrawn
-candidates, and ends when its vacancies are filled, nobody is left on it, or it expires.
-It continues as new whenever its history grows long, carrying its whole state, so a register
-that lives for a year keeps a small history.
+It is the one owner of the ranked list: it ranks the passing candidates it is given, certifies
+names (for the recruitment's vacancies and later ones), takes hired or withdrawn candidates
+off, and ends when its vacancies are filled, nobody is left on it, or it expires. The
+recruitment asks it with Updates (``standing``, ``certify``, ``remove``, ``fill``) and acts on
+the answer; HR does the same from the CLI. It continues as new whenever its history grows long,
+carrying its whole state, so a register that lives for a year keeps a small history.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.records import RecordActivities
     from activities.recruitment import RecruitmentActivities
     from schemas import eligibility_register as er
-    from schemas.human_step import AuditInput
     from schemas.recruitment import REGISTER_ACTION_TYPE, CertificationRecord, recruitment_workflow_id
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT, HR_DUE_AT, HR_STAGE
-    from workflows.human_step import ACTIVITY_OPTIONS, refused
-    from workflows.rules.recruitment import certify
+
+from workflows.human_step import audit, refused, require_hr, run_activity, run_key
+from workflows.rules.recruitment import Scored, certify, rank
 
 
 @workflow.defn(name="EligibilityRegister")
@@ -26,6 +28,9 @@ class EligibilityRegister:
     @workflow.init
     def __init__(self, inp: er.RegisterInput) -> None:
         self._s = inp.model_copy(deep=True)
+        if not self._s.entries and self._s.candidates:
+            self._s.entries = rank([Scored(**c.model_dump()) for c in self._s.candidates], self._s.plan)
+        self._s.candidates = []  # ranked once; continue-as-new carries the entries
         self._outcome: str | None = None
 
     @workflow.run
@@ -59,7 +64,7 @@ class EligibilityRegister:
                 workflow.continue_as_new(self._s)
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.upsert_search_attributes([HR_STAGE.value_set(self._outcome), HR_DUE_AT.value_unset()])
-        await self._audit(
+        await audit(
             "register",
             "system",
             f"closed_{self._outcome}",
@@ -88,12 +93,17 @@ class EligibilityRegister:
         )
 
     @workflow.update
+    def standing(self) -> list[er.RegisterEntry]:
+        """The ranked list as it stands (the recruitment tells each candidate their rank)."""
+        return self._s.entries
+
+    @workflow.update
     async def certify(self, inp: er.CertifyInput) -> er.Certification:
-        """Certifies names for a later vacancy; the same request id gives the same answer."""
+        """Certifies names for vacancies; the same request id gives the same answer."""
         earlier = next((c for c in self._s.certifications if c.request_id == inp.request_id), None)
         if earlier is not None:
             return earlier
-        names = certify(self._s.entries, inp.vacancies, self._s.plan)
+        names = certify(self._s.entries, inp.vacancies, self._s.plan, exclude=inp.passed_over)
         cert = er.Certification(
             request_id=inp.request_id,
             applicant_ids=names,
@@ -107,10 +117,10 @@ class EligibilityRegister:
             if entry.applicant_id in names:
                 entry.times_certified += 1
         self._show()
-        await workflow.execute_activity_method(
+        await run_activity(
             RecruitmentActivities.record_certification,
             CertificationRecord(
-                key=f"{workflow.info().workflow_id}:certify:{inp.request_id}",
+                key=run_key("certify", inp.request_id),
                 recruitment_id=self._s.recruitment_id,
                 request_id=inp.request_id,
                 applicant_ids=names,
@@ -119,129 +129,110 @@ class EligibilityRegister:
                 certified_by=inp.actor_id,
                 at=cert.at,
             ),
-            **ACTIVITY_OPTIONS,
         )
-        await self._audit(f"certify:{inp.request_id}", inp.actor_id, "certified", ", ".join(names))
+        await audit(f"certify:{inp.request_id}", inp.actor_id, "certified", ", ".join(names) or "nobody")
         return cert
 
     @certify.validator
     def _validate_certify(self, inp: er.CertifyInput) -> None:
+        if any(c.request_id == inp.request_id for c in self._s.certifications):
+            return  # a repeated request: the same answer
         self._require_hr(inp.actor_id, "certify from this register")
-        if self._outcome is not None:
-            raise refused(f"the register is closed ({self._outcome})")
+        self._require_open()
         if not any(e.status == er.ACTIVE for e in self._s.entries):
             raise refused("nobody is left on the register")
         open_vacancies = self._s.vacancies - len(self._s.filled)
-        if inp.vacancies > open_vacancies and not any(
-            c.request_id == inp.request_id for c in self._s.certifications
-        ):
+        if inp.vacancies > open_vacancies:
             raise refused(f"the register has {open_vacancies} open vacancy(ies), not {inp.vacancies}")
 
-    @workflow.update(name="remove")
+    @workflow.update
     async def remove(self, inp: er.RemoveInput) -> er.RegisterEntry:
-        """HR takes a candidate off the register (withdrawn, declined, disqualified, unreachable).
+        """Takes a candidate off the register (withdrawn, declined, disqualified, unreachable).
 
-        The recruitment, if it is still running, is told, so it certifies them no more.
+        A running recruitment is told, so it no longer accepts a selection of them.
         """
-        entry = self._apply_remove(inp)
-        await self._audit(f"remove:{inp.applicant_id}", inp.actor_id, f"removed_{inp.reason}", inp.comment)
-        recruitment = workflow.get_external_workflow_handle(recruitment_workflow_id(self._s.recruitment_id))
-        try:
-            await recruitment.signal("register_removed", inp)
-        except Exception as err:  # the recruitment has ended: nothing to tell it
-            workflow.logger.info("recruitment not told of the removal: %s", type(err).__name__)
-        return entry
-
-    @workflow.signal(name="certified")
-    def certified(self, cert: er.Certification) -> None:
-        """A certification the recruitment made from this list, kept with the register's own."""
-        if any(c.request_id == cert.request_id for c in self._s.certifications):
-            return
-        self._s.certifications.append(cert)
-        for entry in self._s.entries:
-            if entry.applicant_id in cert.applicant_ids:
-                entry.times_certified += 1
-        self._show()
-
-    @workflow.update(name="fill")
-    async def fill_update(self, inp: er.FillInput) -> er.RegisterEntry:
-        """HR records a later vacancy filled from the register (the CLI's ``register fill``)."""
-        await self.fill(inp)
         entry = self._entry(inp.applicant_id)
         assert entry is not None
+        if self._repeated(entry, inp.request_id):
+            return entry
+        entry.status = er.REMOVED
+        entry.reason = inp.reason
+        entry.request_id = inp.request_id
+        self._show()
+        await audit(f"remove:{inp.applicant_id}", inp.actor_id, f"removed_{inp.reason}", inp.comment)
+        if inp.request_id is None:  # HR's removal, not the recruitment's own: tell it
+            await self._tell_recruitment(inp)
         return entry
 
-    @fill_update.validator
-    def _validate_fill(self, inp: er.FillInput) -> None:
-        self._require_hr(inp.actor_id, "fill a vacancy from this register")
+    @remove.validator
+    def _validate_remove(self, inp: er.RemoveInput) -> None:
         entry = self._entry(inp.applicant_id)
-        if self._outcome is not None:
-            raise refused(f"the register is closed ({self._outcome})")
+        if entry is not None and self._repeated(entry, inp.request_id):
+            return
+        self._require_hr(inp.actor_id, "change the register")
+        self._require_open()
+        if entry is None:
+            raise refused(f"{inp.applicant_id} is not on the register")
+        if entry.status != er.ACTIVE:
+            raise refused(f"{inp.applicant_id} is already off the register ({entry.reason})")
+        if inp.reason not in er.REMOVAL_REASONS or inp.reason == "hired":
+            reasons = ", ".join(r for r in er.REMOVAL_REASONS if r != "hired")
+            raise refused(f"reason must be one of {reasons}")
+
+    @workflow.update
+    async def fill(self, inp: er.FillInput) -> er.RegisterEntry:
+        """A vacancy filled from the register: by the recruitment's hire, or HR's later one."""
+        entry = self._entry(inp.applicant_id)
+        assert entry is not None
+        if self._repeated(entry, inp.request_id):
+            return entry
+        entry.status = er.HIRED
+        entry.reason = "hired"
+        entry.request_id = inp.request_id
+        self._s.filled.append(inp.position_id)
+        self._show()
+        await audit(
+            f"fill:{inp.applicant_id}", inp.actor_id, "filled", f"{inp.applicant_id} into {inp.position_id}"
+        )
+        return entry
+
+    @fill.validator
+    def _validate_fill(self, inp: er.FillInput) -> None:
+        entry = self._entry(inp.applicant_id)
+        if entry is not None and self._repeated(entry, inp.request_id):
+            return
+        self._require_hr(inp.actor_id, "fill a vacancy from this register")
+        self._require_open()
         if entry is None or entry.status != er.ACTIVE:
             raise refused(f"{inp.applicant_id} is not active on the register")
         if inp.position_id in self._s.filled:
             raise refused(f"{inp.position_id} was already filled from this register")
 
-    @remove.validator
-    def _validate_remove(self, inp: er.RemoveInput) -> None:
-        self._require_hr(inp.actor_id, "change the register")
-        problem = self._remove_problem(inp)
-        if problem:
-            raise refused(problem)
-
-    @workflow.signal(name="remove")
-    async def remove_signal(self, inp: er.RemoveInput) -> None:
-        problem = self._remove_problem(inp)
-        if problem:
-            workflow.logger.warning("register removal refused: %s", problem)
-            return
-        self._apply_remove(inp)
-        await self._audit(f"remove:{inp.applicant_id}", inp.actor_id, f"removed_{inp.reason}", inp.comment)
-
-    @workflow.signal(name="fill")
-    async def fill(self, inp: er.FillInput) -> None:
-        """A vacancy was filled from the register (sent by the recruitment on a hire)."""
-        entry = self._entry(inp.applicant_id)
-        if entry is None or entry.status != er.ACTIVE:
-            workflow.logger.warning("fill ignored: %s is not active on the register", inp.applicant_id)
-            return
-        entry.status = er.HIRED
-        entry.reason = "hired"
-        self._s.filled.append(inp.position_id)
-        self._show()
-        await self._audit(
-            f"fill:{inp.applicant_id}", inp.actor_id, "filled", f"{inp.applicant_id} into {inp.position_id}"
-        )
-
     # ----- helpers -----------------------------------------------------------------------------
 
-    def _remove_problem(self, inp: er.RemoveInput) -> str | None:
-        if self._outcome is not None:
-            return f"the register is closed ({self._outcome})"
-        entry = self._entry(inp.applicant_id)
-        if entry is None:
-            return f"{inp.applicant_id} is not on the register"
-        if entry.status != er.ACTIVE:
-            return f"{inp.applicant_id} is already off the register ({entry.reason})"
-        if inp.reason not in er.REMOVAL_REASONS or inp.reason == "hired":
-            reasons = ", ".join(r for r in er.REMOVAL_REASONS if r != "hired")
-            return f"reason must be one of {reasons}"
-        return None
+    async def _tell_recruitment(self, inp: er.RemoveInput) -> None:
+        """Tells the running recruitment of HR's removal; one that has ended needs no telling."""
+        recruitment = workflow.get_external_workflow_handle(recruitment_workflow_id(self._s.recruitment_id))
+        try:
+            await recruitment.signal("register_removed", inp)
+        except ApplicationError as err:
+            if err.type != "ExternalWorkflowExecutionNotFound" and "not found" not in err.message.lower():
+                raise
+            workflow.logger.info("recruitment has ended; not told of the removal of %s", inp.applicant_id)
 
-    def _apply_remove(self, inp: er.RemoveInput) -> er.RegisterEntry:
-        entry = self._entry(inp.applicant_id)
-        assert entry is not None
-        entry.status = er.REMOVED
-        entry.reason = inp.reason
-        self._show()
-        return entry
+    @staticmethod
+    def _repeated(entry: er.RegisterEntry, request_id: str | None) -> bool:
+        return request_id is not None and entry.request_id == request_id
 
     def _entry(self, applicant_id: str) -> er.RegisterEntry | None:
         return next((e for e in self._s.entries if e.applicant_id == applicant_id), None)
 
     def _require_hr(self, actor_id: str, what: str) -> None:
-        if actor_id not in self._s.hr_staff:
-            raise refused(f"{actor_id} may not {what}")
+        require_hr(self._s.hr_staff, actor_id, what)
+
+    def _require_open(self) -> None:
+        if self._outcome is not None:
+            raise refused(f"the register is closed ({self._outcome})")
 
     def _over(self) -> str | None:
         if len(self._s.filled) >= self._s.vacancies:
@@ -270,19 +261,3 @@ class EligibilityRegister:
             f"| {e.rank} | {e.applicant_id} | {e.final:g} | {e.oral:g} | {e.status} |" for e in s.entries
         ]
         workflow.set_current_details("\n".join(lines))
-
-    async def _audit(self, step_id: str, actor_id: str, action: str, comment: str | None) -> None:
-        wf_id = workflow.info().workflow_id
-        await workflow.execute_activity_method(
-            RecordActivities.record_audit,
-            AuditInput(
-                key=f"{wf_id}:{step_id}:{action}",
-                workflow_id=wf_id,
-                step_id=step_id,
-                actor_id=actor_id,
-                action=action,
-                comment=comment,
-                at=workflow.now(),
-            ),
-            **ACTIVITY_OPTIONS,
-        )

@@ -1,21 +1,24 @@
 """The human step, shared by every process: wait for named people, with reminders and escalation.
 
-A workflow class inherits ``HumanSteps`` and calls ``await self.run_step(spec)`` for each wait.
-The class brings the handlers every process answers to:
+A workflow class inherits ``HumanSteps``, builds each wait with ``self._step(...)`` and calls
+``await self.run_step(spec)``. Every answer goes through one check (``_checked``): the generic
+decision (``decide``, an Update refused at once with a reason, or the same as a plain signal)
+and a process's dedicated Updates (an offer, scores, a background check) alike. A step names
+the one way it is answered (``StepSpec.answer_with``); any other way is refused with a reason
+that names the right command, and nothing else closes it.
 
-- ``decide`` as an Update (validated first, so a wrong answer is refused at once with a reason)
-  and as a Signal (``temporal workflow signal --name decide``); both go through ``_accept``;
-- ``extend_due`` (HR moves a due date, with a reason) and ``withdraw`` (HR ends the process).
-
-While a step is open the workflow keeps ``HrPendingApprovers`` and ``HrDueAt`` current.
+The class also brings ``extend_due`` (HR moves a due date, with a reason) and ``withdraw`` (HR
+ends the process). While a step is open the workflow keeps ``HrPendingApprovers`` and
+``HrDueAt`` current. Records are keyed by the run (``run_key``): a later run of the same
+workflow id writes rows of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -26,36 +29,43 @@ with workflow.unsafe.imports_passed_through():
     from activities.directory import DirectoryActivities
     from activities.notifications import NotificationActivities
     from activities.records import RecordActivities
+    from schemas.decision_details import DecisionDetails
     from schemas.human_step import (
+        DECIDE,
         Answer,
+        AnswerWay,
         AuditInput,
         DecisionInput,
         DecisionReceipt,
         DelegationQuery,
+        DuePolicy,
         ExtendDueInput,
         NotifyInput,
+        Participant,
         StepSnapshot,
         StepSpec,
         StepState,
         WithdrawInput,
     )
     from schemas.search_attributes import HR_DUE_AT, HR_PENDING_APPROVERS, HR_STAGE
-    from workflows.rules.deadlines import (
-        DEFAULT,
-        ESCALATE,
-        OVERDUE_REMINDER,
-        REMINDER,
-        StepEvent,
-        step_events,
-    )
-    from workflows.rules.human_step import (
-        DecisionRefused,
-        check_decision,
-        escalation_targets,
-        is_complete,
-        pending,
-        select_step,
-    )
+
+from workflows.rules.deadlines import (
+    DEFAULT,
+    ESCALATE,
+    OVERDUE_REMINDER,
+    REMINDER,
+    StepEvent,
+    step_events,
+)
+from workflows.rules.human_step import (
+    DecisionRefused,
+    check_answer,
+    escalation_targets,
+    is_complete,
+    pending,
+    require_staff,
+    select_step,
+)
 
 SYSTEM_ACTOR = "system"
 ACTIVITY_OPTIONS: dict[str, Any] = {
@@ -66,11 +76,75 @@ ACTIVITY_OPTIONS: dict[str, Any] = {
     # sent for them (the time-skipping test server also mishandles such requests).
     "cancellation_type": ActivityCancellationType.ABANDON,
 }
+NOTICE_OPTIONS: dict[str, Any] = {
+    # A notice may go to many people (every applicant); the activity heartbeats before each
+    # message, so an attempt that stops sending is noticed within the heartbeat timeout.
+    "start_to_close_timeout": timedelta(minutes=10),
+    "heartbeat_timeout": timedelta(minutes=1),
+}
+REASSIGNED = "reassigned"
+
+D = TypeVar("D")
 
 
 def refused(message: str) -> ApplicationError:
     """An input a workflow refuses: the one-line reason, never retried."""
     return ApplicationError(message, type="InputRefused", non_retryable=True)
+
+
+def run_key(*parts: str) -> str:
+    """A record key: the workflow id, its run (the first execution run id, which survives
+    continue-as-new) and the step and event, so a later run of the same id writes its own rows."""
+    info = workflow.info()
+    return ":".join((info.workflow_id, info.first_execution_run_id, *parts))
+
+
+async def run_activity(method: Callable[..., Any], arg: Any, **options: Any) -> Any:
+    """Runs an activity method with the service's options (``options`` override them)."""
+    return await workflow.execute_activity_method(method, arg, **(ACTIVITY_OPTIONS | options))
+
+
+async def audit(
+    step_id: str,
+    actor_id: str,
+    action: str,
+    comment: str | None,
+    *,
+    on_behalf_of: str | None = None,
+    event: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Writes one audit row, keyed by run, step and ``event`` (the action when not given)."""
+    info = workflow.info()
+    await run_activity(
+        RecordActivities.record_audit,
+        AuditInput(
+            key=run_key(step_id, event or action),
+            workflow_id=info.workflow_id,
+            run_id=info.first_execution_run_id,
+            step_id=step_id,
+            actor_id=actor_id,
+            on_behalf_of=on_behalf_of,
+            action=action,
+            comment=comment,
+            at=at or workflow.now(),
+        ),
+    )
+
+
+def require_hr(staff: Iterable[str], actor_id: str, what: str) -> None:
+    """Refuses (an Update's ``ApplicationError``) anyone who is not HR staff."""
+    try:
+        require_staff(set(staff), actor_id, what)
+    except DecisionRefused as err:
+        raise refused(str(err)) from None
+
+
+def details_of(answer: Answer, kind: type[D]) -> D:
+    """An answer's details as the payload its step asked for (checked when it was accepted)."""
+    if not isinstance(answer.details, kind):
+        raise TypeError(f"{answer.decision!r} by {answer.person_id} carries no {kind.__name__}")
+    return answer.details
 
 
 class Withdrawn(Exception):
@@ -87,12 +161,12 @@ class HumanSteps:
         self._withdrawal: WithdrawInput | None = None
         self._visible: dict[str, object] = {}
 
-    # ----- handlers -------------------------------------------------------------------------
+    # ----- the generic decision -----------------------------------------------------------------
 
-    @workflow.update(name="decide")
+    @workflow.update(name=DECIDE)
     async def decide(self, inp: DecisionInput) -> DecisionReceipt:
         """Records a decision sent by ``hr decide``; the validator has already checked it."""
-        state, answer = self._accept(inp, source="update")
+        state, answer = self._accept(DECIDE, inp, source="update")
         await self._record_answer(state, answer)
         return DecisionReceipt(
             workflow_id=workflow.info().workflow_id,
@@ -106,22 +180,72 @@ class HumanSteps:
 
     @decide.validator
     def _validate_decide(self, inp: DecisionInput) -> None:
-        try:
-            state = select_step(self._steps, inp)
-            check_decision(state, inp)
-            self._check_decision_extra(state, inp)
-        except DecisionRefused as refused:
-            raise ApplicationError(str(refused), type="DecisionRefused", non_retryable=True) from None
+        self._checked(DECIDE, inp)
 
-    @workflow.signal(name="decide")
+    @workflow.signal(name=DECIDE)
     async def decide_signal(self, inp: DecisionInput) -> None:
         """The same decision as a plain signal; a refused one is logged and changes nothing."""
         try:
-            state, answer = self._accept(inp, source="signal")
-        except DecisionRefused as refused:
-            workflow.logger.warning("decision refused: %s", refused)
+            state, answer = self._accept(DECIDE, inp, source="signal")
+        except ApplicationError as err:
+            workflow.logger.warning("decision refused: %s", err.message)
             return
         await self._record_answer(state, answer)
+
+    # ----- the one check, and taking an answer ---------------------------------------------------
+
+    def _checked(self, way: str, inp: DecisionInput) -> tuple[StepState, str, DecisionDetails | None]:
+        """The step an answer sent by ``way`` is for, the participant and the typed details.
+
+        The one check of every answer (right step, right way, right person, well-formed), plus
+        the process's own (``_check_answer_extra``). Raises ``refused(...)``.
+        """
+        try:
+            state = select_step(self._steps, inp, way)
+            person_id, details = check_answer(state, inp, way)
+            self._check_answer_extra(state, inp, details)
+        except DecisionRefused as err:
+            raise refused(str(err)) from None
+        return state, person_id, details
+
+    def _check_answer_extra(
+        self, state: StepState, inp: DecisionInput, details: DecisionDetails | None
+    ) -> None:
+        """A process's own checks of an answer (raise ``DecisionRefused``); none by default."""
+
+    def _accept(self, way: str, inp: DecisionInput, source: str = "update") -> tuple[StepState, Answer]:
+        """Checks an answer again and takes it into workflow state, before any await.
+
+        A validator and its handler can be a moment apart (another answer in the same
+        activation), so a handler checks again; a refusal then fails only this Update.
+        """
+        state, person_id, details = self._checked(way, inp)
+        return state, self._take(state, person_id, inp, details, source)
+
+    def _take(
+        self,
+        state: StepState,
+        person_id: str,
+        inp: DecisionInput,
+        details: DecisionDetails | None = None,
+        source: str = "update",
+    ) -> Answer:
+        """Takes an answer ``_checked`` has passed into the step (a dedicated Update whose input
+        comes in parts, such as scores, takes it once the last part is in)."""
+        answer = Answer(
+            person_id=person_id,
+            actor_id=inp.actor_id,
+            decision=inp.decision,
+            comment=inp.comment,
+            details=details,
+            at=workflow.now(),
+            source=source,  # type: ignore[arg-type]
+        )
+        state.answers[person_id] = answer
+        self._refresh_visibility()
+        return answer
+
+    # ----- HR's commands on any process -----------------------------------------------------------
 
     @workflow.update
     async def extend_due(self, inp: ExtendDueInput) -> StepSnapshot:
@@ -134,12 +258,8 @@ class HumanSteps:
                 state.fired.append(event.key)
         state.revision += 1
         self._refresh_visibility()
-        await self._audit(
-            state.spec.step_id,
-            inp.actor_id,
-            "due_extended",
-            inp.reason,
-            key_suffix=f"extend:{state.revision}",
+        await audit(
+            state.spec.step_id, inp.actor_id, "due_extended", inp.reason, event=f"extend:{state.revision}"
         )
         return self._snapshot(state)
 
@@ -148,96 +268,123 @@ class HumanSteps:
         self._require_hr(inp.actor_id, "extend a due date")
         state = self._steps.get(inp.step_id)
         if state is None:
-            raise ApplicationError(f"unknown step {inp.step_id!r}", non_retryable=True)
+            raise refused(f"unknown step {inp.step_id!r}")
         if state.closed:
-            raise ApplicationError(f"step {inp.step_id} is closed", non_retryable=True)
+            raise refused(f"step {inp.step_id} is closed")
         if inp.new_due_at <= workflow.now():
-            raise ApplicationError("the new due date must be in the future", non_retryable=True)
+            raise refused("the new due date must be in the future")
         if not inp.reason.strip():
-            raise ApplicationError("a reason is required", non_retryable=True)
+            raise refused("a reason is required")
 
     @workflow.update
     async def withdraw(self, inp: WithdrawInput) -> str:
         """HR ends the process; the open step closes and the outcome is recorded as withdrawn."""
         self._withdrawal = inp
-        await self._audit("process", inp.actor_id, "withdrawn", inp.reason, key_suffix="withdraw")
+        await audit("process", inp.actor_id, "withdrawn", inp.reason, event="withdraw")
         return "withdrawn"
 
     @withdraw.validator
     def _validate_withdraw(self, inp: WithdrawInput) -> None:
         self._require_hr(inp.actor_id, "withdraw this process")
         if self._withdrawal is not None or self._finished():
-            raise ApplicationError("the process has already ended", non_retryable=True)
+            raise refused("the process has already ended")
         if not inp.reason.strip():
-            raise ApplicationError("a reason is required", non_retryable=True)
+            raise refused("a reason is required")
 
     def _require_hr(self, actor_id: str, what: str) -> None:
-        if actor_id not in self._hr_staff:
-            raise ApplicationError(f"{actor_id} may not {what}", non_retryable=True)
+        require_hr(self._hr_staff, actor_id, what)
 
     def _finished(self) -> bool:
         """Overridden by processes that know when they are over."""
         return False
 
-    def _check_decision_extra(self, state: StepState, inp: DecisionInput) -> None:
-        """A process's own checks of a decision (raise ``DecisionRefused``); none by default."""
+    def _check_reassign(
+        self, step_id: str, from_id: str, to_id: str, actor_id: str, reason: str
+    ) -> StepState:
+        """HR may hand a participant's part of an open step to someone else, with a reason."""
+        self._require_hr(actor_id, "reassign a step")
+        state = self._steps.get(step_id)
+        if state is None or state.closed:
+            raise refused(f"step {step_id} is not open")
+        people = [p.person_id for p in state.spec.participants]
+        if from_id not in people:
+            raise refused(f"{from_id} is not a participant of step {step_id}")
+        if from_id not in pending(state.spec, state.answers):
+            raise refused(f"{from_id} has already answered step {step_id}")
+        if to_id in people:
+            raise refused(f"{to_id} already takes part in step {step_id}; name someone else")
+        if not reason.strip():
+            raise refused("a reassignment needs a reason")
+        return state
+
+    async def _reassign(self, state: StepState, from_id: str, to_id: str, actor_id: str, reason: str) -> None:
+        """Hands ``from_id``'s part of an open step to ``to_id`` (checked by ``_check_reassign``)."""
+        old = next(p for p in state.spec.participants if p.person_id == from_id)
+        state.spec.participants = [p for p in state.spec.participants if p.person_id != from_id]
+        state.spec.participants.append(old.model_copy(update={"person_id": to_id}))
+        self._refresh_visibility()
+        await audit(
+            state.spec.step_id,
+            actor_id,
+            REASSIGNED,
+            f"{from_id} to {to_id}: {reason}",
+            event=f"reassigned:{from_id}",
+        )
+        await self._notify(state, "step_opened", [to_id], f"reassigned:{to_id}")
 
     # ----- the step itself --------------------------------------------------------------------
 
-    def _accept(self, inp: DecisionInput, source: str) -> tuple[StepState, Answer]:
-        """Checks and records an answer in workflow state, synchronously (no await before it)."""
-        state = select_step(self._steps, inp)
-        person_id = check_decision(state, inp)
-        self._check_decision_extra(state, inp)
-        answer = Answer(
-            person_id=person_id,
-            actor_id=inp.actor_id,
-            decision=inp.decision,
-            comment=inp.comment,
-            text=inp.text,
-            resolution_number=inp.resolution_number,
-            meeting_date=inp.meeting_date,
-            applicant_id=inp.applicant_id,
-            at=workflow.now(),
-            source=source,  # type: ignore[arg-type]
-        )
-        state.answers[person_id] = answer
-        self._refresh_visibility()
-        return state, answer
+    def _due_policy(self) -> DuePolicy:
+        """The process's reminder and escalation policy; overridden to name its fallback."""
+        return DuePolicy()
 
-    async def _complete_answer(
-        self, state: StepState, person_id: str, actor_id: str, decision: str, comment: str | None
-    ) -> Answer:
-        """Records an answer a process derives from other input (a rater's last score, say)."""
-        answer = Answer(
-            person_id=person_id, actor_id=actor_id, decision=decision, comment=comment, at=workflow.now()
+    def _step(
+        self,
+        step_id: str,
+        title: str,
+        participants: list[Participant],
+        allowed: list[str],
+        due_at: datetime,
+        *,
+        answer_with: AnswerWay | None = None,
+        comment_required: Iterable[str] = (),
+        details: dict[str, str] | None = None,
+        mode: str = "all",
+        policy: DuePolicy | None = None,
+        requester_id: str | None = None,
+    ) -> StepSpec:
+        """A step's specification, with the process's due policy unless ``policy`` is given."""
+        return StepSpec(
+            step_id=step_id,
+            title=title,
+            participants=participants,
+            allowed=allowed,
+            answer_with=answer_with or AnswerWay(),
+            comment_required=list(comment_required),
+            details=details or {},
+            mode=mode,  # type: ignore[arg-type]
+            due_at=due_at,
+            policy=policy or self._due_policy(),
+            requester_id=requester_id,
         )
-        state.answers[person_id] = answer
-        self._refresh_visibility()
-        await self._record_answer(state, answer)
-        return answer
-
-    async def run_step_delegated(self, spec: StepSpec) -> StepState:
-        """``run_step`` with the delegations in force today looked up first (DESIGN section 4)."""
-        spec.delegates = await workflow.execute_activity_method(
-            DirectoryActivities.active_delegations,
-            DelegationQuery(person_ids=[p.person_id for p in spec.participants], on=workflow.now().date()),
-            **ACTIVITY_OPTIONS,
-        )
-        return await self.run_step(spec)
 
     async def run_step(self, spec: StepSpec) -> StepState:
         """Opens a step, notifies its people, and waits until it is complete.
 
-        Reminders, escalation and default answers happen on the step's schedule; a due date
-        moved by ``extend_due`` reschedules them. Raises ``Withdrawn`` if HR withdrew.
+        The delegations in force are looked up as the step opens (DESIGN section 4). Reminders,
+        escalation and default answers happen on the step's schedule; a due date moved by
+        ``extend_due`` reschedules them. Raises ``Withdrawn`` if HR withdrew.
         """
+        spec.delegates = await run_activity(
+            DirectoryActivities.active_delegations,
+            DelegationQuery(person_ids=[p.person_id for p in spec.participants], on=workflow.now().date()),
+        )
         state = StepState(spec=spec, opened_at=workflow.now())
         self._steps[spec.step_id] = state
         self._refresh_visibility()
         invited = pending(spec, state.answers)  # before any await: someone may answer at once
         await asyncio.gather(
-            self._audit(spec.step_id, SYSTEM_ACTOR, "opened", spec.title),
+            audit(spec.step_id, SYSTEM_ACTOR, "opened", spec.title),
             self._notify(state, "step_opened", invited, "opened"),
         )
         while not self._step_done(state):
@@ -283,48 +430,54 @@ class HumanSteps:
         elif event.kind == ESCALATE:
             await self._escalate(state, waiting, event)
         elif event.kind == DEFAULT:
-            await self._apply_defaults(state, waiting)
+            await self._apply_defaults(state)
 
     async def _escalate(self, state: StepState, waiting: list[str], event: StepEvent) -> None:
         for target, overdue in escalation_targets(state.spec, waiting).items():
             state.escalated_to.append(target)
-            await self._audit(
+            await audit(
                 state.spec.step_id,
                 SYSTEM_ACTOR,
                 "escalated",
                 f"to {target}: overdue {', '.join(overdue)}",
-                key_suffix=f"escalated:{target}:{event.key}",
+                event=f"escalated:{target}:{event.key}",
             )
             await self._notify(
                 state, "escalation", [target], f"{event.key}:{target}", extra={"overdue": ", ".join(overdue)}
             )
         await self._notify(state, "overdue", waiting, event.key)
 
-    async def _apply_defaults(self, state: StepState, waiting: list[str]) -> None:
+    async def _apply_defaults(self, state: StepState) -> None:
+        """Records the default answer of each participant who has still not answered.
+
+        Checked person by person at the moment of writing: an answer accepted while an earlier
+        default was being recorded stands.
+        """
         for participant in state.spec.participants:
-            if participant.person_id in waiting and participant.default_decision:
-                answer = Answer(
-                    person_id=participant.person_id,
-                    actor_id=SYSTEM_ACTOR,
-                    decision=participant.default_decision,
-                    comment="no answer by the deadline, after reminders and escalation",
-                    at=workflow.now(),
-                    source="default",
-                )
-                state.answers[participant.person_id] = answer
-                await self._record_answer(state, answer)
-        self._refresh_visibility()
+            if participant.person_id in state.answers or not participant.default_decision:
+                continue
+            answer = Answer(
+                person_id=participant.person_id,
+                actor_id=SYSTEM_ACTOR,
+                decision=participant.default_decision,
+                comment="no answer by the deadline, after reminders and escalation",
+                at=workflow.now(),
+                source="default",
+            )
+            state.answers[participant.person_id] = answer
+            self._refresh_visibility()
+            await self._record_answer(state, answer)
 
     # ----- records, notifications, visibility --------------------------------------------------
 
     async def _record_answer(self, state: StepState, answer: Answer) -> None:
-        await self._audit(
+        await audit(
             state.spec.step_id,
             answer.actor_id,
             answer.decision,
             answer.comment,
             on_behalf_of=answer.person_id if answer.person_id != answer.actor_id else None,
-            key_suffix=f"answer:{answer.person_id}",
+            event=f"answer:{answer.person_id}",
             at=answer.at,
         )
         if answer.source != "default" and answer.person_id != answer.actor_id:
@@ -336,33 +489,6 @@ class HumanSteps:
                 extra={"decision": answer.decision},
             )
 
-    async def _audit(
-        self,
-        step_id: str,
-        actor_id: str,
-        action: str,
-        comment: str | None,
-        *,
-        on_behalf_of: str | None = None,
-        key_suffix: str | None = None,
-        at: datetime | None = None,
-    ) -> None:
-        wf_id = workflow.info().workflow_id
-        await workflow.execute_activity_method(
-            RecordActivities.record_audit,
-            AuditInput(
-                key=f"{wf_id}:{step_id}:{key_suffix or action}",
-                workflow_id=wf_id,
-                step_id=step_id,
-                actor_id=actor_id,
-                on_behalf_of=on_behalf_of,
-                action=action,
-                comment=comment,
-                at=at or workflow.now(),
-            ),
-            **ACTIVITY_OPTIONS,
-        )
-
     async def _notify(
         self,
         state: StepState | None,
@@ -373,27 +499,29 @@ class HumanSteps:
     ) -> None:
         if not recipients:
             return
-        wf_id = workflow.info().workflow_id
-        params = {"workflow_id": wf_id, "stage": self._stage}
+        info = workflow.info()
+        params = {"workflow_id": info.workflow_id, "stage": self._stage}
         if state is not None:
             params |= {
                 "step_id": state.spec.step_id,
                 "step_title": state.spec.title,
                 "due_at": state.spec.due_at.strftime("%Y-%m-%d %H:%M UTC"),
                 "allowed": ", ".join(state.spec.allowed),
+                "command": state.spec.answer_with.command,
             }
         params |= extra or {}
         step = state.spec.step_id if state else "process"
-        await workflow.execute_activity_method(
+        await run_activity(
             NotificationActivities.notify,
             NotifyInput(
-                key=f"{wf_id}:{step}:{template}:{key}",
-                workflow_id=wf_id,
+                key=run_key(step, template, key),
+                workflow_id=info.workflow_id,
+                run_id=info.first_execution_run_id,
                 recipient_ids=sorted(set(recipients)),
                 template=template,
                 params=params,
             ),
-            **ACTIVITY_OPTIONS,
+            **NOTICE_OPTIONS,
         )
 
     def _set_stage(self, stage: str) -> None:
@@ -435,6 +563,7 @@ class HumanSteps:
             step_id=state.spec.step_id,
             title=state.spec.title,
             allowed=state.spec.allowed,
+            answer_with=state.spec.answer_with.command,
             due_at=state.spec.due_at,
             pending=pending(state.spec, state.answers),
             answers=list(state.answers.values()),

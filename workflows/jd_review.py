@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.directory import DirectoryActivities
     from activities.records import RecordActivities
     from schemas import jd_review as jd
+    from schemas.decision_details import BoardResolution, RevisedText
     from schemas.human_step import (
         AGREEABLE,
         APPROVE,
@@ -28,14 +29,16 @@ with workflow.unsafe.imports_passed_through():
         TABLE,
         WITHDRAW,
         Answer,
+        DuePolicy,
         Participant,
         StepSpec,
         StepState,
     )
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT
-    from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps, Withdrawn
-    from workflows.rules.deadlines import due_after, meeting_due_at, next_board_meeting
-    from workflows.rules.review import hr_choices
+
+from workflows.human_step import HumanSteps, Withdrawn, details_of, run_activity, run_key
+from workflows.rules.deadlines import due_after, meeting_due_at, next_board_meeting
+from workflows.rules.review import hr_choices
 
 
 @workflow.defn(name="JobDescriptionReview")
@@ -61,11 +64,9 @@ class JobDescriptionReview(HumanSteps):
         self._set_stage(jd.DRAFTING)
         resolution: str | None = None
         try:
-            self._p = await self._activity(
+            self._p = await run_activity(
                 DirectoryActivities.resolve_review_participants,
-                jd.ResolveInput(
-                    class_code=inp.class_code, requested_by=inp.requested_by, on=workflow.now().date()
-                ),
+                jd.ResolveInput(class_code=inp.class_code, requested_by=inp.requested_by),
             )
             self._hr_staff.add(self._p.hr_supervisor_id)
             workflow.upsert_search_attributes([HR_DEPARTMENT.value_set(self._p.department_code)])
@@ -73,7 +74,7 @@ class JobDescriptionReview(HumanSteps):
             try:
                 review, signatures, board = await self._review_until_board_decides()
                 if board.decision == APPROVE:
-                    resolution = board.resolution_number
+                    resolution = details_of(board, BoardResolution).resolution_number
                     await self._adopt(review, signatures, board)
                     self._outcome = jd.ADOPTED
                 else:
@@ -135,7 +136,8 @@ class JobDescriptionReview(HumanSteps):
     async def _review_until_board_decides(self) -> tuple[StepState, StepState, Answer]:
         """Runs review rounds until every party has signed off, then the memo and the Board.
 
-        Returns the last round's review and signature steps and the Board's answer.
+        Returns the last round's review and signature steps and the Board's answer (an approval
+        carries its resolution and the date of the meeting that decided).
         """
         draft = self._inp.draft_text
         if draft is None:
@@ -173,13 +175,14 @@ class JobDescriptionReview(HumanSteps):
             return None
         self._set_stage(jd.UNION)
         return await self.run_step(
-            self._spec(
+            self._step(
                 f"union-{self._round}",
                 f"Bargaining unit consultation ({p.bargaining_unit})",
                 [Participant(person_id=p.union_rep_id, role="union", escalate_to=p.hr_supervisor_id)],
                 [AGREEABLE, OBJECTION],
-                self._inp.union_days,
-                required={OBJECTION: ["comment"]},
+                due_after(workflow.now(), self._inp.union_days),
+                comment_required=[OBJECTION],
+                requester_id=self._inp.requested_by,
             )
         )
 
@@ -189,26 +192,29 @@ class JobDescriptionReview(HumanSteps):
         meeting = next_board_meeting(workflow.now().date())
         sitting = 1
         while True:
-            spec = self._spec(
-                f"board-{sitting}",
-                f"Civil Service Board meeting of {meeting.isoformat()}",
-                [
-                    Participant(
-                        person_id=p.board_secretary_id,
-                        role="civil_service_board",
-                        escalate_to=p.hr_supervisor_id,
-                    )
-                ],
-                [APPROVE, REJECT, TABLE],
-                0,
-                required={APPROVE: ["resolution_number"]},
+            step = await self.run_step(
+                self._step(
+                    f"board-{sitting}",
+                    f"Civil Service Board meeting of {meeting.isoformat()}",
+                    [
+                        Participant(
+                            person_id=p.board_secretary_id,
+                            role="civil_service_board",
+                            escalate_to=p.hr_supervisor_id,
+                        )
+                    ],
+                    [APPROVE, REJECT, TABLE],
+                    meeting_due_at(meeting),
+                    details={APPROVE: "board_resolution"},
+                    requester_id=self._inp.requested_by,
+                )
             )
-            spec.due_at = meeting_due_at(meeting)
-            step = await self.run_step(spec)
-            answer = next(iter(step.answers.values()))
+            answer = step.answer()
+            if answer.decision == APPROVE:
+                resolution = details_of(answer, BoardResolution)
+                if resolution.meeting_date is None:
+                    answer.details = resolution.model_copy(update={"meeting_date": meeting})
             if answer.decision != TABLE:
-                if answer.meeting_date is None:
-                    answer.meeting_date = meeting
                 return answer
             meeting = next_board_meeting(meeting + timedelta(days=1), agenda_lead_days=0)
             sitting += 1
@@ -220,8 +226,7 @@ class JobDescriptionReview(HumanSteps):
         """
         allowed = hr_choices(self._round, self._inp.max_rounds)
         step = await self._hr_step(f"hr-{self._round}-{after}", f"Respond to the {after} comments", allowed)
-        answer = next(iter(step.answers.values()))
-        if answer.decision == PROCEED:
+        if step.answer().decision == PROCEED:
             return None
         text = self._revised_text_or_withdraw(step)
         await self._close_draft("replaced")
@@ -234,50 +239,36 @@ class JobDescriptionReview(HumanSteps):
         people = [Participant(person_id=self._inp.requested_by, role="hr", escalate_to=p.hr_supervisor_id)]
         if p.hr_supervisor_id != self._inp.requested_by:
             people.append(Participant(person_id=p.hr_supervisor_id, role="hr_supervisor"))
-        spec = self._spec(
-            step_id,
-            title,
-            people,
-            allowed,
-            self._inp.hr_days,
-            required={REVISE: ["text"], PROCEED: ["comment"], WITHDRAW: ["comment"]},
+        return await self.run_step(
+            self._step(
+                step_id,
+                title,
+                people,
+                allowed,
+                due_after(workflow.now(), self._inp.hr_days),
+                comment_required=[PROCEED, WITHDRAW],
+                details={REVISE: "revised_text"},
+                mode="any",
+                requester_id=self._inp.requested_by,
+            )
         )
-        spec.mode = "any"
-        return await self.run_step(spec)
 
     @staticmethod
     def _revised_text_or_withdraw(step: StepState) -> str:
-        answer = next(iter(step.answers.values()))
+        answer = step.answer()
         if answer.decision == WITHDRAW:
             raise Withdrawn()
-        assert answer.text is not None
-        return answer.text
+        return details_of(answer, RevisedText).text
 
     # ----- step specifications -----------------------------------------------------------------
 
-    def _spec(
-        self,
-        step_id: str,
-        title: str,
-        people: list[Participant],
-        allowed: list[str],
-        days: int,
-        required: dict[str, list[str]] | None = None,
-    ) -> StepSpec:
-        p = self._require_participants()
+    def _due_policy(self) -> DuePolicy:
+        """The review's policy; overdue people without a supervisor go to the HR supervisor."""
         policy = self._inp.policy.model_copy()
-        policy.fallback_approver_id = policy.fallback_approver_id or p.hr_supervisor_id
-        return StepSpec(
-            step_id=step_id,
-            title=title,
-            participants=people,
-            allowed=allowed,
-            required_fields=required or {},
-            due_at=due_after(workflow.now(), days),
-            policy=policy,
-            delegates=p.delegates,
-            requester_id=self._inp.requested_by,
+        policy.fallback_approver_id = (
+            policy.fallback_approver_id or self._require_participants().hr_supervisor_id
         )
+        return policy
 
     def _review_spec(self) -> StepSpec:
         """Seed 003: reviewed by both the supervisor of the position and the incumbent(s)."""
@@ -295,13 +286,14 @@ class JobDescriptionReview(HumanSteps):
             for i in p.incumbent_ids
             if i not in p.supervisor_ids
         ]
-        return self._spec(
+        return self._step(
             f"review-{self._round}",
             f"Review the draft (round {self._round})",
             people,
             [APPROVE, REQUEST_CHANGES],
-            self._inp.review_days,
-            required={REQUEST_CHANGES: ["comment"]},
+            due_after(workflow.now(), self._inp.review_days),
+            comment_required=[REQUEST_CHANGES],
+            requester_id=self._inp.requested_by,
         )
 
     def _signature_spec(self) -> StepSpec:
@@ -312,24 +304,26 @@ class JobDescriptionReview(HumanSteps):
             people.append(
                 Participant(person_id=p.employee_services_director_id, role="employee_services_director")
             )
-        return self._spec(
+        return self._step(
             f"signatures-{self._round}",
             "Director and Employee Services sign-off",
             people,
             [APPROVE, REQUEST_CHANGES],
-            self._inp.signature_days,
-            required={REQUEST_CHANGES: ["comment"]},
+            due_after(workflow.now(), self._inp.signature_days),
+            comment_required=[REQUEST_CHANGES],
+            requester_id=self._inp.requested_by,
         )
 
     # ----- records -----------------------------------------------------------------------------
 
     async def _save_draft(self, text: str) -> None:
-        wf_id = workflow.info().workflow_id
-        saved = await self._activity(
+        info = workflow.info()
+        saved = await run_activity(
             RecordActivities.save_draft,
             jd.SaveDraftInput(
-                key=f"{wf_id}:round-{self._round}",
-                workflow_id=wf_id,
+                key=run_key(f"round-{self._round}"),
+                workflow_id=info.workflow_id,
+                run_id=info.first_execution_run_id,
                 class_code=self._inp.class_code,
                 round=self._round,
                 text=text,
@@ -340,7 +334,7 @@ class JobDescriptionReview(HumanSteps):
 
     async def _close_draft(self, status: str) -> None:
         if self._draft_version_id is not None:
-            await self._activity(
+            await run_activity(
                 RecordActivities.set_version_status,
                 jd.VersionStatusInput(version_id=self._draft_version_id, status=status),
             )
@@ -348,14 +342,15 @@ class JobDescriptionReview(HumanSteps):
     async def _write_memo(self, review: StepState, union: StepState | None) -> None:
         p = self._require_participants()
         self._set_stage(jd.MEMO)
-        union_answer = next(iter(union.answers.values())) if union else None
-        wf_id = workflow.info().workflow_id
+        union_answer = union.answer() if union else None
+        info = workflow.info()
         assert self._draft_version_id is not None
-        self._memo_id = await self._activity(
+        self._memo_id = await run_activity(
             RecordActivities.generate_memo,
             jd.MemoInput(
-                key=f"{wf_id}:round-{self._round}",
-                workflow_id=wf_id,
+                key=run_key(f"round-{self._round}"),
+                workflow_id=info.workflow_id,
+                run_id=info.first_execution_run_id,
                 class_code=self._inp.class_code,
                 version_id=self._draft_version_id,
                 facts=jd.MemoFacts(
@@ -387,16 +382,17 @@ class JobDescriptionReview(HumanSteps):
                 ):
                     facts.append(self._signature("employee_services_director", answer))
         facts.append(self._signature("civil_service_board", board))
-        assert self._draft_version_id is not None and board.resolution_number and board.meeting_date
-        result = await self._activity(
+        resolution = details_of(board, BoardResolution)
+        assert self._draft_version_id is not None and resolution.meeting_date is not None
+        result = await run_activity(
             RecordActivities.adopt_version,
             jd.AdoptInput(
-                key=wf_id,
+                key=run_key("adopt"),
                 workflow_id=wf_id,
                 class_code=self._inp.class_code,
                 version_id=self._draft_version_id,
-                board_date=board.meeting_date,
-                resolution_number=board.resolution_number,
+                board_date=resolution.meeting_date,
+                resolution_number=resolution.resolution_number,
                 signatures=facts,
             ),
         )
@@ -413,10 +409,11 @@ class JobDescriptionReview(HumanSteps):
         )
 
     async def _record_cycle(self, status: str, final: bool = False) -> None:
-        await self._activity(
+        await run_activity(
             RecordActivities.record_cycle,
             jd.CycleRecordInput(
                 workflow_id=workflow.info().workflow_id,
+                run_id=workflow.info().first_execution_run_id,
                 class_code=self._inp.class_code,
                 cycle=self._inp.cycle,
                 requested_by=self._inp.requested_by,
@@ -428,9 +425,6 @@ class JobDescriptionReview(HumanSteps):
         )
 
     # ----- helpers -----------------------------------------------------------------------------
-
-    async def _activity(self, method, arg):  # type: ignore[no-untyped-def]
-        return await workflow.execute_activity_method(method, arg, **ACTIVITY_OPTIONS)
 
     def _require_participants(self) -> jd.ReviewParticipants:
         assert self._p is not None, "participants are resolved first"

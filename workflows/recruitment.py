@@ -18,18 +18,16 @@ with workflow.unsafe.imports_passed_through():
     from activities.recruitment import RecruitmentActivities
     from schemas import eligibility_register as er
     from schemas import recruitment as rc
-    from schemas.human_step import (
-        APPROVE,
-        REJECT,
-        REQUEST_CHANGES,
-        REVISE,
-        WITHDRAW,
-        Participant,
-    )
+    from schemas.human_step import APPROVE, REJECT, REQUEST_CHANGES, REVISE, AnswerWay, Participant
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT
-    from workflows.human_step import Withdrawn, refused
-    from workflows.recruitment_hiring import RecruitmentHiring
-    from workflows.rules import recruitment as rules
+
+from workflows.human_step import Withdrawn, audit, run_activity
+from workflows.recruitment_hiring import RecruitmentHiring
+from workflows.recruitment_inputs import REVISE_ANNOUNCEMENT
+from workflows.rules import recruitment as rules
+
+ON_REGISTER = ("on_register", "certified", "hired")
+"""Dispositions of a ranked candidate still counted on the register (the hired too)."""
 
 
 @workflow.defn(name="Recruitment")
@@ -47,7 +45,6 @@ class Recruitment(RecruitmentHiring):
         self._assigned = {}
         self._scores = {}
         self._certified = []
-        self._removed = set()
         self._selected = None
         self._offer = None
         self._checks = {}
@@ -55,8 +52,8 @@ class Recruitment(RecruitmentHiring):
         self._ann_round = 0
         self._overrides = []
         self._offer_step = ""
-        self._passed_over: set[str] = set()
-        self._register: list[er.RegisterEntry] = []
+        self._passed_over = set()
+        self._register_problems = []
         self._qualified_count = 0
         self._hr_supervisor = inp.approver_id or ""
         self._outcome: str | None = None
@@ -75,7 +72,7 @@ class Recruitment(RecruitmentHiring):
         )
         self._set_stage(rc.ANNOUNCEMENT)
         people = self._inp.raters + self._inp.panel
-        participants = await self._act(
+        participants = await run_activity(
             RecruitmentActivities.resolve_recruitment_participants,
             rc.ResolveRecruitmentInput(
                 person_ids=sorted({inp.requested_by, inp.hr_reviewer_id, inp.hiring_manager_id, *people}),
@@ -129,32 +126,14 @@ class Recruitment(RecruitmentHiring):
             open_steps=[s for s in steps if not s.closed],
             candidates=list(self._candidates.values()),
             assignments=self._assigned,
-            certified=[c for c in self._certified if c not in self._removed],
+            certified=list(self._certified),
             selected=self._selected,
             offer=self._offer,
             checks=self._checks,
             outcome=self._outcome,
             employee_id=self._hired[0][1] if self._hired else None,
+            register_problems=list(self._register_problems),
         )
-
-    @workflow.update
-    async def revise_announcement(self, inp: rc.ReviseAnnouncementInput) -> str:
-        """HR's revised announcement, after the HR supervisor asked for changes."""
-        self._announcement = inp.announcement
-        state = self._steps[f"revision-{self._ann_round}"]
-        await self._complete_answer(
-            state, state.spec.participants[0].person_id, inp.actor_id, REVISE, inp.comment
-        )
-        return f"revision-{self._ann_round}"
-
-    @revise_announcement.validator
-    def _validate_revise(self, inp: rc.ReviseAnnouncementInput) -> None:
-        self._require_hr(inp.actor_id, "revise the announcement")
-        state = self._steps.get(f"revision-{self._ann_round}")
-        if state is None or state.closed:
-            raise refused("the announcement is not waiting for a revision")
-        if inp.announcement.closes_at <= workflow.now():
-            raise refused("the closing date must be in the future")
 
     def _finished(self) -> bool:
         return self._outcome is not None
@@ -173,18 +152,18 @@ class Recruitment(RecruitmentHiring):
             if self._announcement.closes_at > workflow.now():
                 last = ann_round == self._plan.max_announcement_rounds
                 allowed = [APPROVE, REJECT] if last else [APPROVE, REQUEST_CHANGES, REJECT]
-                step = await self.run_step_delegated(
-                    self._spec(
+                step = await self.run_step(
+                    self._step(
                         f"announcement-{ann_round}",
                         f"Approve the announcement for {self._announcement.class_code}",
                         [Participant(person_id=self._hr_supervisor, role="hr_supervisor")],
                         allowed,
-                        timedelta(days=self._plan.approval_days),
-                        required_fields={REQUEST_CHANGES: ["comment"], REJECT: ["comment"]},
+                        workflow.now() + timedelta(days=self._plan.approval_days),
+                        comment_required=[REQUEST_CHANGES, REJECT],
                         requester_id=self._inp.requested_by,
                     )
                 )
-                decision = next(iter(step.answers.values())).decision
+                decision = step.answer().decision
                 if decision == REJECT:
                     return False
                 if decision == APPROVE and self._announcement.closes_at > workflow.now():
@@ -194,30 +173,30 @@ class Recruitment(RecruitmentHiring):
             if ann_round == self._plan.max_announcement_rounds:
                 break
             self._set_stage(rc.REVISING)
-            revision = await self.run_step_delegated(
-                self._spec(
+            # HR sends the revised announcement (or withdraws the recruitment: ``hr cancel``).
+            await self.run_step(
+                self._step(
                     f"revision-{ann_round}",
                     why,
                     [Participant(person_id=self._inp.requested_by, role="hr")],
-                    [REVISE, WITHDRAW],
-                    timedelta(days=self._plan.approval_days),
-                    required_fields={WITHDRAW: ["comment"]},
+                    [REVISE],
+                    workflow.now() + timedelta(days=self._plan.approval_days),
+                    answer_with=AnswerWay(update=REVISE_ANNOUNCEMENT, command="hr recruitment revise"),
                 )
             )
-            if next(iter(revision.answers.values())).decision == WITHDRAW:
-                raise Withdrawn()
             self._set_stage(rc.ANNOUNCEMENT)
         return False
 
     async def _post(self) -> None:
         """The plan is frozen from here on and kept on record with the posting and its ads."""
-        approval = self._steps[f"announcement-{self._ann_round}"]
-        approver = next(iter(approval.answers.values())).actor_id
-        await self._act(
+        approver = self._steps[f"announcement-{self._ann_round}"].answer().actor_id
+        info = workflow.info()
+        await run_activity(
             RecruitmentActivities.record_posting,
             rc.PostingInput(
                 recruitment_id=self._inp.recruitment_id,
-                workflow_id=workflow.info().workflow_id,
+                workflow_id=info.workflow_id,
+                run_id=info.first_execution_run_id,
                 requested_by=self._inp.requested_by,
                 approved_by=approver,
                 announcement=self._announcement,
@@ -225,7 +204,7 @@ class Recruitment(RecruitmentHiring):
                 posted_at=workflow.now(),
             ),
         )
-        await self._audit(
+        await audit(
             "posting",
             self._inp.requested_by,
             "posted",
@@ -245,9 +224,7 @@ class Recruitment(RecruitmentHiring):
         if self._withdrawal is not None:
             raise Withdrawn()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._audit(
-            "applications", "system", "closed", f"{len(self._candidates)} application(s) received"
-        )
+        await audit("applications", "system", "closed", f"{len(self._candidates)} application(s) received")
 
     async def _select_and_hire(self) -> None:
         qualified = await self._screen()
@@ -272,13 +249,14 @@ class Recruitment(RecruitmentHiring):
             candidate.screen_reasons = reasons
         await self._save_candidates(fields={"qualified", "screen_reasons"})
         close = self._announcement.closes_at
-        await self.run_step_delegated(
-            self._spec(
+        await self.run_step(
+            self._step(
                 "mq-review",
                 "Confirm the minimum-qualification screen (override with a reason where needed)",
                 [Participant(person_id=self._inp.hr_reviewer_id, role="hr_reviewer")],
                 [rc.CONFIRM],
-                due=rules.not_before(rules.screening_due(close, self._plan), workflow.now(), 1),
+                rules.not_before(rules.screening_due(close, self._plan), workflow.now(), 1),
+                answer_with=AnswerWay(command="hr recruitment confirm-screen"),
             )
         )
         qualified = [a for a, c in self._candidates.items() if c.qualified]
@@ -352,26 +330,31 @@ class Recruitment(RecruitmentHiring):
             self._candidates[aid].oral = means.get(aid, 0.0)
 
     async def _establish_register(self, invitees: list[str]) -> None:
-        """Final scores, the ranked register, and every candidate told their score and rank."""
-        scored = []
+        """Final scores; the register ranks those who pass; every candidate told score and rank."""
+        scored: list[er.ScoredCandidate] = []
         for aid in invitees:
             c = self._candidates[aid]
             c.final = rules.final_score(c.oral or 0.0, c.supplemental, self._qualified_count, self._plan)
-            scored.append(rules.Scored(aid, c.final, c.oral or 0.0, c.applied_at))
-        self._register = rules.rank(scored, self._plan)
-        ranks = {e.applicant_id: e.rank for e in self._register}
+            scored.append(
+                er.ScoredCandidate(
+                    applicant_id=aid, final=c.final, oral=c.oral or 0.0, applied_at=c.applied_at
+                )
+            )
+        standing: list[er.RegisterEntry] = []
+        if any(rules.passes(s.final, self._plan) for s in scored):
+            standing = await self._start_register(scored)
+        ranks = {e.applicant_id: e.rank for e in standing}
         for aid in invitees:
             c = self._candidates[aid]
             c.rank = ranks.get(aid)
             c.disposition = "on_register" if c.rank else "did_not_pass"
         await self._save_candidates(fields={"oral", "final", "rank", "disposition"}, only=invitees)
         passed = [a for a in invitees if a in ranks]
-        size = str(len(self._register))
         await self._tell(
             passed,
             "final_passed",
             "final",
-            {"register_size": size},
+            {"register_size": str(len(ranks))},
             {a: {"final": f"{self._candidates[a].final:g}", "rank": str(ranks[a])} for a in passed},
         )
         failed = [a for a in invitees if a not in ranks]
@@ -382,8 +365,6 @@ class Recruitment(RecruitmentHiring):
             {"pass_point": f"{self._plan.pass_point:g}"},
             {a: {"final": f"{self._candidates[a].final:g}"} for a in failed},
         )
-        if self._register:
-            await self._start_register()
 
     async def _close(self) -> None:
         """Every candidate leaves with a disposition; a search without a hire is a failed search."""
@@ -406,34 +387,33 @@ class Recruitment(RecruitmentHiring):
                 "closed",
                 per_applicant={a: {"disposition": self._candidates[a].disposition or ""} for a in unplaced},
             )
-        await self._act(
+        await run_activity(
             RecruitmentActivities.record_outcome,
             rc.RecruitmentOutcomeInput(
                 recruitment_id=self._inp.recruitment_id, status=self._outcome, finished_at=workflow.now()
             ),
         )
-        await self._audit("process", "system", self._outcome, self._outcome_note(), key_suffix="outcome")
+        await audit("process", "system", self._outcome, self._outcome_note(), event="outcome")
 
     # ----- helpers -------------------------------------------------------------------------------
 
     def _reasons(self, aid: str) -> str:
         c = self._candidates[aid]
-        return c.override_reason or "; ".join(c.screen_reasons) or "(not stated)"
+        return c.override_reason or "; ".join(c.screen_reasons)
 
     def _counts(self) -> rc.RecruitmentCounts:
         interviewed = {c for cands in self._assigned.get("oral-board", {}).values() for c in cands}
-        taken_off = self._removed - {a for a, _ in self._hired}  # the hired still count
         return rc.RecruitmentCounts(
             applied=len(self._candidates),
             qualified=sum(1 for c in self._candidates.values() if c.qualified),
             oral_board=len(interviewed),
-            on_register=sum(1 for e in self._register if e.applicant_id not in taken_off),
+            on_register=sum(1 for c in self._candidates.values() if c.rank and c.disposition in ON_REGISTER),
         )
 
     def _outcome_note(self) -> str:
         if self._hired:
             return "hired " + ", ".join(f"{a} as {e}" for a, e in self._hired)
-        applied, registered = len(self._candidates), len(self._register)
+        applied, registered = len(self._candidates), sum(1 for c in self._candidates.values() if c.rank)
         return f"{applied} applied, {self._qualified_count} qualified, {registered} on register"
 
     def _details(self) -> str:
@@ -445,4 +425,5 @@ class Recruitment(RecruitmentHiring):
             f"on register {c.on_register}",
             f"**Applications close:** {self._announcement.closes_at:%Y-%m-%d %H:%M} UTC",
         ]
+        lines += [f"**Register problem:** {problem}" for problem in self._register_problems]
         return "\n".join(lines)

@@ -1,8 +1,10 @@
 """The recruitment's input handlers: applications, screen overrides, scores, offers, checks.
 
 A mixin of ``Recruitment``: each handler is an Update with a validator (a refused input never
-enters history and changes nothing), and scores also come as a plain signal. Validators call
-the pure rules; handlers change workflow state before their first ``await``.
+enters history and changes nothing), and scores also come as a plain signal. An input that
+answers a step (scores, the offer, the background checks, the revised announcement) passes the
+human step's one check (``_checked``) first, with the way the step is answered; handlers change
+workflow state before their first ``await``.
 """
 
 from __future__ import annotations
@@ -14,18 +16,23 @@ with workflow.unsafe.imports_passed_through():
     from activities.recruitment import RecruitmentActivities
     from schemas import eligibility_register as er
     from schemas import recruitment as rc
-    from schemas.human_step import DecisionInput, Participant, StepState
-    from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps, refused
-    from workflows.rules.human_step import DecisionRefused
-    from workflows.rules.recruitment import (
-        RuleRefused,
-        applicant_fingerprint,
-        applicant_id,
-        check_result,
-        check_scores,
-    )
+    from schemas.decision_details import DecisionDetails, Selection
+    from schemas.human_step import REVISE, DecisionInput, StepState
 
-SCORING_STEPS = ("supplemental", "oral-board")
+from workflows.human_step import NOTICE_OPTIONS, HumanSteps, audit, refused, run_activity, run_key
+from workflows.rules.human_step import DecisionRefused
+from workflows.rules.recruitment import (
+    RuleRefused,
+    applicant_fingerprint,
+    applicant_id,
+    check_result,
+    check_scores,
+)
+
+SCORE = "score"
+MAKE_OFFER = "make_offer"
+RECORD_CHECK = "record_check"
+REVISE_ANNOUNCEMENT = "revise_announcement"
 
 
 class RecruitmentInputs(HumanSteps):
@@ -40,14 +47,12 @@ class RecruitmentInputs(HumanSteps):
     _assigned: dict[str, dict[str, list[str]]]
     _scores: dict[str, dict[str, dict[str, float]]]
     _certified: list[str]
-    _removed: set[str]
     _selected: str | None
     _offer: rc.OfferInput | None
     _checks: dict[str, str]
     _round: int
     _overrides: list[str]
     _hr_supervisor: str
-    _offer_step: str
 
     # ----- applications ------------------------------------------------------------------------
 
@@ -65,19 +70,19 @@ class RecruitmentInputs(HumanSteps):
         self._refresh_visibility()
         ids = [n.applicant_id for n in new]
         wf_id = workflow.info().workflow_id
-        await self._act(
+        await run_activity(
             RecruitmentActivities.record_applications,
             rc.RecordApplicationsInput(
                 recruitment_id=self._inp.recruitment_id, workflow_id=wf_id, applicants=new
             ),
         )
         source = f" from {inp.source}" if inp.source else ""
-        await self._audit(
+        await audit(
             "applications",
             inp.actor_id,
             "applications_received",
             f"{len(ids)}{source}: {', '.join(ids)}",
-            key_suffix=f"received:{ids[0]}",
+            event=f"received:{ids[0]}",
         )
         await self._tell(
             ids,
@@ -109,6 +114,32 @@ class RecruitmentInputs(HumanSteps):
                 )
             in_batch[fingerprint] = row
 
+    # ----- the revised announcement --------------------------------------------------------------
+
+    @workflow.update(name=REVISE_ANNOUNCEMENT)
+    async def revise_announcement(self, inp: rc.ReviseAnnouncementInput) -> str:
+        """HR's revised announcement, after the HR supervisor asked for changes."""
+        self._check_revision(inp)
+        state, answer = self._accept(REVISE_ANNOUNCEMENT, self._revision_answer(inp))
+        self._announcement = inp.announcement
+        await self._record_answer(state, answer)
+        return state.spec.step_id
+
+    @revise_announcement.validator
+    def _validate_revise(self, inp: rc.ReviseAnnouncementInput) -> None:
+        self._check_revision(inp)
+        self._checked(REVISE_ANNOUNCEMENT, self._revision_answer(inp))
+
+    def _check_revision(self, inp: rc.ReviseAnnouncementInput) -> None:
+        if inp.announcement.closes_at <= workflow.now():
+            raise refused("the closing date must be in the future")
+        if inp.announcement.class_code != self._announcement.class_code:
+            raise refused(f"a revision keeps the classification {self._announcement.class_code}")
+
+    @staticmethod
+    def _revision_answer(inp: rc.ReviseAnnouncementInput) -> DecisionInput:
+        return DecisionInput(actor_id=inp.actor_id, decision=REVISE, comment=inp.comment)
+
     # ----- minimum-qualification screen ----------------------------------------------------------
 
     @workflow.update
@@ -120,12 +151,12 @@ class RecruitmentInputs(HumanSteps):
         candidate.override_reason = inp.reason
         self._refresh_visibility()
         verdict = "qualified" if inp.qualified else "not qualified"
-        await self._audit(
+        await audit(
             "mq-review",
             inp.actor_id,
             "screen_overridden",
             f"{inp.applicant_id} {verdict}: {inp.reason}",
-            key_suffix=f"override:{inp.applicant_id}:{len(self._overrides)}",
+            event=f"override:{inp.applicant_id}:{len(self._overrides)}",
         )
         return candidate
 
@@ -143,36 +174,102 @@ class RecruitmentInputs(HumanSteps):
 
     # ----- scores --------------------------------------------------------------------------------
 
-    @workflow.update(name="score")
+    @workflow.update(name=SCORE)
     async def score(self, inp: rc.ScoreInput) -> rc.ScoreReceipt:
         """Records a rater's or panel member's scores; their part is done when all are in."""
         return await self._record_scores(inp)
 
     @score.validator
     def _validate_score(self, inp: rc.ScoreInput) -> None:
-        try:
-            self._score_target(inp)
-        except (DecisionRefused, RuleRefused) as err:
-            raise refused(str(err)) from None
+        self._score_target(inp)
 
-    @workflow.signal(name="score")
+    @workflow.signal(name=SCORE)
     async def score_signal(self, inp: rc.ScoreInput) -> None:
         """The same scores as a plain signal; refused ones are logged and change nothing."""
         try:
             await self._record_scores(inp)  # checks first, before any change
-        except (DecisionRefused, RuleRefused) as err:
-            workflow.logger.warning("scores refused: %s", err)
+        except ApplicationError as err:
+            workflow.logger.warning("scores refused: %s", err.message)
+
+    def _score_target(self, inp: rc.ScoreInput) -> tuple[StepState, str, list[str]]:
+        """The scoring step, the scorer (the actor, or whom they act for) and their candidates.
+
+        The human step's check first (the right step, answered by scores, by its scorer or a
+        delegate), then the batch: every score in range and for an assigned candidate not yet
+        scored. A bad batch is refused whole.
+        """
+        answer = DecisionInput(
+            actor_id=inp.actor_id, decision=rc.SCORED, step_id=inp.step_id, comment=inp.comment
+        )
+        state, scorer, _ = self._checked(SCORE, answer)
+        step_id = state.spec.step_id
+        assigned = self._assigned.get(step_id, {}).get(scorer, [])
+        done = self._scores.get(step_id, {}).get(scorer, {})
+        try:
+            check_scores(scorer, inp.scores, assigned)
+        except RuleRefused as err:
+            raise refused(str(err)) from None
+        for entry in inp.scores:
+            if entry.applicant_id in done:
+                raise refused(f"{scorer} has already scored {entry.applicant_id} at {step_id}")
+        return state, scorer, assigned
+
+    async def _record_scores(self, inp: rc.ScoreInput) -> rc.ScoreReceipt:
+        state, scorer, assigned = self._score_target(inp)
+        step_id = state.spec.step_id
+        mine = self._scores.setdefault(step_id, {}).setdefault(scorer, {})
+        for entry in inp.scores:
+            mine[entry.applicant_id] = entry.score
+        remaining = [c for c in assigned if c not in mine]
+        answer = None
+        if not remaining:
+            answer = self._take(
+                state, scorer, DecisionInput(actor_id=inp.actor_id, decision=rc.SCORED, comment=inp.comment)
+            )
+        else:
+            self._refresh_visibility()
+        now = workflow.now()
+        records = [
+            rc.ScoreRecord(
+                key=run_key(step_id, scorer, e.applicant_id),
+                recruitment_id=self._inp.recruitment_id,
+                step_id=step_id,
+                scorer_id=scorer,
+                applicant_id=e.applicant_id,
+                score=e.score,
+                at=now,
+            )
+            for e in inp.scores
+        ]
+        await run_activity(RecruitmentActivities.record_scores, rc.RecordScoresInput(scores=records))
+        ids = ", ".join(e.applicant_id for e in inp.scores)
+        await audit(
+            step_id,
+            inp.actor_id,
+            "scores_recorded",
+            f"{len(records)}: {ids}",
+            on_behalf_of=scorer if scorer != inp.actor_id else None,
+            event=f"scores:{scorer}:{inp.scores[0].applicant_id}",
+        )
+        if answer is not None:
+            await self._record_answer(state, answer)
+        return rc.ScoreReceipt(
+            step_id=step_id,
+            scorer_id=scorer,
+            recorded=[e.applicant_id for e in inp.scores],
+            remaining=remaining,
+        )
 
     @workflow.update
     async def reassign_scorer(self, inp: rc.ReassignScorerInput) -> rc.ScoreReceipt:
-        """Moves a scorer's unscored candidates to another person, who joins the step.
+        """Moves a scorer's unscored candidates to another person, who takes their place.
 
         The new scorer is checked in the directory first; an unknown one fails the Update and
         changes nothing. Scores already given stay and count.
         """
         a = self._announcement
         try:
-            await self._act(
+            await run_activity(
                 RecruitmentActivities.resolve_recruitment_participants,
                 rc.ResolveRecruitmentInput(
                     person_ids=[inp.to_id], department_code=a.department_code, class_code=a.class_code
@@ -181,157 +278,71 @@ class RecruitmentInputs(HumanSteps):
         except ActivityError as err:
             cause = err.cause
             raise refused(cause.message if isinstance(cause, ApplicationError) else str(err)) from None
-        self._check_reassign(inp)  # again: the step may have moved on during the look-up
-        state = self._steps[inp.step_id]
+        state = self._check_reassign_scorer(inp)  # again: the step may have moved on meanwhile
         assigned = self._assigned[inp.step_id]
         done = self._scores.get(inp.step_id, {}).get(inp.from_id, {})
         moved = [c for c in assigned[inp.from_id] if c not in done]
         assigned[inp.from_id] = [c for c in assigned[inp.from_id] if c in done]
         assigned[inp.to_id] = moved
-        role = state.spec.participants[0].role
-        state.spec.participants.append(Participant(person_id=inp.to_id, role=role))
-        await self._complete_answer(
-            state, inp.from_id, inp.actor_id, "reassigned", f"to {inp.to_id}: {inp.reason}"
-        )
-        await self._notify(state, "step_opened", [inp.to_id], f"reassigned:{inp.to_id}")
+        await self._reassign(state, inp.from_id, inp.to_id, inp.actor_id, inp.reason)
         return rc.ScoreReceipt(step_id=inp.step_id, scorer_id=inp.to_id, recorded=[], remaining=moved)
 
     @reassign_scorer.validator
     def _validate_reassign(self, inp: rc.ReassignScorerInput) -> None:
-        self._check_reassign(inp)
+        self._check_reassign_scorer(inp)
 
-    def _check_reassign(self, inp: rc.ReassignScorerInput) -> None:
-        self._require_hr(inp.actor_id, "reassign a scorer")
-        state = self._steps.get(inp.step_id)
-        if inp.step_id not in SCORING_STEPS or state is None or state.closed:
-            raise refused(f"step {inp.step_id} is not an open scoring step")
-        assigned = self._assigned.get(inp.step_id, {})
-        if inp.from_id not in assigned:
-            raise refused(f"{inp.from_id} is not a scorer of step {inp.step_id}")
-        if inp.from_id in state.answers:
-            raise refused(f"{inp.from_id} has already scored every assigned candidate at {inp.step_id}")
-        if inp.to_id in assigned:
-            raise refused(f"{inp.to_id} already scores at {inp.step_id}; name someone else")
-        if not inp.reason.strip():
-            raise refused("a reassignment needs a reason")
-
-    def _score_target(self, inp: rc.ScoreInput) -> tuple[StepState, list[str]]:
-        """The scoring step and the scorer's assigned candidates; refuses a bad batch whole."""
-        if inp.step_id is not None:
-            if inp.step_id not in SCORING_STEPS:
-                raise DecisionRefused(
-                    f"unknown scoring step {inp.step_id!r} (steps: {', '.join(SCORING_STEPS)})"
-                )
-            state = self._steps.get(inp.step_id)
-            if state is None:
-                raise DecisionRefused(f"step {inp.step_id} is not open yet (stage {self._stage})")
-        else:
-            open_steps = [
-                self._steps[s] for s in SCORING_STEPS if s in self._steps and not self._steps[s].closed
-            ]
-            if not open_steps:
-                raise DecisionRefused(f"no scoring step is open (stage {self._stage})")
-            state = open_steps[0]
-        step_id = state.spec.step_id
-        if state.closed:
-            raise DecisionRefused(f"step {step_id} is closed")
-        assigned = self._assigned.get(step_id, {}).get(inp.actor_id)
-        if assigned is None:
-            raise DecisionRefused(f"{inp.actor_id} is not a scorer of step {step_id}")
-        if inp.actor_id in state.answers:
-            raise DecisionRefused(f"{inp.actor_id} has already scored every assigned candidate at {step_id}")
-        check_scores(inp.actor_id, inp.scores, assigned)
-        done = self._scores.get(step_id, {}).get(inp.actor_id, {})
-        for entry in inp.scores:
-            if entry.applicant_id in done:
-                raise DecisionRefused(f"{inp.actor_id} has already scored {entry.applicant_id} at {step_id}")
-        return state, assigned
-
-    async def _record_scores(self, inp: rc.ScoreInput) -> rc.ScoreReceipt:
-        state, assigned = self._score_target(inp)
-        step_id = state.spec.step_id
-        mine = self._scores.setdefault(step_id, {}).setdefault(inp.actor_id, {})
-        for entry in inp.scores:
-            mine[entry.applicant_id] = entry.score
-        remaining = [c for c in assigned if c not in mine]
-        now = workflow.now()
-        records = [
-            rc.ScoreRecord(
-                key=f"{workflow.info().workflow_id}:{step_id}:{inp.actor_id}:{e.applicant_id}",
-                recruitment_id=self._inp.recruitment_id,
-                step_id=step_id,
-                scorer_id=inp.actor_id,
-                applicant_id=e.applicant_id,
-                score=e.score,
-                at=now,
-            )
-            for e in inp.scores
-        ]
-        if not remaining:
-            await self._complete_answer(state, inp.actor_id, inp.actor_id, rc.SCORED, inp.comment)
-        else:
-            self._refresh_visibility()
-        await self._act(RecruitmentActivities.record_scores, rc.RecordScoresInput(scores=records))
-        ids = ", ".join(e.applicant_id for e in inp.scores)
-        await self._audit(
-            step_id,
-            inp.actor_id,
-            "scores_recorded",
-            f"{len(records)}: {ids}",
-            key_suffix=f"scores:{records[0].key}",
-        )
-        return rc.ScoreReceipt(
-            step_id=step_id,
-            scorer_id=inp.actor_id,
-            recorded=[e.applicant_id for e in inp.scores],
-            remaining=remaining,
-        )
+    def _check_reassign_scorer(self, inp: rc.ReassignScorerInput) -> StepState:
+        state = self._check_reassign(inp.step_id, inp.from_id, inp.to_id, inp.actor_id, inp.reason)
+        if state.spec.answer_with.update != SCORE:
+            raise refused(f"step {inp.step_id} is not a scoring step")
+        return state
 
     # ----- the register ------------------------------------------------------------------------
 
     @workflow.signal
     def register_removed(self, inp: er.RemoveInput) -> None:
-        """HR took a candidate off the register: they are no longer certified here either."""
+        """HR took a candidate off the register: they can no longer be selected here either."""
         candidate = self._candidates.get(inp.applicant_id)
-        if candidate is None or inp.applicant_id in self._removed:
+        if candidate is None or inp.applicant_id not in self._certified:
             return
-        self._removed.add(inp.applicant_id)
+        self._certified.remove(inp.applicant_id)
         candidate.disposition = "withdrawn" if inp.reason == "withdrawn" else f"removed_{inp.reason}"
         self._refresh_visibility()
 
     # ----- selection, offer, background checks ---------------------------------------------------
 
-    def _check_decision_extra(self, state: StepState, inp: DecisionInput) -> None:
-        if state.spec.step_id.startswith("selection") and inp.decision == rc.SELECT:
-            self._require_certified(inp.applicant_id or "")
+    def _check_answer_extra(
+        self, state: StepState, inp: DecisionInput, details: DecisionDetails | None
+    ) -> None:
+        if isinstance(details, Selection):
+            self._require_certified(details.applicant_id)
 
     def _require_certified(self, aid: str) -> None:
-        if aid not in self._certified or aid in self._removed:
-            names = ", ".join(a for a in self._certified if a not in self._removed) or "nobody"
-            raise DecisionRefused(
-                f"{aid or 'the applicant'} is not certified to the department (certified: {names})"
-            )
+        if aid not in self._certified:
+            names = ", ".join(self._certified) or "nobody"
+            raise DecisionRefused(f"{aid} is not certified to the department (certified: {names})")
 
-    @workflow.update
+    @workflow.update(name=MAKE_OFFER)
     async def make_offer(self, inp: rc.OfferInput) -> rc.OfferInput:
         """HR makes the conditional offer to the department's selection."""
+        self._check_offer(inp)
+        state, answer = self._accept(MAKE_OFFER, self._offer_answer(inp))
         self._offer = inp
-        state = self._steps[self._offer_step]
-        await self._complete_answer(
-            state,
-            state.spec.participants[0].person_id,
-            inp.actor_id,
-            "offered",
-            f"{inp.applicant_id} start {inp.start_date}",
-        )
+        await self._record_answer(state, answer)
         return inp
 
     @make_offer.validator
     def _validate_offer(self, inp: rc.OfferInput) -> None:
-        self._require_hr(inp.actor_id, "make an offer")
-        state = self._steps.get(self._offer_step)
-        if state is None or state.closed:
-            raise refused(f"no offer is waiting to be made (stage {self._stage})")
+        self._checked(MAKE_OFFER, self._offer_answer(inp))
+        self._check_offer(inp)
+
+    @staticmethod
+    def _offer_answer(inp: rc.OfferInput) -> DecisionInput:
+        return DecisionInput(
+            actor_id=inp.actor_id, decision=rc.OFFERED, comment=f"{inp.applicant_id} start {inp.start_date}"
+        )
+
+    def _check_offer(self, inp: rc.OfferInput) -> None:
         try:
             self._require_certified(inp.applicant_id)
         except DecisionRefused as err:
@@ -346,21 +357,22 @@ class RecruitmentInputs(HumanSteps):
         if inp.start_date <= workflow.now().date():
             raise refused("the start date must be in the future")
 
-    @workflow.update
+    @workflow.update(name=RECORD_CHECK)
     async def record_check(self, inp: rc.CheckResultInput) -> dict[str, str]:
         """HR records one background-check result; the step is done when all required are in."""
+        state, person_id = self._check_target(inp)
         self._checks[inp.check] = inp.result
-        state = self._steps[f"background-{self._round}"]
-        complete = all(c in self._checks for c in self._announcement.background_checks)
-        wf_id = workflow.info().workflow_id
-        if complete:
-            await self._complete_answer(
-                state, state.spec.participants[0].person_id, inp.actor_id, rc.RECORDED, "all checks recorded"
+        answer = None
+        if all(c in self._checks for c in self._announcement.background_checks):
+            answer = self._take(
+                state,
+                person_id,
+                DecisionInput(actor_id=inp.actor_id, decision=rc.RECORDED, comment="all checks recorded"),
             )
-        await self._act(
+        await run_activity(
             RecruitmentActivities.record_check,
             rc.CheckRecord(
-                key=f"{wf_id}:{self._round}:{inp.applicant_id}:{inp.check}",
+                key=run_key(f"background-{self._round}", inp.applicant_id, inp.check),
                 recruitment_id=self._inp.recruitment_id,
                 applicant_id=inp.applicant_id,
                 check=inp.check,
@@ -369,21 +381,26 @@ class RecruitmentInputs(HumanSteps):
                 at=workflow.now(),
             ),
         )
-        await self._audit(
+        await audit(
             state.spec.step_id,
             inp.actor_id,
             f"check_{inp.result}",
             f"{inp.applicant_id} {inp.check}" + (f": {inp.comment}" if inp.comment else ""),
-            key_suffix=f"check:{inp.check}",
+            event=f"check:{inp.check}",
         )
+        if answer is not None:
+            await self._record_answer(state, answer)
         return dict(self._checks)
 
     @record_check.validator
     def _validate_check(self, inp: rc.CheckResultInput) -> None:
-        self._require_hr(inp.actor_id, "record background checks")
-        state = self._steps.get(f"background-{self._round}")
-        if state is None or state.closed:
-            raise refused(f"no background check is open (stage {self._stage})")
+        self._check_target(inp)
+
+    def _check_target(self, inp: rc.CheckResultInput) -> tuple[StepState, str]:
+        """The background step and whom the actor records for; refuses a check out of place."""
+        state, person_id, _ = self._checked(
+            RECORD_CHECK, DecisionInput(actor_id=inp.actor_id, decision=rc.RECORDED, comment=inp.comment)
+        )
         if self._offer is None or inp.applicant_id != self._offer.applicant_id:
             raise refused(f"{inp.applicant_id} has no accepted conditional offer; checks run only after one")
         try:
@@ -392,11 +409,9 @@ class RecruitmentInputs(HumanSteps):
             raise refused(str(err)) from None
         if inp.check in self._checks:
             raise refused(f"the {inp.check} check of {inp.applicant_id} is already recorded")
+        return state, person_id
 
-    # ----- shared helpers --------------------------------------------------------------------------
-
-    async def _act(self, method, arg):  # type: ignore[no-untyped-def]
-        return await workflow.execute_activity_method(method, arg, **ACTIVITY_OPTIONS)
+    # ----- notices to applicants ---------------------------------------------------------------
 
     async def _tell(
         self,
@@ -409,22 +424,24 @@ class RecruitmentInputs(HumanSteps):
         """A notice to applicants (by id; the activity finds their addresses in the store)."""
         if not applicant_ids:
             return
-        wf_id = workflow.info().workflow_id
+        info = workflow.info()
         base = {
-            "workflow_id": wf_id,
+            "workflow_id": info.workflow_id,
             "recruitment_id": self._inp.recruitment_id,
             "title": self._announcement.title,
             "class_code": self._announcement.class_code,
         }
-        await self._act(
+        await run_activity(
             RecruitmentActivities.notify_applicants,
             rc.ApplicantNoticeInput(
-                key=f"{wf_id}:applicants:{template}:{key}",
-                workflow_id=wf_id,
+                key=run_key("applicants", template, key),
+                workflow_id=info.workflow_id,
+                run_id=info.first_execution_run_id,
                 recruitment_id=self._inp.recruitment_id,
                 applicant_ids=sorted(set(applicant_ids)),
                 template=template,
                 params=base | (params or {}),
                 per_applicant=per_applicant or {},
             ),
+            **NOTICE_OPTIONS,
         )

@@ -1,13 +1,19 @@
-"""Who may answer a human step, with what, and when the step is done (DESIGN section 4)."""
+"""Who may answer a human step, how, with what, and when the step is done (DESIGN section 4).
+
+Every answer to every step, whether the generic decision (``hr decide``, an Update or a signal)
+or a process's dedicated Update (an offer, scores, a background check), passes ``select_step``
+and ``check_answer``: the one check of the right step, the right way, the right person and a
+well-formed answer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from schemas.decision_details import DecisionDetails, parse_details
 from schemas.human_step import APPROVE, Answer, DecisionInput, StepSpec, StepState
 
 MAX_COMMENT_CHARS = 4000
-MAX_TEXT_CHARS = 200_000
 
 
 class DecisionRefused(ValueError):
@@ -15,7 +21,10 @@ class DecisionRefused(ValueError):
 
 
 def pending(spec: StepSpec, answers: Mapping[str, Answer]) -> list[str]:
-    """Participants who still have to answer, in the step's order."""
+    """Participants who still have to answer, in the step's order (nobody, once a step of mode
+    ``any`` has its answer)."""
+    if spec.mode == "any" and answers:
+        return []
     return [p.person_id for p in spec.participants if p.person_id not in answers]
 
 
@@ -42,8 +51,18 @@ def escalation_targets(spec: StepSpec, waiting: list[str]) -> dict[str, list[str
     return dict(sorted(by_target.items()))
 
 
-def select_step(steps: Mapping[str, StepState], inp: DecisionInput) -> StepState:
-    """The step a decision is meant for: the named one, or the only open one the actor may answer."""
+def wrong_way(spec: StepSpec) -> str:
+    """The refusal of an answer sent any way but the step's own."""
+    return f"answer {spec.step_id} with `{spec.answer_with.command}`"
+
+
+def select_step(steps: Mapping[str, StepState], inp: DecisionInput, way: str) -> StepState:
+    """The step an answer sent by ``way`` is meant for: the named one, or the only open one.
+
+    Without a step id, the open steps the actor may answer that are answered by ``way`` are
+    candidates; when there are none, a step the actor may answer another way is returned so
+    that ``check_answer`` names the right way.
+    """
     if inp.step_id is not None:
         state = steps.get(inp.step_id)
         if state is None:
@@ -54,15 +73,18 @@ def select_step(steps: Mapping[str, StepState], inp: DecisionInput) -> StepState
     open_steps = [s for s in steps.values() if not s.closed]
     if not open_steps:
         raise DecisionRefused("no step is open")
-    candidates = [s for s in open_steps if _may_answer_some(s, inp.actor_id)]
+    mine = [s for s in open_steps if _may_answer_some(s, inp.actor_id)]
+    candidates = [s for s in mine if s.spec.answer_with.update == way]
     if len(candidates) == 1:
         return candidates[0]
-    if not candidates:
-        if len(open_steps) == 1:
-            return open_steps[0]  # check_decision explains why this actor may not answer it
-        raise DecisionRefused(f"{inp.actor_id} is not a respondent of any open step")
-    names = ", ".join(s.spec.step_id for s in candidates)
-    raise DecisionRefused(f"{inp.actor_id} may answer several open steps ({names}); name one")
+    if len(candidates) > 1:
+        names = ", ".join(s.spec.step_id for s in candidates)
+        raise DecisionRefused(f"{inp.actor_id} may answer several open steps ({names}); name one")
+    if mine:
+        return mine[0]  # answered another way: check_answer says which
+    if len(open_steps) == 1:
+        return open_steps[0]  # check_answer explains why this actor may not answer it
+    raise DecisionRefused(f"{inp.actor_id} is not a respondent of any open step")
 
 
 def _may_answer_some(state: StepState, actor_id: str) -> bool:
@@ -70,15 +92,20 @@ def _may_answer_some(state: StepState, actor_id: str) -> bool:
     return actor_id in waiting or bool(waiting & set(state.spec.delegates.get(actor_id, [])))
 
 
-def check_decision(state: StepState, inp: DecisionInput) -> str:
-    """Validates ``inp`` against an open step and returns the participant it answers for.
+def check_answer(state: StepState, inp: DecisionInput, way: str) -> tuple[str, DecisionDetails | None]:
+    """Validates an answer sent by ``way`` to an open step.
+
+    Returns:
+        The participant it answers for, and its details read as their typed payload.
 
     Raises:
-        DecisionRefused: with a one-line reason, when the decision must change nothing.
+        DecisionRefused: with a one-line reason, when the answer must change nothing.
     """
     spec = state.spec
     if state.closed:
         raise DecisionRefused(f"step {spec.step_id} is closed")
+    if spec.answer_with.update != way:
+        raise DecisionRefused(wrong_way(spec))
     if inp.decision not in spec.allowed:
         allowed = ", ".join(spec.allowed)
         raise DecisionRefused(
@@ -87,15 +114,31 @@ def check_decision(state: StepState, inp: DecisionInput) -> str:
     person_id = _answering_for(state, inp)
     if inp.decision == APPROVE and spec.requester_id in (person_id, inp.actor_id):
         raise DecisionRefused(f"{inp.actor_id} may not approve their own request")
-    for field in spec.required_fields.get(inp.decision, []):
-        value = getattr(inp, field)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise DecisionRefused(f"decision {inp.decision!r} at step {spec.step_id} needs {field}")
+    if inp.decision in spec.comment_required and not (inp.comment or "").strip():
+        raise DecisionRefused(f"decision {inp.decision!r} at step {spec.step_id} needs a comment")
     if inp.comment is not None and len(inp.comment) > MAX_COMMENT_CHARS:
         raise DecisionRefused(f"comment is longer than {MAX_COMMENT_CHARS} characters")
-    if inp.text is not None and len(inp.text) > MAX_TEXT_CHARS:
-        raise DecisionRefused(f"text is longer than {MAX_TEXT_CHARS} characters")
-    return person_id
+    return person_id, _details(spec, inp)
+
+
+def _details(spec: StepSpec, inp: DecisionInput) -> DecisionDetails | None:
+    """The answer's details: exactly the kind its decision asks for, or none."""
+    kind = spec.details.get(inp.decision)
+    if kind is None:
+        if inp.details is not None:
+            raise DecisionRefused(f"decision {inp.decision!r} at step {spec.step_id} takes no details")
+        return None
+    if inp.details is None:
+        raise DecisionRefused(f"decision {inp.decision!r} at step {spec.step_id} needs {kind} details")
+    try:
+        details = parse_details(inp.details)
+    except ValueError as err:
+        raise DecisionRefused(f"details of {inp.decision!r} at step {spec.step_id}: {err}") from None
+    if details.kind != kind:
+        raise DecisionRefused(
+            f"decision {inp.decision!r} at step {spec.step_id} needs {kind} details, not {details.kind}"
+        )
+    return details
 
 
 def _answering_for(state: StepState, inp: DecisionInput) -> str:
@@ -124,3 +167,9 @@ def _answering_for(state: StepState, inp: DecisionInput) -> str:
     if delegators:
         raise DecisionRefused(f"{', '.join(delegators)} already answered step {spec.step_id}")
     raise DecisionRefused(f"{actor} is not a respondent of step {spec.step_id}")
+
+
+def require_staff(staff: set[str] | list[str], actor_id: str, what: str) -> None:
+    """HR's commands (extend a due date, withdraw, certify, ...) come from HR staff only."""
+    if actor_id not in staff:
+        raise DecisionRefused(f"{actor_id} may not {what}")

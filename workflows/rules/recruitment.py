@@ -158,14 +158,20 @@ def rank(candidates: Sequence[Scored], plan: SelectionPlan) -> list[RegisterEntr
     ]
 
 
-def certify(entries: Sequence[RegisterEntry], vacancies: int, plan: SelectionPlan) -> list[str]:
+def certify(
+    entries: Sequence[RegisterEntry], vacancies: int, plan: SelectionPlan, exclude: Sequence[str] = ()
+) -> list[str]:
     """The names certified to the department for ``vacancies``, from the active entries.
 
     ``top_per_vacancy``: the top ``names_per_vacancy`` per vacancy; ``rule_of_n``: the same
     count, plus anyone tied with the last name; ``within_points``: everyone within
-    ``within_points`` of the top active score.
+    ``within_points`` of the top active score. Names in ``exclude`` (passed over by the
+    department for these vacancies) stay on the register but are not certified.
     """
-    active = sorted((e for e in entries if e.status == "active"), key=lambda e: e.rank)
+    skipped = set(exclude)
+    active = sorted(
+        (e for e in entries if e.status == "active" and e.applicant_id not in skipped), key=lambda e: e.rank
+    )
     if not active:
         return []
     if plan.certification_rule == "within_points":

@@ -1,0 +1,78 @@
+"""What a decision carries beyond its word and comment: one typed payload per kind of answer.
+
+A step says which decision needs which kind (``StepSpec.details``); the shared decision check
+refuses a decision whose details are missing, of another kind, or given where none are asked.
+Each process's payloads live here, tagged by ``kind``, so a plain signal from the ``temporal``
+CLI carries them as ``"details": {"kind": "board_resolution", "resolution_number": "26-0412R"}``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+MAX_TEXT_CHARS = 200_000
+"""A description's text: the longest seed is about 12,000 characters."""
+
+_Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class _Details(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----- job-description review (seeds 003, 002) ----------------------------------------------------
+
+
+class RevisedText(_Details):
+    """HR's revised (or first) draft of the description."""
+
+    kind: Literal["revised_text"] = "revised_text"
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class BoardResolution(_Details):
+    """The Civil Service Board's approval: its resolution number and, if not the scheduled one,
+    the meeting date."""
+
+    kind: Literal["board_resolution"] = "board_resolution"
+    resolution_number: _Code
+    meeting_date: date | None = None
+
+
+# ----- recruitment (seed 001) -----------------------------------------------------------------------
+
+
+class Selection(_Details):
+    """The hiring department's choice among the certified names."""
+
+    kind: Literal["selection"] = "selection"
+    applicant_id: Annotated[str, StringConstraints(pattern=r"^A\d{3,6}$")]
+
+
+DecisionDetails = Annotated[RevisedText | BoardResolution | Selection, Field(discriminator="kind")]
+"""Every kind of details a decision may carry, told apart by ``kind``."""
+
+_ADAPTER: TypeAdapter[DecisionDetails] = TypeAdapter(DecisionDetails)
+
+
+def parse_details(raw: dict[str, Any]) -> DecisionDetails:
+    """The typed details of a decision as sent (a JSON object with its ``kind``).
+
+    Raises:
+        ValueError: with a one-line reason that names the fields, never their values.
+    """
+    try:
+        return _ADAPTER.validate_python(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'details'}: {e['msg']}" for e in err.errors()
+        )
+        raise ValueError(problems) from None
+
+
+def as_sent(details: DecisionDetails) -> dict[str, Any]:
+    """Details as a decision carries them (``DecisionInput.details``): a JSON object."""
+    return details.model_dump(mode="json")
