@@ -1,8 +1,15 @@
-"""Records workflow histories for the replay tests: ``python -m tests.record_histories``.
+"""Records workflow histories for the replay tests: ``python -m tests.record_histories [name ...]``.
 
-Run it only when a workflow change is meant to be incompatible (and then bump the workflow's
-version); otherwise the committed histories must keep replaying against the new code, which is
-what ``tests/test_replay.py`` checks.
+A recorded history is the proof that a run started by the code of its day finishes under
+today's: once committed it is never re-recorded or deleted. A change that would break it is
+made with ``workflow.patched`` (or a new workflow type) instead. Record a new history (under a
+new name) to cover a new path; ``tests/test_replay.py`` replays every file in
+``tests/histories``.
+
+The histories cover the paths that matter for replay: Updates and signals, defaults after the
+due date, tabling, a moved due date, a delegate's answer, a withdrawal, continue-as-new, a
+register asked by Updates, a decline and a second certification, and payloads encrypted by
+the codec (``*_encrypted.json``, replayed with ``REPLAY_CODEC_KEY``).
 """
 
 from __future__ import annotations
@@ -11,29 +18,43 @@ import asyncio
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.db import make_engine
 from activities.seed import seed_city
 from schemas import jd_review as jd
-from schemas.human_step import DecisionInput
+from schemas.human_step import DecisionInput, ExtendDueInput, WithdrawInput
 from schemas.search_attributes import indexed_types
+from schemas.tables import Delegation
+from service.codec import data_converter
 from service.settings import Settings
 from tests.conftest import venv_binary
 from tests.recruitment_harness import Hiring
-from tests.review_harness import Review, approve_all
+from tests.review_harness import Review, approve_all, revised
 from tests.smtp_server import SmtpSink
 from worker import build_worker
 
 HERE = Path(__file__).parent / "histories"
+REPLAY_CODEC_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+"""A fixed, public test key (base64 of "0123456789abcdef0123456789abcdef"): the encrypted
+histories are replayed with it. Never a real deployment's key."""
 
 
-async def _record(review: Review) -> dict[str, str]:
+def encrypted_converter() -> DataConverter:
+    return data_converter(Settings(codec_key=REPLAY_CODEC_KEY))
+
+
+async def _review_histories(review: Review) -> dict[str, str]:
     histories: dict[str, str] = {}
 
     handle = await review.start()
@@ -47,7 +68,9 @@ async def _record(review: Review) -> dict[str, str]:
     await review.decide(handle, objector, "request_changes", comment="name the benefits representative")
     await review.env.sleep(timedelta(days=18))
     await review.wait_for_step(handle, "hr-1-review")
-    await review.decide(handle, "E1008", "revise", text="Human Resources Technician\n\nRevised.\n")
+    await review.decide(
+        handle, "E1008", "revise", details=revised("Human Resources Technician\n\nRevised.\n")
+    )
     await review.wait_for_step(handle, "review-2")
 
     def second_round(step_id: str, person: str) -> DecisionInput | None:
@@ -63,21 +86,69 @@ async def _record(review: Review) -> dict[str, str]:
     await handle.result()
     histories["jd_review_rounds_no_response_tabled"] = (await handle.fetch_history()).to_json()
 
+    # A delegate answers for the supervisor, an incumbent answers by signal, HR moves the
+    # union's due date, then withdraws the review.
+    handle = await review.start()
+    status = await review.wait_for_step(handle, "review-1")
+    supervisor, *incumbents = status.open_steps[0].pending
+    with Session(review.engine) as s:
+        s.add(
+            Delegation(
+                delegator_id="E1004",
+                delegate_id="E1030",
+                starts_on=date(2000, 1, 1),
+                ends_on=date(2100, 1, 1),
+                reason="director on leave",
+                created_at=await review.env.get_current_time(),
+            )
+        )
+        s.commit()
+    await handle.signal(
+        "decide", DecisionInput(actor_id=incumbents[0], decision="approve", step_id="review-1")
+    )
+    for person in [supervisor, *incumbents[1:]]:
+        await review.decide(handle, person, "approve", step_id="review-1")
+    await review.wait_for_step(handle, "union-1")
+    union_due = next(s for s in (await review.status(handle)).open_steps if s.step_id == "union-1").due_at
+    await handle.execute_update(
+        "extend_due",
+        ExtendDueInput(
+            actor_id="E1008", step_id="union-1", new_due_at=union_due + timedelta(days=7), reason="vacation"
+        ),
+    )
+    await review.decide(handle, "E1009", "agreeable", step_id="union-1")
+    await review.wait_for_step(handle, "signatures-1")
+    await review.decide(handle, "E1030", "approve", step_id="signatures-1")  # for the director
+    await handle.execute_update("withdraw", WithdrawInput(actor_id="E1008", reason="reorganisation"))
+    await handle.result()
+    histories["jd_review_signal_delegate_extended_withdrawn"] = (await handle.fetch_history()).to_json()
+
     sweep = await review.client.start_workflow(
         "JobDescriptionReviewSweep",
-        jd.SweepInput(cycle="rec", requested_by="E1008", as_of=date(2026, 11, 23), batch_size=2),
+        jd.SweepInput(
+            cycle="rec", requested_by="E1008", as_of=date(2026, 11, 23), batch_size=2, per_run_limit=2
+        ),
         id="jd-sweep-rec",
         task_queue=review.task_queue,
         result_type=jd.SweepResult,
     )
     await sweep.result()
-    histories["jd_sweep"] = (await sweep.fetch_history()).to_json()
+    first = review.client.get_workflow_handle(sweep.id, run_id=sweep.first_execution_run_id)
+    histories["jd_sweep"] = (await first.fetch_history()).to_json()
     return histories
 
 
-async def _record_recruitment(hiring: Hiring) -> dict[str, str]:
-    from activities.seed_recruitment import demo_application
+async def _encrypted_histories(review: Review) -> dict[str, str]:
+    handle = await review.start()
+    await review.drive(handle, approve_all)
+    await handle.result()
+    return {"jd_review_adopted_encrypted": (await handle.fetch_history()).to_json()}
+
+
+async def _recruitment_histories(hiring: Hiring) -> dict[str, str]:
+    from activities.seed_recruitment import demo_application, itat_announcement
     from schemas import recruitment as rc
+    from tests.recruitment_harness import selection
     from tests.test_eligibility_register import _certify, _register
 
     histories: dict[str, str] = {}
@@ -98,6 +169,76 @@ async def _record_recruitment(hiring: Hiring) -> dict[str, str]:
     await handle.result()
     histories["recruitment_hired_after_background_answer"] = (await handle.fetch_history()).to_json()
 
+    # The announcement revised, seven applicants (a supplemental review), scores by signal, a
+    # late rater's candidates reassigned, a declined offer and a second certification.
+    handle = await hiring.open(checks=[], positions=[])  # P-ITAT-02 was filled above
+    await hiring.wait_for_step(handle, "announcement-1")
+    await hiring.decide(
+        handle, "E1005", "request_changes", comment="state the pay unit", step_id="announcement-1"
+    )
+    await hiring.wait_for_step(handle, "revision-1")
+    revised_ad = itat_announcement((await hiring.status(handle)).closes_at, background_checks=[])
+    revised_ad.position_ids = []
+    await handle.execute_update(
+        "revise_announcement", rc.ReviseAnnouncementInput(actor_id="E1008", announcement=revised_ad)
+    )
+    await hiring.wait_for_step(handle, "announcement-2")
+    await hiring.decide(handle, "E1005", "approve", step_id="announcement-2")
+    await hiring.wait_for_stage(handle, rc.ACCEPTING)
+    await hiring.apply(handle, [demo_application(n) for n in range(1, 8)])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    status = await hiring.wait_for_step(handle, "supplemental")
+    assigned = status.assignments["supplemental"]
+    await handle.signal(
+        "score",
+        rc.ScoreInput(
+            actor_id="E1011",
+            step_id="supplemental",
+            scores=[rc.CandidateScore(applicant_id=a, score=60 + int(a[1:])) for a in assigned["E1011"]],
+        ),
+    )
+    await handle.execute_update(
+        "reassign_scorer",
+        rc.ReassignScorerInput(
+            actor_id="E1005", step_id="supplemental", from_id="E1017", to_id="E1015", reason="ill"
+        ),
+        result_type=rc.ScoreReceipt,
+    )
+    await hiring.score(
+        handle, "E1015", {a: 70 + int(a[1:]) for a in assigned["E1017"]}, step_id="supplemental"
+    )
+    status = await hiring.wait_for_step(handle, "oral-board")
+    invited = status.assignments["oral-board"]["E1010"]
+    await hiring.score_step(handle, "oral-board", {a: 95 - 3 * int(a[1:]) for a in invited})
+    status = await hiring.wait_for_step(handle, "selection-1")
+    first = status.certified[0]
+    await hiring.decide(handle, "E1015", rc.SELECT, details=selection(first))
+    await hiring.wait_for_step(handle, "offer-1")
+    now = await hiring.env.get_current_time()
+    await handle.execute_update(
+        "make_offer",
+        rc.OfferInput(actor_id="E1006", applicant_id=first, start_date=now.date() + timedelta(days=30)),
+        result_type=rc.OfferInput,
+    )
+    await hiring.wait_for_step(handle, "offer-answer-1")
+    await hiring.decide(handle, "E1006", rc.DECLINE, step_id="offer-answer-1")
+    status = await hiring.wait_for_step(handle, "selection-2")
+    second = status.certified[0]
+    await hiring.decide(handle, "E1015", rc.SELECT, details=selection(second))
+    await hiring.wait_for_step(handle, "offer-2")
+    await handle.execute_update(
+        "make_offer",
+        rc.OfferInput(actor_id="E1006", applicant_id=second, start_date=now.date() + timedelta(days=30)),
+        result_type=rc.OfferInput,
+    )
+    await hiring.wait_for_step(handle, "offer-answer-2")
+    await hiring.decide(handle, "E1006", rc.ACCEPT, step_id="offer-answer-2")
+    await handle.result()
+    histories["recruitment_revised_signal_scores_reassigned_declined"] = (
+        await handle.fetch_history()
+    ).to_json()
+
     register = await _register(hiring, max_history_events=40)
     for n in range(1, 5):
         await _certify(register, f"r{n}")
@@ -109,36 +250,57 @@ async def _record_recruitment(hiring: Hiring) -> dict[str, str]:
     return histories
 
 
-async def main() -> None:
-    """Records the named sets (``review``, ``recruitment``), or all of them."""
-    wanted = set(sys.argv[1:]) or {"review", "recruitment"}
+@asynccontextmanager
+async def _recording(
+    converter: DataConverter,
+) -> AsyncIterator[tuple[WorkflowEnvironment, Engine, str, SmtpSink]]:
+    """A time-skipping server, a seeded SQLite store, SMTP and a worker on a fresh queue."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=venv_binary("temporal-test-server"), data_converter=pydantic_data_converter
+        test_server_existing_path=venv_binary("temporal-test-server"), data_converter=converter
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=indexed_types())
     )
     smtp = SmtpSink().start()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/hr.db"
-        engine = make_engine(url)
-        seed_city(engine)
-        settings = Settings(database_url=url, smtp_host=smtp.host, smtp_port=smtp.port)
-        queue = f"record-{uuid.uuid4().hex[:6]}"
-        histories: dict[str, str] = {}
-        async with build_worker(env.client, settings, engine, task_queue=queue):
-            if "review" in wanted:
-                histories |= await _record(Review(env=env, engine=engine, smtp=smtp, task_queue=queue))
-            if "recruitment" in wanted:
-                histories |= await _record_recruitment(
-                    Hiring(env=env, engine=engine, smtp=smtp, task_queue=queue)
-                )
-    smtp.stop()
-    await env.shutdown()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/hr.db"
+            engine = make_engine(url)
+            seed_city(engine)
+            settings = Settings(database_url=url, smtp_host=smtp.host, smtp_port=smtp.port)
+            queue = f"record-{uuid.uuid4().hex[:6]}"
+            async with build_worker(env.client, settings, engine, task_queue=queue):
+                yield env, engine, queue, smtp
+    finally:
+        smtp.stop()
+        await env.shutdown()
+
+
+async def main() -> None:
+    """Records the named sets (``review``, ``encrypted``, ``recruitment``), or all of them."""
+    wanted = set(sys.argv[1:]) or {"review", "encrypted", "recruitment"}
+    histories: dict[str, str] = {}
+    if "review" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _review_histories(Review(env=env, engine=engine, smtp=smtp, task_queue=queue))
+    if "encrypted" in wanted:
+        async with _recording(encrypted_converter()) as (env, engine, queue, smtp):
+            histories |= await _encrypted_histories(
+                Review(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+    if "recruitment" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _recruitment_histories(
+                Hiring(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():
-        (HERE / f"{name}.json").write_text(text)
-        print(f"wrote {HERE / name}.json")
+        path = HERE / f"{name}.json"
+        if path.exists():
+            print(f"kept {path}: a recorded history is never re-recorded; record under a new name")
+            continue
+        path.write_text(text)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

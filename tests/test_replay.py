@@ -1,7 +1,9 @@
 """Recorded histories replay against today's workflow code (``python -m tests.record_histories``).
 
-A change that would break runs in flight fails here; make it with ``workflow.patched`` or a new
-workflow version instead.
+Every file in ``tests/histories`` is replayed, in the sandbox the worker uses; a change that
+would break runs in flight fails here. Make it with ``workflow.patched`` or a new workflow
+version instead, and never re-record or delete a recorded history. ``*_encrypted.json`` were
+recorded with the payload codec and replay with its (public, test-only) key.
 """
 
 from __future__ import annotations
@@ -13,17 +15,21 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from worker import WORKFLOWS
+from tests.record_histories import encrypted_converter
+from worker import WORKFLOWS, workflow_runner
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
-def test_there_are_recorded_histories():
+def test_there_are_recorded_histories_of_every_workflow_and_path():
     assert {p.stem for p in HISTORIES} >= {
         "jd_review_adopted",
         "jd_review_rounds_no_response_tabled",
+        "jd_review_signal_delegate_extended_withdrawn",
+        "jd_review_adopted_encrypted",
         "jd_sweep",
         "recruitment_hired_after_background_answer",
+        "recruitment_revised_signal_scores_reassigned_declined",
         "eligibility_register_first_run",
     }
 
@@ -31,6 +37,25 @@ def test_there_are_recorded_histories():
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_without_nondeterminism(path: Path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    converter = encrypted_converter() if path.stem.endswith("_encrypted") else pydantic_data_converter
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter, workflow_runner=workflow_runner())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+def test_the_encrypted_history_carries_no_clear_payload():
+    """Workflow, activity, Update and signal payloads are all encrypted (search attributes and
+    the summary are not payloads the codec sees: they carry ids and codes only)."""
+    path = Path(__file__).parent / "histories" / "jd_review_adopted_encrypted.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    encodings: list[bytes] = []
+    for event in history.events:
+        for field in ("input", "result"):
+            for attrs in event.ListFields():
+                value = getattr(attrs[1], field, None)
+                if value is not None and hasattr(value, "payloads"):
+                    encodings += [p.metadata["encoding"] for p in value.payloads]
+        if event.HasField("workflow_execution_update_accepted_event_attributes"):
+            request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+            encodings += [p.metadata["encoding"] for p in request.input.args.payloads]
+    assert len(encodings) > 50 and set(encodings) == {b"binary/encrypted"}
