@@ -56,6 +56,29 @@ async def test_a_delegate_answers_and_is_recorded_on_behalf_of_the_supervisor(re
         assert (sig.person_id, sig.on_behalf_of) == ("E1030", supervisor)
 
 
+async def test_a_delegation_made_while_the_review_runs_counts_for_the_steps_opened_after_it(review: Review):
+    handle = await review.start()
+    await review.wait_for_step(handle, "review-1")
+    today = (await review.env.get_current_time()).date()
+    with Session(review.engine) as s:
+        s.add(
+            Delegation(
+                delegator_id="E1004",  # the department director, who signs at signatures-1
+                delegate_id="E1030",
+                starts_on=today,
+                ends_on=today + timedelta(days=90),
+                reason="director on leave",
+                created_at=utcnow(),
+            )
+        )
+        s.commit()
+    await review.drive(handle, approve_all, until_stage=jd.SIGNATURES)
+    await review.wait_for_step(handle, "signatures-1")
+    receipt = await review.decide(handle, "E1030", "approve", step_id="signatures-1")
+    assert (receipt.person_id, receipt.actor_id) == ("E1004", "E1030")
+    await handle.terminate("test over")
+
+
 async def test_hr_moves_a_due_date_and_the_reminders_follow(review: Review):
     handle = await review.start()
     status = await review.wait_for_step(handle, "review-1")
