@@ -30,7 +30,7 @@ def render_step(step: StepSnapshot, *, open_: bool) -> list[str]:
     """A step's line, for an open step who may answer what and who is pending, then its answers."""
     lines = [f"    {step.step_id}  {step.title}  (due {fmt_time(step.due_at)})"]
     if open_:
-        lines.append(f"      allowed: {', '.join(step.allowed)}")
+        lines.append(f"      allowed: {', '.join(step.allowed)}  (answer with `{step.answer_with}`)")
         lines.append(f"      waiting for: {', '.join(step.pending) if step.pending else '-'}")
     for answer in step.answers:
         who = (
