@@ -10,9 +10,9 @@ from service.cli_support import CliError, load_settings, run, serve_forever, sto
 
 
 def codec_server(
-    host: Annotated[str, typer.Option(help="Address to listen on; keep 127.0.0.1 unless behind a proxy.")] = (
-        "127.0.0.1"
-    ),
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; another than loopback needs HR_CODEC_AUTH_TOKEN.")
+    ] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port; default HR_CODEC_PORT (8234).")] = None,
 ) -> None:
     """Serve /decode and /encode for the Temporal Web UI with the key in HR_CODEC_KEY, until Ctrl-C."""
@@ -33,7 +33,15 @@ def codec_server(
                 f"or start the dev server with --ui-codec-endpoint {server.url}"
             )
             if server.auth_token:
-                typer.echo("requests need 'Authorization: Bearer <HR_CODEC_AUTH_TOKEN>'")
+                typer.echo(
+                    "requests need 'Authorization: Bearer <HR_CODEC_AUTH_TOKEN>', or the token in the "
+                    f"path: a UI that sends no headers uses the endpoint {server.url}/t/<HR_CODEC_AUTH_TOKEN>"
+                )
+            else:
+                typer.echo(
+                    "no HR_CODEC_AUTH_TOKEN: unauthenticated, so it listens on loopback only and answers "
+                    f"only the Web UI on this machine ({', '.join(sorted(server.allowed_origins)) or 'none'})"
+                )
             typer.echo("press Ctrl-C to stop")
             await serve_forever()
         finally:

@@ -5,7 +5,8 @@ persistent SQLite file, so workflows survive restarts, and the custom search att
 registered. If a server already answers on the configured address it is reused instead.
 With ``HR_CODEC_KEY`` set, a codec server (``service/codec_server.py``) runs alongside on
 ``HR_CODEC_PORT`` and the Web UI is started with ``--ui-codec-endpoint`` pointing at it, so the
-UI shows decrypted payloads.
+UI shows decrypted payloads. The codec server always has a token (``HR_CODEC_AUTH_TOKEN``, or a
+random one made at start), which the UI's endpoint carries in its path (``…/t/<token>``).
 ``ensure_search_attributes`` registers the attributes on any server (``hr admin setup``).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -36,7 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.search_attributes import dev_server_flags, indexed_types
 from service.client import connect
-from service.codec_server import CodecServer, CodecServerError, codec_server_for
+from service.codec_server import CodecServer, CodecServerError, codec_endpoint, codec_server_for, mask_token
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -100,6 +102,8 @@ class DevServer:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     codec_server: CodecServer | None = None
+    codec_endpoint: str | None = None
+    """The UI's codec endpoint as shown to people: its token masked (``…/t/***``)."""
 
     @property
     def started_here(self) -> bool:
@@ -125,21 +129,60 @@ class DevServer:
         log.info("dev server stopped", address=self.address)
 
 
-def _start_codec_server(settings: Settings) -> tuple[CodecServer | None, str | None]:
+def start_codec_server(
+    settings: Settings, *, make_token: bool = True
+) -> tuple[CodecServer | None, str | None]:
     """With a codec key: a codec server on 127.0.0.1:HR_CODEC_PORT, and the endpoint for the UI.
 
+    The server's token is ``HR_CODEC_AUTH_TOKEN`` or, when that is unset and ``make_token``, a
+    random one made here (``secrets.token_urlsafe``); the endpoint carries it in its path
+    (``http://127.0.0.1:8234/t/<token>``), as the UI sends no headers. Without either, the
+    server answers the UI on this machine only (``service/codec_server.py``).
+
     A taken port is taken to be another ``hr codec-server`` (or ``hr dev``) with the same key:
-    the endpoint is still given to the UI, and nothing is started here.
+    the UI is given its endpoint (with ``HR_CODEC_AUTH_TOKEN`` in the path when set; a token
+    made here would be unknown there), and nothing is started here.
     """
     if settings.codec_key is None:
         return None, None
-    server = codec_server_for(settings, host="127.0.0.1")
+    made = secrets.token_urlsafe(32) if make_token else None
+    server = codec_server_for(settings, host="127.0.0.1", auth_token=made)
     try:
         server.start()
     except CodecServerError as err:
         log.warning("codec server not started; assuming one already runs there", error=str(err))
-        return None, server.url
-    return server, server.url
+        configured = settings.codec_auth_token.get_secret_value() if settings.codec_auth_token else None
+        return None, codec_endpoint(server.url, configured)
+    return server, server.endpoint
+
+
+def dev_server_command(settings: Settings, *, headless: bool = False) -> tuple[list[str], CodecServer | None]:
+    """The ``temporal server start-dev`` command line for ``settings``, and the codec server
+    started for its Web UI (with a codec key, unless ``headless``; the caller stops it)."""
+    host, port = _split_address(settings.temporal_address)
+    args = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        _bind_ip(host),
+        "--port",
+        str(port),
+        "--db-filename",
+        str(Path(settings.dev_db_filename)),
+        "--namespace",
+        settings.temporal_namespace,
+        "--log-level",
+        "warn",
+        *dev_server_flags(),
+    ]
+    if headless:
+        return [*args, "--headless"], None
+    args += ["--ui-port", str(_ui_port(settings.ui_url, port)), "--ui-disable-news-fetch"]
+    codec_server, endpoint = start_codec_server(settings)
+    if endpoint:
+        args += ["--ui-codec-endpoint", endpoint]
+    return args, codec_server
 
 
 def _log_tail(path: Path | None, lines: int = 5) -> str:
@@ -195,42 +238,22 @@ async def start_dev_server(
         client = await _wait_ready(settings, address, None, None, timeout)
         await ensure_search_attributes(client, settings.temporal_namespace)
         # Its UI was configured by whoever started it; a codec server still helps
-        # `temporal --codec-endpoint` and a UI pointed at it by hand.
-        alongside = None if headless else _start_codec_server(settings)[0]
+        # `temporal --codec-endpoint` and a UI pointed at it by hand: with HR_CODEC_AUTH_TOKEN,
+        # or without a token for the UI on this machine (a token made here would reach no one).
+        alongside, endpoint = (None, None) if headless else start_codec_server(settings, make_token=False)
         return DevServer(
             address=address,
             namespace=settings.temporal_namespace,
             ui_url=settings.ui_url,
             codec_server=alongside,
+            codec_endpoint=mask_token(endpoint) if endpoint else None,
         ), client
 
     db_file = Path(settings.dev_db_filename)
     db_file.parent.mkdir(parents=True, exist_ok=True)
     log_path = db_file.parent / "temporal-dev.log"
-    args = [
-        temporal_binary(),
-        "server",
-        "start-dev",
-        "--ip",
-        ip,
-        "--port",
-        str(port),
-        "--db-filename",
-        str(db_file),
-        "--namespace",
-        settings.temporal_namespace,
-        "--log-level",
-        "warn",
-        *dev_server_flags(),
-    ]
-    codec_server: CodecServer | None = None
-    if headless:
-        args.append("--headless")
-    else:
-        args += ["--ui-port", str(_ui_port(settings.ui_url, port)), "--ui-disable-news-fetch"]
-        codec_server, codec_endpoint = _start_codec_server(settings)
-        if codec_endpoint:
-            args += ["--ui-codec-endpoint", codec_endpoint]
+    args, codec_server = dev_server_command(settings, headless=headless)
+    endpoint = args[args.index("--ui-codec-endpoint") + 1] if "--ui-codec-endpoint" in args else None
     log.info("starting the Temporal dev server", address=address, db_filename=str(db_file))
     try:
         with open(log_path, "ab") as out:
@@ -253,6 +276,7 @@ async def start_dev_server(
         process=proc,
         log_path=log_path,
         codec_server=codec_server,
+        codec_endpoint=mask_token(endpoint) if endpoint else None,
     )
     try:
         client = await _wait_ready(settings, address, proc, log_path, timeout)

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     # SecretStr: shown as '**********' in repr, str and logs; .get_secret_value() gives the text.
     codec_key: SecretStr | None = None
     codec_key_id: str = "hr-1"
-    # When set, the codec server answers only requests with "Authorization: Bearer <token>".
+    # When set, the codec server answers only requests carrying it ("Authorization: Bearer <token>"
+    # or the path /t/<token>/…). Unset: `hr dev` makes one per run; `hr codec-server` answers
+    # only the Web UI on this machine.
     codec_auth_token: SecretStr | None = None
     codec_port: int = 8234
 

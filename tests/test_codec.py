@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from google.protobuf import json_format
 from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio import workflow
@@ -32,7 +33,14 @@ from service.codec import (
     key_from_env_value,
     new_key,
 )
-from service.codec_server import CodecServer, codec_server_for, ui_origins
+from service.codec_server import (
+    CodecServer,
+    CodecServerError,
+    codec_server_for,
+    is_loopback,
+    mask_token,
+    ui_origins,
+)
 from service.settings import Settings, SettingsError
 from tests.conftest import venv_binary
 
@@ -309,6 +317,12 @@ def _payloads_json(payloads: list[Payload]) -> bytes:
     return json_format.MessageToJson(Payloads(payloads=payloads)).encode()
 
 
+def _decoded(answer: bytes) -> list[Any]:
+    """The values of a codec server's answer (payloads in their proto JSON form)."""
+    payloads = json_format.Parse(answer, Payloads()).payloads
+    return pydantic_data_converter.payload_converter.from_payloads(payloads)
+
+
 async def test_codec_server_decodes_and_encodes_with_cors():
     settings = _settings()
     codec = data_converter(settings).payload_codec
@@ -327,7 +341,10 @@ async def test_codec_server_decodes_and_encodes_with_cors():
             assert pydantic_data_converter.payload_converter.from_payloads(decoded) == [EMAIL]
 
         status, _, answer = await asyncio.to_thread(
-            _post, server.url + "/default/encode", _payloads_json([_plain_payload(NAME)])
+            _post,
+            server.url + "/default/encode",
+            _payloads_json([_plain_payload(NAME)]),
+            {"Origin": UI_ORIGIN},
         )
         assert status == 200
         sealed = json_format.Parse(answer, Payloads()).payloads
@@ -350,15 +367,64 @@ async def test_codec_server_decodes_and_encodes_with_cors():
         allowed = {h.strip().lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
         assert {"content-type", "x-namespace", "authorization"} <= allowed
 
-        # Another origin gets no CORS grant; a bad body and an unknown path are refused.
-        status, headers, _ = await asyncio.to_thread(
-            _post, server.url + "/decode", body, {"Origin": "http://evil.example"}
+        # A bad body and an unknown path are refused.
+        status, _, answer = await asyncio.to_thread(
+            _post, server.url + "/decode", b"{not json", {"Origin": UI_ORIGIN}
         )
-        assert status == 200 and "Access-Control-Allow-Origin" not in headers
-        status, _, answer = await asyncio.to_thread(_post, server.url + "/decode", b"{not json")
         assert status == 400 and "payloads" in json.loads(answer)["message"]
         status, _, _ = await asyncio.to_thread(_post, server.url + "/default/other", body)
         assert status == 404
+
+
+async def test_a_codec_server_without_a_token_answers_only_the_ui_on_this_machine():
+    settings = _settings(ui_url=UI_ORIGIN)
+    codec = data_converter(settings).payload_codec
+    assert isinstance(codec, EncryptionCodec)
+    body = _payloads_json(await codec.encode([_plain_payload(EMAIL)]))
+
+    with structlog.testing.capture_logs() as logged, codec_server_for(settings, port=0) as server:
+        assert server.auth_token is None and server.host == "127.0.0.1"
+        for origin in (UI_ORIGIN, "http://127.0.0.1:8233"):
+            status, headers, answer = await asyncio.to_thread(
+                _post, server.url + "/decode", body, {"Origin": origin}
+            )
+            assert status == 200 and _decoded(answer) == [EMAIL]
+            assert headers["Access-Control-Allow-Origin"] == origin
+        # A page of another origin, a client that names none, another port: 403, nothing decoded.
+        for headers in (
+            {"Origin": "http://evil.example"},
+            {"Origin": "http://localhost:9999"},
+            {"Origin": "null"},
+            {},
+        ):
+            status, answer_headers, answer = await asyncio.to_thread(
+                _post, server.url + "/decode", body, headers
+            )
+            assert status == 403, headers
+            assert b"payloads" not in answer and "Access-Control-Allow-Origin" not in answer_headers
+        status, _, _ = await asyncio.to_thread(
+            _post, server.url + "/t/guess/decode", body, {"Origin": UI_ORIGIN}
+        )
+        assert status == 403
+        preflight = urllib.request.Request(
+            server.url + "/decode", method="OPTIONS", headers={"Origin": "http://evil.example"}
+        )
+        assert (await asyncio.to_thread(_send, preflight))[0] == 403
+    # It says so at start.
+    (warning,) = [e for e in logged if e["log_level"] == "warning"]
+    assert "unauthenticated" in warning["event"] and "loopback only" in warning["event"]
+    assert warning["origins"] == ["http://127.0.0.1:8233", UI_ORIGIN]
+
+    # Without a token it listens on a loopback address only, and a UI elsewhere is never answered.
+    for host in ("0.0.0.0", "::", "192.0.2.10"):
+        with pytest.raises(CodecServerError, match="without HR_CODEC_AUTH_TOKEN .* loopback only"):
+            codec_server_for(settings, host=host, port=0).start()
+    remote_ui = codec_server_for(_settings(ui_url="https://temporal.city.example"), port=0)
+    assert remote_ui.allowed_origins == frozenset()
+    with_token = codec_server_for(_settings(ui_url="https://temporal.city.example", codec_auth_token="t"))
+    assert with_token.allowed_origins == {"https://temporal.city.example"}
+    assert is_loopback("localhost") and is_loopback("127.0.0.2") and is_loopback("[::1]")
+    assert not is_loopback("0.0.0.0") and not is_loopback("temporal.city.example")
 
 
 async def test_codec_server_with_a_token_refuses_requests_without_it():
@@ -391,9 +457,39 @@ async def test_codec_server_with_a_token_refuses_requests_without_it():
         assert status in (200, 204) and headers["Access-Control-Allow-Origin"] == UI_ORIGIN
 
 
-def test_codec_server_needs_a_key_and_allows_the_ui_origins():
-    from service.codec_server import CodecServerError
+async def test_the_token_can_be_carried_in_the_path():
+    token = "operators/only+1"  # quoted in the endpoint
+    settings = _settings(codec_auth_token=token)
+    codec = data_converter(settings).payload_codec
+    assert codec is not None
+    body = _payloads_json(await codec.encode([_plain_payload(NAME)]))
 
+    with structlog.testing.capture_logs() as logged, codec_server_for(settings, port=0) as server:
+        assert server.endpoint == f"{server.url}/t/operators%2Fonly%2B1"
+        assert mask_token(server.endpoint) == f"{server.url}/t/***"
+        for path in ("/decode", "/default/decode"):
+            status, _, answer = await asyncio.to_thread(_post, server.endpoint + path, body)
+            assert status == 200, answer
+            decoded = json_format.Parse(answer, Payloads()).payloads
+            assert pydantic_data_converter.payload_converter.from_payloads(decoded) == [NAME]
+        for wrong in ("operators", "operators%2Fonly%2B2", "", "x" * 64):
+            status, _, answer = await asyncio.to_thread(
+                _post, f"{server.url}/t/{wrong}/decode", body, {"Origin": UI_ORIGIN}
+            )
+            assert status in (401, 403, 404) and NAME.encode() not in answer, wrong
+        # A wrong token in the path is not made good by a right header, nor the other way round.
+        status, _, _ = await asyncio.to_thread(
+            _post, f"{server.url}/t/wrong/decode", body, {"Authorization": f"Bearer {token}"}
+        )
+        assert status == 401
+    assert not any(token in repr(event) or "operators%2F" in repr(event) for event in logged)
+    assert (
+        mask_token('"POST /t/s3cret/default/decode HTTP/1.1" 200 -')
+        == '"POST /t/***/default/decode HTTP/1.1" 200 -'
+    )
+
+
+def test_codec_server_needs_a_key_and_allows_the_ui_origins():
     with pytest.raises(CodecServerError, match="HR_CODEC_KEY is not set"):
         codec_server_for(Settings())
     assert ui_origins("http://localhost:8233") == {"http://localhost:8233", "http://127.0.0.1:8233"}
@@ -425,27 +521,79 @@ async def test_dev_server_runs_the_codec_server_for_its_ui(tmp_path: Path) -> No
     server, client = await start_dev_server(settings)
     try:
         assert server.codec_server is not None and server.codec_server.port == codec_port
+        token = server.codec_server.auth_token  # made for this run: HR_CODEC_AUTH_TOKEN is unset
+        assert token and len(token) >= 32
+        endpoint = f"http://127.0.0.1:{codec_port}/t/{token}"
         assert server.process is not None
         args = list(server.process.args)  # type: ignore[arg-type]
-        assert args[args.index("--ui-codec-endpoint") + 1] == f"http://127.0.0.1:{codec_port}"
+        assert args[args.index("--ui-codec-endpoint") + 1] == endpoint
+        assert server.codec_endpoint == f"http://127.0.0.1:{codec_port}/t/***"  # what hr dev prints
+        assert token not in repr(server)
         assert isinstance(client.data_converter.payload_codec, EncryptionCodec)
 
-        # The UI tells the browser where to decode.
+        # The UI tells the browser where to decode: the token travels in the path.
         ui_settings = await asyncio.to_thread(_ui_settings, f"http://127.0.0.1:{ui_port}/api/v1/settings")
-        assert ui_settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{codec_port}"
+        assert ui_settings["Codec"]["Endpoint"] == endpoint
 
         encrypted = await client.data_converter.encode([COMMENT])
         status, _, answer = await asyncio.to_thread(
-            _post, f"http://127.0.0.1:{codec_port}/default/decode", _payloads_json(encrypted)
+            _post, f"{endpoint}/default/decode", _payloads_json(encrypted), {"Origin": settings.ui_url}
         )
         assert status == 200
         decoded = json_format.Parse(answer, Payloads()).payloads
         assert pydantic_data_converter.payload_converter.from_payloads(decoded) == [COMMENT]
+        # Without the token nobody gets clear text, not even the UI's origin.
+        status, _, answer = await asyncio.to_thread(
+            _post,
+            f"http://127.0.0.1:{codec_port}/decode",
+            _payloads_json(encrypted),
+            {"Origin": settings.ui_url},
+        )
+        assert status == 401 and COMMENT.encode() not in answer
     finally:
         server.stop()
     assert server.codec_server is None
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", codec_port), timeout=1).close()
+
+
+async def test_hr_dev_gives_its_ui_a_codec_endpoint_with_a_token() -> None:
+    from service.devserver import dev_server_command
+
+    made: list[str] = []
+    for _ in range(2):
+        settings = _settings(codec_port=_free_port(), ui_url="http://localhost:18233")
+        args, codec_server = dev_server_command(settings)
+        assert codec_server is not None
+        try:
+            endpoint = args[args.index("--ui-codec-endpoint") + 1]
+            token = codec_server.auth_token
+            assert token and endpoint == f"http://127.0.0.1:{settings.codec_port}/t/{token}"
+            made.append(token)
+            codec = data_converter(settings).payload_codec
+            assert codec is not None
+            body = _payloads_json(await codec.encode([_plain_payload(EMAIL)]))
+            status, _, answer = await asyncio.to_thread(_post, endpoint + "/decode", body)
+            assert status == 200 and _decoded(answer) == [EMAIL]
+            status, _, _ = await asyncio.to_thread(
+                _post, codec_server.url + "/decode", body, {"Origin": "http://localhost:18233"}
+            )
+            assert status == 401
+        finally:
+            codec_server.stop()
+    assert made[0] != made[1]  # a new one each run
+
+    # HR_CODEC_AUTH_TOKEN, when set, is the token; no key, or a headless server: no codec server.
+    settings = _settings(codec_port=_free_port(), codec_auth_token="configured-token")
+    args, codec_server = dev_server_command(settings)
+    assert codec_server is not None
+    codec_server.stop()
+    assert args[args.index("--ui-codec-endpoint") + 1].endswith("/t/configured-token")
+    for quiet in (
+        dev_server_command(Settings(codec_port=_free_port())),
+        dev_server_command(settings, headless=True),
+    ):
+        assert quiet[1] is None and "--ui-codec-endpoint" not in quiet[0]
 
 
 def _ui_settings(url: str, timeout: float = 20) -> dict:
