@@ -1,22 +1,30 @@
-"""The worker: registers every workflow and activity on the task queue and runs them."""
+"""The worker: registers every workflow and activity on the task queue and runs them.
+
+Beside it, in the same process, runs the mailer (``activities/mailer.py``), which delivers the
+outbox over SMTP apart from the workflows; without ``HR_SMTP_HOST`` there is none.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
+from activities.mailer import Mailer, mailer_running
 from activities.notifications import NotificationActivities
 from activities.records import RecordActivities
 from activities.recruitment import RecruitmentActivities
 from activities.register import RegisterActivities
+from activities.store import Unstorable
 from service.client import connect
 from service.logging import configure_logging
 from service.settings import Settings, get_settings
@@ -45,11 +53,13 @@ def workflow_runner(*also_passed_through: str) -> SandboxedWorkflowRunner:
     )
 
 
-def build_activities(settings: Settings, engine: Engine, client: Client) -> list:
-    """Every activity, bound to its dependencies."""
+def build_activities(
+    settings: Settings, engine: Engine, client: Client, mailer: Mailer | None = None
+) -> list:
+    """Every activity, bound to its dependencies; a notice queued wakes ``mailer`` if given."""
     directory = DirectoryActivities(engine)
     records = RecordActivities(engine)
-    notifications = NotificationActivities(engine, settings.smtp_host, settings.smtp_port, settings.mail_from)
+    notifications = NotificationActivities(engine, on_queued=mailer.wake if mailer else None)
     recruitment = RecruitmentActivities(engine, notifications)
     register = RegisterActivities(client)
     return [
@@ -88,16 +98,43 @@ def build_worker(
     *,
     task_queue: str | None = None,
     runner: SandboxedWorkflowRunner | None = None,
+    interceptors: Sequence[Interceptor] = (),
+    mailer: Mailer | None = None,
 ) -> Worker:
-    """A worker for all processes; activities are synchronous and run on a thread pool."""
+    """A worker for all processes; activities are synchronous and run on a thread pool.
+
+    It does not deliver mail: run ``mailer`` beside it (``worker_and_mailer`` does both); the
+    notices it queues then wake that mailer at once.
+    """
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=runner or workflow_runner(),
-        activities=build_activities(settings, engine, client),
+        interceptors=[Unstorable(), *interceptors],
+        activities=build_activities(settings, engine, client, mailer),
         activity_executor=ThreadPoolExecutor(max_workers=16),
     )
+
+
+@asynccontextmanager
+async def worker_and_mailer(
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    *,
+    task_queue: str | None = None,
+    runner: SandboxedWorkflowRunner | None = None,
+    mailer: Mailer | None = None,
+) -> AsyncIterator[Worker]:
+    """The worker running, and beside it the mailer (``mailer``, or one for ``settings.smtp_host``;
+    none without an SMTP host). On the way out the worker stops first, then the mailer."""
+    mailer = mailer or Mailer.from_settings(settings, engine)
+    async with mailer_running(mailer):
+        async with build_worker(
+            client, settings, engine, task_queue=task_queue, runner=runner, mailer=mailer
+        ) as worker:
+            yield worker
 
 
 async def main() -> None:
@@ -107,15 +144,19 @@ async def main() -> None:
     engine = make_engine(settings.database_url)
     create_schema(engine)
     client = await connect(settings)
-    worker = build_worker(client, settings, engine)
+    mailer = Mailer.from_settings(settings, engine)
+    worker = build_worker(client, settings, engine, mailer=mailer)
     log = structlog.get_logger("hr.worker")
     log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
+    if mailer is None:
+        log.info("no SMTP host (HR_SMTP_HOST): notices stay in the outbox")
     if settings.codec_key is None:
         log.warning(
             "payloads are not encrypted: applicants' names and e-mail addresses are readable in "
             "workflow history; set HR_CODEC_KEY (hr admin new-codec-key) outside a demo"
         )
-    await worker.run()
+    async with mailer_running(mailer):
+        await worker.run()
 
 
 if __name__ == "__main__":

@@ -1,24 +1,22 @@
-"""Notifications: an outbox row per recipient, delivered by SMTP when a server is configured.
+"""Notifications: an outbox row per recipient; the mailer delivers them apart from the workflows.
 
-The outbox is the system of record. ``notify`` writes one ``OutboxMessage`` per recipient, keyed
-``f"{inp.key}:{person_id}"``, so a retried activity finds its rows instead of adding new ones;
-a row already ``sent`` is never sent again. Without an SMTP server the rows stay ``pending``
+The outbox is the system of record. ``notify`` renders one ``OutboxMessage`` per recipient,
+keyed ``f"{inp.key}:{person_id}"``, and writes it ``pending``; that is all it does, so no step
+waits on a mail server. A retried activity finds its rows instead of adding new ones. Delivery
+runs apart (``activities/mailer.py``: beside every worker, or ``hr mailer``), with its own
+retries and back-off, at least once per row; without an SMTP server the rows stay ``pending``
 and the outbox is the delivery (``hr outbox`` lists it).
 
-Delivery claims each row before sending it (``claimed_by``/``claimed_at``, one conditional
-UPDATE) and heartbeats before each message, so an attempt that timed out while sending and the
-retry Temporal started meanwhile never both send one row: the old attempt stops at its next
-heartbeat, and a row it is still sending is left to it (the retry fails, retryably, until the
-row is sent or the claim's lease, ``CLAIM_LEASE``, has run out). Give the activities a
-``heartbeat_timeout``.
+Rows are read, rendered and written ``QUEUE_CHUNK`` at a time, with a heartbeat before each
+chunk, so a notice to every applicant of a large recruitment reports progress and an attempt
+that timed out stops at its next chunk. Give the activities a ``heartbeat_timeout``.
 
 The texts come from the templates in ``activities/templates/`` (``activities.rendering``);
 a template that needs a field the notice does not supply fails the activity (retryably, type
 ``TemplateError``) before any row is written.
 
-``queue_and_deliver`` is that queue-and-send step on its own, for recipients looked up
-elsewhere (``notify_applicants`` in ``activities/recruitment.py``: applicants are not people
-of the directory).
+``queue`` is that step on its own, for recipients looked up elsewhere (``notify_applicants`` in
+``activities/recruitment.py``: applicants are not people of the directory).
 
 Logs carry ids only: never a person's name or e-mail address.
 """
@@ -26,19 +24,13 @@ Logs carry ids only: never a person's name or e-mail address.
 from __future__ import annotations
 
 import hashlib
-import smtplib
-import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import Engine, or_, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -50,11 +42,8 @@ from activities.rendering import render_staff_notice, template_errors
 from schemas.human_step import NotifyInput, NotifyResult
 from schemas.tables import OutboxMessage, Person
 
-SMTP_TIMEOUT_SECONDS = 30
-CLAIM_LEASE = timedelta(minutes=2)
-"""How long a delivery attempt's claim on an outbox row holds. Longer than an SMTP exchange may
-take (``SMTP_TIMEOUT_SECONDS``), so a live attempt keeps its row; after it, an attempt that died
-mid-send no longer blocks the row and a later attempt takes it over."""
+QUEUE_CHUNK = 100
+"""Rows looked up, rendered or written between two heartbeats (one transaction per chunk)."""
 
 SIGNATURE = rendering.SIGNATURE
 """The signature under every notice (``activities/templates/_signature.txt``)."""
@@ -62,6 +51,8 @@ SIGNATURE = rendering.SIGNATURE
 render = render_staff_notice
 """Renders a staff notice: ``render(template, params, name, workflow_id) -> (subject, body)``
 (``activities.rendering.render_staff_notice``; the templates are ``activities/templates/staff/``)."""
+
+T = TypeVar("T")
 
 
 def message_id(key: str) -> str:
@@ -94,63 +85,78 @@ def _logger() -> Any:
     return log
 
 
+def chunks(items: Sequence[T], size: int = QUEUE_CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size``, heartbeating before each one (inside an activity)."""
+    for start in range(0, len(items), size):
+        checkpoint(start)
+        yield items[start : start + size]
+
+
+def checkpoint(progress: int) -> None:
+    """Inside an activity: heartbeat (``progress`` as the details), and stop if this attempt
+    was cancelled or timed out. Outside one: nothing."""
+    if not activity.in_activity():
+        return
+    activity.heartbeat(progress)
+    if activity.is_cancelled():
+        raise CancelledError("attempt cancelled")
+
+
 class NotificationActivities:
-    """The ``notify`` activity and its configuration (database and SMTP server).
+    """The ``notify`` activity: renders notices into the outbox.
 
     ``notify`` is synchronous: register it with a worker that has an ``activity_executor``.
 
     Args:
         engine: The system-of-record database.
-        smtp_host: The SMTP server; ``None`` or empty keeps messages in the outbox only.
-        smtp_port: The SMTP server's port.
-        mail_from: The ``From`` address.
+        on_queued: Called after new rows were written (the mailer of this process, ``wake``),
+            so delivery starts at once rather than at the mailer's next poll.
     """
 
-    def __init__(self, engine: Engine, smtp_host: str | None, smtp_port: int, mail_from: str) -> None:
+    def __init__(self, engine: Engine, *, on_queued: Callable[[], None] | None = None) -> None:
         self.engine = engine
-        self.smtp_host = smtp_host or None
-        self.smtp_port = smtp_port
-        self.mail_from = mail_from
+        self.on_queued = on_queued
 
     @activity.defn(name="notify")
     def notify(self, inp: NotifyInput) -> NotifyResult:
-        """Queues one outbox message per recipient and delivers the pending ones.
+        """Queues one outbox message per recipient; the mailer delivers them.
 
         Args:
             inp: The recipients (person ids), template, parameters and idempotency key.
 
         Returns:
-            How many outbox rows this call created and how many messages it sent.
+            How many outbox rows this call created (``sent`` is always 0: delivery is apart).
 
         Raises:
             ApplicationError: A recipient id is not in the directory (non-retryable); nothing
-                is written in that case. And as ``queue_and_deliver`` raises: ``TemplateError``
-                (a field the template needs is not in ``inp.params``; nothing is written),
-                ``SmtpDeliveryFailed``, ``OutboxRowBusy`` (all retryable).
+                is written in that case. ``TemplateError`` (retryable) when a field the
+                template needs is not in ``inp.params``; nothing is written then either.
         """
         log = _logger().bind(key=inp.key, template=inp.template)
         recipient_ids = list(dict.fromkeys(inp.recipient_ids))
+        recipients: list[Recipient] = []
         with Session(self.engine) as session:
-            recipients: list[Recipient] = []
-            for person_id in recipient_ids:
-                person = session.get(Person, person_id)
-                if person is None:
-                    log.warning("notify.unknown_recipient", recipient_id=person_id)
-                    raise ApplicationError(
-                        f"unknown recipient {person_id!r}",
-                        type="UnknownRecipient",
-                        non_retryable=True,
-                    )
-                recipients.append(Recipient(id=person.id, name=person.name, email=person.email))
+            for chunk in chunks(recipient_ids):
+                people = {
+                    p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(list(chunk))))
+                }
+                for person_id in chunk:
+                    person = people.get(person_id)
+                    if person is None:
+                        log.warning("notify.unknown_recipient", recipient_id=person_id)
+                        raise ApplicationError(
+                            f"unknown recipient {person_id!r}",
+                            type="UnknownRecipient",
+                            non_retryable=True,
+                        )
+                    recipients.append(Recipient(id=person.id, name=person.name, email=person.email))
 
         def render_for(recipient: Recipient) -> tuple[str, str]:
             return render(inp.template, inp.params, recipient.name, inp.workflow_id)
 
-        return self.queue_and_deliver(
-            inp.key, inp.workflow_id, recipients, render_for, log=log, run_id=inp.run_id
-        )
+        return self.queue(inp.key, inp.workflow_id, recipients, render_for, log=log, run_id=inp.run_id)
 
-    def queue_and_deliver(
+    def queue(
         self,
         inp_key: str,
         workflow_id: str | None,
@@ -160,297 +166,103 @@ class NotificationActivities:
         log: Any = None,
         run_id: str | None = None,
     ) -> NotifyResult:
-        """Queues one outbox row per recipient (keyed ``f"{inp_key}:{recipient.key_id}"``) and
-        delivers the rows still pending.
+        """Writes one ``pending`` outbox row per recipient (keyed ``f"{inp_key}:{recipient.key_id}"``)
+        that has none yet.
 
         Every missing row is rendered before any is written, so a template that cannot be
-        rendered writes nothing.
+        rendered writes nothing. Rows are written ``QUEUE_CHUNK`` to a transaction; a chunk
+        that meets a row another attempt wrote meanwhile is written again one row at a time.
 
         Args:
             inp_key: The notice's idempotency key.
             workflow_id: The workflow the notice belongs to, if any.
             run_id: That workflow's run (its first execution run id), if any.
-            recipients: Who gets it, already looked up; duplicates by key are sent once.
+            recipients: Who gets it, already looked up; duplicates by key get one row.
             render_fn: ``(subject, body)`` for a recipient; called only for a row not yet queued.
             log: A logger to use (ids only); the activity's by default.
 
         Returns:
-            How many outbox rows this call created and how many messages it sent.
+            How many outbox rows this call created (``sent`` is 0: the mailer sends them).
 
         Raises:
             ApplicationError: ``TemplateError`` (retryable) when a template needs a field the
-                notice does not supply; ``SmtpDeliveryFailed`` (retryable) for a transient SMTP
-                failure; ``OutboxRowBusy`` (retryable) when another attempt is sending a row.
+                notice does not supply.
         """
         log = log if log is not None else _logger().bind(key=inp_key)
         by_key: dict[str, Recipient] = {}
         for recipient in recipients:
-            by_key.setdefault(recipient.key_id, recipient)
-        unique = list(by_key.values())
-        with Session(self.engine, expire_on_commit=False) as session:
-            found = {r.key_id: _find(session, f"{inp_key}:{r.key_id}") for r in unique}
+            by_key.setdefault(f"{inp_key}:{recipient.key_id}", recipient)
+        with Session(self.engine) as session:
+            queued_keys = _existing_keys(session, list(by_key))
+            missing = [(key, r) for key, r in by_key.items() if key not in queued_keys]
+            texts: dict[str, tuple[str, str]] = {}
             with template_errors(log):
-                texts = {r.key_id: render_fn(r) for r in unique if found[r.key_id] is None}
-            rows: list[OutboxMessage] = []
-            queued = 0
-            for recipient in unique:
-                row = found[recipient.key_id]
-                if row is None:
-                    row, created = self._queue(
-                        session, inp_key, workflow_id, run_id, recipient, texts[recipient.key_id]
-                    )
-                    queued += created
-                rows.append(row)
-            # Inside the session: a rollback in _queue expires the rows; reading one reloads it.
-            pending = [row for row in rows if row.status == "pending"]
-        sent = 0
-        if self.smtp_host and pending:
-            sent = self._deliver(pending, log)
-        elif pending:
-            log.info("notify.outbox_only", pending=[r.recipient_id for r in pending])
-        log.info("notify.done", recipients=[r.id for r in unique], queued=queued, sent=sent)
-        return NotifyResult(queued=queued, sent=sent)
+                for chunk in chunks(missing):
+                    texts.update((key, render_fn(r)) for key, r in chunk)
+            created = 0
+            now = utcnow()
+            for chunk in chunks(missing):
+                rows = [_row(key, workflow_id, run_id, r, texts[key], now) for key, r in chunk]
+                created += _write(session, rows)
+        if created and self.on_queued is not None:
+            self.on_queued()
+        log.info("notify.queued", recipients=[r.id for r in by_key.values()], queued=created)
+        return NotifyResult(queued=created, sent=0)
 
-    def _queue(
-        self,
-        session: Session,
-        inp_key: str,
-        workflow_id: str | None,
-        run_id: str | None,
-        recipient: Recipient,
-        text: tuple[str, str],
-    ) -> tuple[OutboxMessage, bool]:
-        """Writes the outbox row for one recipient, or finds the one another attempt wrote
-        first; ``(row, created)``."""
-        key = f"{inp_key}:{recipient.key_id}"
-        subject, body = text
-        row = OutboxMessage(
-            key=key,
-            workflow_id=workflow_id,
-            run_id=run_id,
-            recipient_id=recipient.id,
-            to_address=recipient.email,
-            subject=subject,
-            body=body,
-            created_at=utcnow(),
-        )
-        session.add(row)
+
+def _row(
+    key: str,
+    workflow_id: str | None,
+    run_id: str | None,
+    recipient: Recipient,
+    text: tuple[str, str],
+    now: datetime,
+) -> OutboxMessage:
+    subject, body = text
+    return OutboxMessage(
+        key=key,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        recipient_id=recipient.id,
+        to_address=recipient.email,
+        subject=subject,
+        body=body,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def _write(session: Session, rows: list[OutboxMessage]) -> int:
+    """Inserts ``rows`` in one transaction; how many are new. If another attempt wrote one of
+    them first (the unique key), each is written on its own and the existing ones are kept."""
+    session.add_all(rows)
+    try:
+        session.commit()
+        return len(rows)
+    except IntegrityError:
+        session.rollback()
+    created = 0
+    for row in rows:
+        # A copy: a row rolled back after its INSERT was flushed may keep the id it was given.
+        fresh = OutboxMessage.model_validate(row.model_dump(exclude={"id"}))
+        if _existing_keys(session, [fresh.key]):
+            continue
+        session.add(fresh)
         try:
             session.commit()
-        except IntegrityError:
-            # Another attempt of this activity wrote the same key first: use its row.
+            created += 1
+        except IntegrityError:  # written by another attempt after our look-up
             session.rollback()
-            found = _find(session, key)
-            if found is None:
-                raise
-            return found, False
-        return row, True
-
-    def _deliver(self, rows: list[OutboxMessage], log: Any) -> int:
-        """Sends ``rows`` over one SMTP connection, claiming each row before it is sent.
-
-        Before each message the attempt heartbeats (inside an activity), so an attempt that was
-        cancelled or timed out stops there; then it claims the row with one conditional UPDATE
-        (``claim_row``). Only a row this attempt claimed is sent; it is then marked sent (or its
-        failure recorded) and the claim released in the same UPDATE. A row another live attempt
-        has claimed is skipped, and the activity fails (retryably) at the end instead of
-        reporting success while that row is unsent.
-
-        A refused message raises a retryable ``ApplicationError`` whose message names the
-        outbox row, not the address (SMTP errors quote addresses).
-        """
-        sent = 0
-        busy: list[int] = []
-        me = attempt_token()
-        assert self.smtp_host is not None
-        with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-            for row in rows:
-                assert row.id is not None
-                _checkpoint(row.id)
-                # A cancel that arrives from here on lands after this row, never between
-                # claiming it, sending it and recording that it was sent.
-                with _shielded():
-                    outcome = self._send_claimed(smtp, row, me, log)
-                if outcome == "sent":
-                    sent += 1
-                elif outcome == "busy":
-                    busy.append(row.id)
-        if busy:
-            raise ApplicationError(
-                f"outbox row {busy[0]} is being sent by another attempt"
-                + (f" (and {len(busy) - 1} more)" if len(busy) > 1 else ""),
-                {"outbox_ids": busy},
-                type="OutboxRowBusy",
-            )
-        return sent
-
-    def _send_claimed(self, smtp: smtplib.SMTP, row: OutboxMessage, me: str, log: Any) -> str:
-        """Claims ``row`` for ``me`` and sends it; ``sent``, ``failed`` (refused for good),
-        ``busy`` (another live attempt has it) or ``done`` (another attempt finished it)."""
-        assert row.id is not None
-        if not claim_row(self.engine, row.id, me):
-            if _still_pending(self.engine, row.id):
-                log.warning("notify.row_busy", recipient_id=row.recipient_id, outbox_id=row.id)
-                return "busy"
-            log.info("notify.done_elsewhere", recipient_id=row.recipient_id, outbox_id=row.id)
-            return "done"
-        try:
-            smtp.send_message(self._message(row))
-        except smtplib.SMTPException as exc:
-            # A 5xx refusal will not change on retry: record it and let the process go on; HR
-            # sees the failed row in the outbox. Anything else stays pending for the retry.
-            status = "failed" if _permanent(exc) else "pending"
-            attempts, _ = _settle(self.engine, row.id, me, status)
-            log.warning(
-                "notify.send_failed",
-                recipient_id=row.recipient_id,
-                outbox_id=row.id,
-                attempts=attempts,
-                error=type(exc).__name__,
-                permanent=status == "failed",
-            )
-            if status == "failed":
-                return "failed"
-            raise ApplicationError(
-                f"SMTP delivery of outbox row {row.id} failed: {type(exc).__name__}",
-                type="SmtpDeliveryFailed",
-            ) from None
-        except BaseException:
-            # Not sent, or not known to be (the connection broke): free the row for the retry.
-            release_claim(self.engine, row.id, me)
-            raise
-        _, held = _settle(self.engine, row.id, me, "sent")
-        log.info("notify.sent", recipient_id=row.recipient_id, outbox_id=row.id)
-        if not held:
-            # This send outlasted the lease and another attempt took the row over; it may send
-            # the message again (with the same Message-ID).
-            log.warning("notify.claim_lost", recipient_id=row.recipient_id, outbox_id=row.id)
-        return "sent"
-
-    def _message(self, row: OutboxMessage) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self.mail_from
-        msg["To"] = row.to_address
-        msg["Subject"] = row.subject
-        msg["Date"] = formatdate(usegmt=True)
-        msg["Message-ID"] = message_id(row.key)
-        msg["Auto-Submitted"] = "auto-generated"
-        if row.workflow_id:
-            msg["X-HR-Workflow-Id"] = row.workflow_id
-        msg.set_content(row.body)
-        return msg
+    return created
 
 
-# ----- claims on outbox rows ---------------------------------------------------------------------
-
-_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-
-
-def attempt_token() -> str:
-    """Who is sending: unique to this delivery attempt (ids only)."""
-    suffix = uuid.uuid4().hex[:12]
-    if activity.in_activity():
-        info = activity.info()
-        return f"{info.activity_id}:{info.attempt}:{suffix}"
-    return suffix
-
-
-def claim_row(engine: Engine, row_id: int, me: str, now: datetime | None = None) -> bool:
-    """Claims a pending outbox row for the attempt ``me``, in one conditional UPDATE.
-
-    The row is claimed when it is still pending and unclaimed, or its claim is older than
-    ``CLAIM_LEASE`` (an attempt that died while sending). At most one attempt wins.
-
-    Returns:
-        Whether ``me`` holds the claim now.
-    """
-    now = now or utcnow()
-    table = _OUTBOX
-    statement = (
-        update(table)
-        .where(table.c.id == row_id)
-        .where(table.c.status == "pending")
-        .where(or_(table.c.claimed_by.is_(None), table.c.claimed_at < now - CLAIM_LEASE))
-        .values(claimed_by=me, claimed_at=now)
-    )
-    with engine.begin() as conn:
-        return conn.execute(statement).rowcount == 1
-
-
-def release_claim(engine: Engine, row_id: int, me: str) -> None:
-    """Gives up ``me``'s claim on a row (nothing if ``me`` no longer holds it)."""
-    table = _OUTBOX
-    with engine.begin() as conn:
-        conn.execute(
-            update(table)
-            .where(table.c.id == row_id)
-            .where(table.c.claimed_by == me)
-            .values(claimed_by=None, claimed_at=None)
-        )
-
-
-def _settle(engine: Engine, row_id: int, me: str, status: str) -> tuple[int, bool]:
-    """Records one send of a claimed row (``sent``, ``failed`` or back to ``pending``) and
-    releases the claim; ``(attempts, held)``, ``held`` false if the claim had been taken over."""
-    table = _OUTBOX
-    values: dict[str, Any] = {
-        "status": status,
-        "attempts": table.c.attempts + 1,
-        "claimed_by": None,
-        "claimed_at": None,
-    }
-    if status == "sent":
-        values["sent_at"] = utcnow()
-    with engine.begin() as conn:
-        held = (
-            conn.execute(
-                update(table).where(table.c.id == row_id).where(table.c.claimed_by == me).values(**values)
-            ).rowcount
-            == 1
-        )
-        if not held and status == "sent":
-            # Another attempt took the row over meanwhile; the record still says it went.
-            conn.execute(
-                update(table)
-                .where(table.c.id == row_id)
-                .where(table.c.status == "pending")
-                .values(status="sent", sent_at=values["sent_at"], attempts=table.c.attempts + 1)
-            )
-        attempts = conn.execute(sa_select(table.c.attempts).where(table.c.id == row_id)).scalar_one()
-    return attempts, held
-
-
-def _still_pending(engine: Engine, row_id: int) -> bool:
-    table = _OUTBOX
-    with engine.connect() as conn:
-        status = conn.execute(sa_select(table.c.status).where(table.c.id == row_id)).scalar_one()
-    return status == "pending"
-
-
-def _checkpoint(row_id: int) -> None:
-    """Inside an activity: heartbeat, and stop if this attempt was cancelled or timed out."""
-    if not activity.in_activity():
-        return
-    activity.heartbeat(row_id)
-    if activity.is_cancelled():
-        raise CancelledError("delivery attempt cancelled")
-
-
-def _shielded() -> AbstractContextManager[Any]:
-    if activity.in_activity():
-        return activity.shield_thread_cancel_exception()
-    return nullcontext()
-
-
-def _permanent(exc: smtplib.SMTPException) -> bool:
-    """True for a refusal the server says is final (5xx), false for transient failures."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
-
-
-def _find(session: Session, key: str) -> OutboxMessage | None:
-    return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+def _existing_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of ``keys`` already have an outbox row."""
+    found: set[str] = set()
+    for start in range(0, len(keys), QUEUE_CHUNK):
+        part = keys[start : start + QUEUE_CHUNK]
+        found |= set(session.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(part))))
+    return found
 
 
 def outbox_for(engine: Engine, workflow_id: str | None = None) -> list[OutboxMessage]:

@@ -133,12 +133,22 @@ class AuditEvent(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """Every notification, whether or not an SMTP server delivered it.
 
-    ``status``: pending (no server, or not yet sent), sent, or failed (refused for good, 5xx).
-    ``claimed_at``/``claimed_by``: the delivery attempt that is sending the row right now; no
-    other attempt sends it until that claim has expired.
+    Activities write the rows (``pending``); the mailer (``activities/mailer.py``) delivers them
+    apart from the workflows. ``status``: pending (no server, not yet sent, or waiting for its
+    next attempt), sending (an attempt is recorded and under way, or died before it finished),
+    sent, or failed (refused for good, 5xx).
+    ``claimed_at``/``claimed_by``: the mailer that is sending the row right now; no other sends
+    it until that claim has expired.
+    ``attempts``/``last_attempt_at``: delivery attempts, each recorded (and committed) before the
+    mailer talks to the SMTP server. ``next_attempt_at``: when the row is due (again); ``None``
+    once it is sent or failed. ``last_error``: the last failure, as the SMTP error's class and
+    code (never an address).
     """
 
-    __table_args__ = (UniqueConstraint("key"),)
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_outboxmessage_status_next_attempt_at", "status", "next_attempt_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str
     workflow_id: str | None = Field(default=None, index=True)
@@ -153,6 +163,9 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     claimed_at: datetime | None = None
     claimed_by: str | None = None
+    next_attempt_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
 
 
 class Document(SQLModel, table=True):

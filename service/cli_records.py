@@ -5,6 +5,7 @@ They read the store, not Temporal, so they answer for workflows long closed.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -41,7 +42,12 @@ def outbox(
     ] = None,
     person: Annotated[str | None, typer.Option("--to", help="Only messages to this person id.")] = None,
 ) -> None:
-    """The notifications on record: to whom, what, and whether and when they were sent."""
+    """The notifications on record: to whom, what, and how their delivery went.
+
+    Per message: its status (pending, sending, sent, failed), the delivery attempts so far, the
+    last one, when it was sent (or is next due), and the last error (the SMTP error's class and
+    code). The mailer delivers apart from the workflows; a failing relay shows up here.
+    """
     engine = store_engine(load_settings())
 
     async def body() -> None:
@@ -52,10 +58,25 @@ def outbox(
             query = query.where(OutboxMessage.recipient_id == person)
         with store(engine) as session:
             rows = session.exec(query).all()
+        if rows:
+            typer.echo(
+                f"{'id':>5}  {'to':<6} {'status':<8} {'tries':>5}  {'last attempt':<20} "
+                f"{'sent / next attempt':<20} {'last error':<26} subject"
+            )
         for row in rows:
-            sent = fmt_time(row.sent_at) if row.sent_at else row.status
-            typer.echo(f"{row.id:>5}  {row.recipient_id:<6} {sent:<20} {row.subject}")
-        typer.echo(f"{len(rows)} message(s)")
+            if row.status == "sent":
+                when = fmt_time(row.sent_at)
+            elif row.status == "failed":
+                when = "-"
+            else:
+                when = fmt_time(row.next_attempt_at)
+            typer.echo(
+                f"{row.id:>5}  {row.recipient_id:<6} {row.status:<8} {row.attempts:>5}  "
+                f"{fmt_time(row.last_attempt_at):<20} {when:<20} {row.last_error or '-':<26} {row.subject}"
+            )
+        counts = Counter(row.status for row in rows)
+        by_status = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        typer.echo(f"{len(rows)} message(s)" + (f": {by_status}" if by_status else ""))
 
     run(body())
 

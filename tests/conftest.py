@@ -26,10 +26,11 @@ from activities.db import create_schema, make_engine
 from activities.seed import seed_city
 from schemas.search_attributes import indexed_types
 from service.settings import Settings
+from tests.harness_common import mailer_for_tests
 from tests.recruitment_harness import Hiring
 from tests.review_harness import Review
 from tests.smtp_server import SmtpSink
-from worker import build_worker
+from worker import worker_and_mailer
 
 PG_URL = os.environ.get("HR_TEST_DATABASE_URL", "")
 DB_KINDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -122,19 +123,26 @@ async def time_skipping_env():
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def review(time_skipping_env, engine, db_url, smtp):
-    """A seeded city, a real SMTP server and a worker with the real activities, on a fresh queue."""
+    """A seeded city, a real SMTP server and a worker with the real activities, on a fresh queue,
+    with the mailer beside it (delivery is apart: ``tests.harness_common.delivered`` waits for it)."""
     seed_city(engine)
     settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with build_worker(time_skipping_env.client, settings, engine, task_queue=task_queue):
+    mailer = mailer_for_tests(engine, smtp)
+    async with worker_and_mailer(
+        time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
+    ):
         yield Review(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def hiring(time_skipping_env, engine, db_url, smtp):
-    """Like ``review``, for recruitments: a seeded city, SMTP and a worker on a fresh queue."""
+    """Like ``review``, for recruitments: a seeded city, SMTP, a worker and the mailer."""
     seed_city(engine)
     settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with build_worker(time_skipping_env.client, settings, engine, task_queue=task_queue):
+    mailer = mailer_for_tests(engine, smtp)
+    async with worker_and_mailer(
+        time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
+    ):
         yield Hiring(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)

@@ -1,15 +1,19 @@
-"""What the workflow-test harnesses share: polling a query in real time, reading the audit."""
+"""What the workflow-test harnesses share: polling a query in real time, reading the audit,
+waiting for the mailer to deliver what the workflows queued."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from email.message import Message
 from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from schemas.tables import AuditEvent, ReviewCycle
+from activities.mailer import Mailer
+from schemas.tables import AuditEvent, OutboxMessage, ReviewCycle
+from tests.smtp_server import SmtpSink
 
 T = TypeVar("T")
 
@@ -47,3 +51,46 @@ def cycle_rows(engine: Engine, workflow_id: str) -> list[ReviewCycle]:
                 .order_by(col(ReviewCycle.started_at))
             ).all()
         )
+
+
+MAIL_FROM = "hr-workflows@city.example"
+
+
+def mailer_for_tests(engine: Engine, smtp: SmtpSink, **options: object) -> Mailer:
+    """The mailer the test workers run beside them: the service's, polling often."""
+    values: dict = {"poll_seconds": 0.1} | options
+    return Mailer(engine, smtp.host, smtp.port, MAIL_FROM, **values)
+
+
+def undelivered(engine: Engine, workflow_id: str | None = None) -> list[OutboxMessage]:
+    """Outbox rows (of one workflow, or all) neither sent nor failed yet."""
+    with Session(engine) as s:
+        query = select(OutboxMessage).where(col(OutboxMessage.status).in_(("pending", "sending")))
+        if workflow_id is not None:
+            query = query.where(OutboxMessage.workflow_id == workflow_id)
+        return list(s.exec(query.order_by(col(OutboxMessage.id))).all())
+
+
+async def delivered(
+    engine: Engine, smtp: SmtpSink, workflow_id: str | None = None, timeout: float = 15
+) -> list[Message]:
+    """What the SMTP server received, once the mailer has delivered (or failed for good) every
+    outbox row written so far (of ``workflow_id``, or all). Delivery runs apart from the
+    workflows: a test that looks at the mail right after a step waits here first."""
+
+    async def fetch() -> list[OutboxMessage]:
+        return undelivered(engine, workflow_id)
+
+    await poll_until(fetch, lambda rows: not rows, timeout)
+    return list(smtp.messages)
+
+
+async def mail_arrived(
+    smtp: SmtpSink, predicate: Callable[[list[Message]], bool], timeout: float = 15
+) -> list[Message]:
+    """Polls the SMTP server's messages until ``predicate`` holds for them."""
+
+    async def fetch() -> list[Message]:
+        return list(smtp.messages)
+
+    return await poll_until(fetch, predicate, timeout)

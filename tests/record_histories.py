@@ -42,7 +42,7 @@ from tests.conftest import venv_binary
 from tests.recruitment_harness import Hiring
 from tests.review_harness import Review, approve_all, revised
 from tests.smtp_server import SmtpSink
-from worker import build_worker
+from worker import worker_and_mailer
 
 HERE = Path(__file__).parent / "histories"
 REPLAY_CODEC_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -254,7 +254,7 @@ async def _recruitment_histories(hiring: Hiring) -> dict[str, str]:
 async def _recording(
     converter: DataConverter,
 ) -> AsyncIterator[tuple[WorkflowEnvironment, Engine, str, SmtpSink]]:
-    """A time-skipping server, a seeded SQLite store, SMTP and a worker on a fresh queue."""
+    """A time-skipping server, a seeded SQLite store, SMTP and a worker (and its mailer) on a fresh queue."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"), data_converter=converter
     )
@@ -269,7 +269,7 @@ async def _recording(
             seed_city(engine)
             settings = Settings(database_url=url, smtp_host=smtp.host, smtp_port=smtp.port)
             queue = f"record-{uuid.uuid4().hex[:6]}"
-            async with build_worker(env.client, settings, engine, task_queue=queue):
+            async with worker_and_mailer(env.client, settings, engine, task_queue=queue):
                 yield env, engine, queue, smtp
     finally:
         smtp.stop()

@@ -11,7 +11,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from schemas import jd_review as jd
 from schemas.human_step import DecisionInput
 from schemas.tables import Document, JobDescriptionVersion, Position, Signature
-from tests.harness_common import cycle_rows
+from tests.harness_common import cycle_rows, delivered
 from tests.review_harness import Review, approve_all, board_resolution
 from tests.review_harness import revised as as_revised
 
@@ -66,6 +66,7 @@ async def test_happy_path_adopts_the_new_version_with_every_signature(review: Re
     for person in reviewers:
         assert ("review-1", person, "approve") in actions
     # Every reviewer was asked by e-mail, and told the outcome.
+    await delivered(review.engine, review.smtp, handle.id)
     for person in reviewers:
         subjects = review.smtp.subjects_to(review.email(person))
         assert len(subjects) >= 2, subjects
@@ -129,6 +130,7 @@ async def test_an_incumbent_who_never_answers_is_reminded_escalated_and_recorded
     defaulted = [a for a in closed.answers if a.person_id == silent]
     assert defaulted and defaulted[0].decision == "no_response" and defaulted[0].source == "default"
 
+    await delivered(review.engine, review.smtp, handle.id)
     subjects = review.smtp.subjects_to(review.email(silent))
     assert sum("Reminder" in s for s in subjects) == 2, subjects
     actions = [(e.actor_id, e.action) for e in review.audit(handle.id) if e.step_id == "review-1"]

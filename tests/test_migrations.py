@@ -16,7 +16,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, SQLModel, select
 
 from activities.db import create_schema, head_revision, make_engine, migration_config, upgrade
-from schemas.tables import AuditEvent, Department, EmployeeNumber, Person
+from schemas.tables import AuditEvent, Department, EmployeeNumber, OutboxMessage, Person
 
 # department.director_id and person.department_code point at each other; SQLAlchemy warns that it
 # cannot sort those two tables whenever the metadata is sorted (create_all, compare_metadata).
@@ -68,7 +68,7 @@ def _assert_people(engine: Engine) -> None:
 
 def test_create_schema_leaves_the_database_at_head(engine: Engine) -> None:
     head = ScriptDirectory.from_config(migration_config(engine)).get_current_head()
-    assert head == head_revision() == "0004"
+    assert head == head_revision() == "0005"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
     assert APP_TABLES <= set(inspect(engine).get_table_names())
@@ -181,3 +181,26 @@ def test_employee_numbers_start_past_the_highest_e_number_in_the_directory(engin
 
 def test_a_fresh_database_hands_out_e1031_first(engine: Engine) -> None:
     assert _draw_employee_number(engine, "hire-1") == "E1031"
+
+
+def test_outbox_rows_pending_before_0005_are_due_at_once(engine: Engine) -> None:
+    command.downgrade(migration_config(engine), "0004")  # before delivery ran apart
+    created = datetime(2026, 3, 1, 9, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        for key, status in (("k-pending", "pending"), ("k-sent", "sent")):
+            conn.execute(
+                text(
+                    "INSERT INTO outboxmessage (key, recipient_id, to_address, subject, body, status, "
+                    "created_at, attempts) VALUES (:key, 'p1', 'p1@city.example', 's', 'b', :status, "
+                    ":created, 0)"
+                ),
+                {"key": key, "status": status, "created": created},
+            )
+
+    upgrade(engine)
+    with Session(engine) as session:
+        rows = {row.key: row for row in session.exec(select(OutboxMessage))}
+    due = rows["k-pending"].next_attempt_at
+    assert due is not None and due.replace(tzinfo=due.tzinfo or timezone.utc) == created
+    assert rows["k-sent"].next_attempt_at is None
+    assert all(r.last_attempt_at is None and r.last_error is None for r in rows.values())

@@ -10,6 +10,7 @@ from activities.seed_recruitment import demo_application
 from schemas import recruitment as rc
 from schemas.eligibility_register import RegisterResult
 from schemas.tables import Applicant, Hire, Person, Position
+from tests.harness_common import delivered as wait_for_delivery
 from tests.recruitment_harness import Hiring
 
 
@@ -197,6 +198,7 @@ async def test_nine_applicants_through_supplemental_review_and_oral_board_to_hir
         "A008": ["application_received", "mq_not_qualified"],
         "A009": ["application_received", "mq_qualified", "supplemental_not_invited"],
     }
+    await wait_for_delivery(hiring.engine, hiring.smtp, handle.id)
     applicant_rows = [r for r in hiring.outbox(handle.id) if r.recipient_id.startswith(status.recruitment_id)]
     assert {r.status for r in applicant_rows} == {"sent"}
     delivered = [m for m in hiring.smtp.messages if m["To"].startswith("applicant")]

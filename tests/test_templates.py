@@ -370,7 +370,7 @@ def test_notify_with_a_missing_field_fails_retryably_names_template_and_field_an
     seed_city(engine)
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, workflow_id=WF, workflow_run_id="run-1")
-    acts = NotificationActivities(engine, None, 25, "hr@city.example")
+    acts = NotificationActivities(engine)
     inp = NotifyInput(
         key=f"{WF}:review-1:decision_recorded:answer:{HR_SUPERVISOR_ID}",
         workflow_id=WF,
