@@ -34,6 +34,16 @@ class CsvRefused(ValueError):
     """A file (or a field) that cannot be used; the message is one line naming the row."""
 
 
+SHOWN = 40
+"""At most this many characters of a field are repeated in a refusal (in Python's quoting)."""
+FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+
+
+def shown(value: str) -> str:
+    """A field as a refusal repeats it: quoted, escaped (no control character) and short."""
+    return repr(value if len(value) <= SHOWN else value[:SHOWN] + "…")
+
+
 # --------------------------------------------------------------------------- fields
 
 
@@ -51,15 +61,15 @@ def parse_experience(text: str) -> dict[str, float]:
         area, sep, years_text = part.partition("=")
         area = " ".join(area.split()).lower()
         if not sep or not area:
-            raise CsvRefused(f"experience {part!r} is not area=years")
+            raise CsvRefused(f"experience {shown(part)} is not area=years")
         try:
             years = float(years_text.strip())
         except ValueError:
-            raise CsvRefused(f"experience {part!r}: years must be a number") from None
+            raise CsvRefused(f"experience {shown(part)}: years must be a number") from None
         if not math.isfinite(years):
-            raise CsvRefused(f"experience {part!r}: years must be a number")
+            raise CsvRefused(f"experience {shown(part)}: years must be a number")
         if area in result:
-            raise CsvRefused(f"experience names {area!r} twice")
+            raise CsvRefused(f"experience names {shown(area)} twice")
         result[area] = years
     return result
 
@@ -70,19 +80,28 @@ def normal_education(text: str) -> str:
 
 
 def short_validation_message(err: ValidationError) -> str:
-    """A model's validation errors as one short line (no pydantic boilerplate, no URLs)."""
+    """A model's validation errors as one short line (no pydantic boilerplate, no URLs).
+
+    The field is named by its path of field names: a dict key in the path (an experience area)
+    is left out, and an input is repeated only as ``shown`` repeats it.
+    """
     parts: list[str] = []
     for error in err.errors():
-        field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int)) or "value"
+        path = [p for p in error["loc"] if isinstance(p, str) and FIELD_NAME.fullmatch(p)]
+        field = ".".join(path) or "value"
+        if "[key]" in error["loc"]:  # a dict's key: an experience area
+            field += " area"
         kind = error["type"]
         ctx: dict[str, Any] = error.get("ctx") or {}
         message = str(error["msg"]).removeprefix("Value error, ")
         if kind == "value_error" and field == "education":
-            parts.append(f"education {error['input']!r} is unknown; {message.removeprefix('education ')}")
+            parts.append(
+                f"education {shown(str(error['input']))} is unknown; {message.removeprefix('education ')}"
+            )
         elif kind == "value_error":  # our validators write whole sentences
             parts.append(message)
         elif kind == "string_pattern_mismatch" and field == "email":
-            parts.append(f"email {error['input']!r} is not an e-mail address")
+            parts.append(f"email {shown(str(error['input']))} is not an e-mail address")
         elif kind == "string_too_short":
             parts.append(f"{field} is empty")
         elif kind == "string_too_long":
@@ -91,7 +110,7 @@ def short_validation_message(err: ValidationError) -> str:
             parts.append(f"{field} is missing")
         else:
             parts.append(f"{field}: {message[:1].lower()}{message[1:]}")
-    return "; ".join(parts)
+    return "; ".join(p if len(p) <= 200 else p[:200] + "…" for p in parts)
 
 
 def make_application(
@@ -120,9 +139,9 @@ def parse_score(text: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise CsvRefused(f"score {text.strip()!r} is not a number")
+        raise CsvRefused(f"score {shown(text.strip())} is not a number")
     if not MIN_SCORE <= value <= MAX_SCORE:
-        raise CsvRefused(f"score {text.strip()} is outside {MIN_SCORE:g}-{MAX_SCORE:g}")
+        raise CsvRefused(f"score {value:g} is outside {MIN_SCORE:g}-{MAX_SCORE:g}")
     return value
 
 
@@ -146,7 +165,7 @@ def _records(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         if not name:
             raise CsvRefused("header: a column has no name")
         if name in seen:
-            raise CsvRefused(f"header: column {name!r} appears twice")
+            raise CsvRefused(f"header: column {shown(name)} appears twice")
         seen.add(name)
     if len(rows) == 1:
         raise CsvRefused("the file has a header but no rows")
@@ -170,7 +189,7 @@ def parse_applicants(text: str) -> list[Application]:
             answers[int(match.group(1))] = i
         elif name not in APPLICANT_COLUMNS:
             raise CsvRefused(
-                f"header: unknown column {name!r} (expected {', '.join(APPLICANT_COLUMNS)}, "
+                f"header: unknown column {shown(name)} (expected {', '.join(APPLICANT_COLUMNS)}, "
                 "then answer_1, answer_2, …)"
             )
     for column in APPLICANT_COLUMNS:
@@ -202,7 +221,7 @@ def parse_scores(text: str) -> list[CandidateScore]:
     header, rows = _records(text)
     for name in header:
         if name not in SCORE_COLUMNS:
-            raise CsvRefused(f"header: unknown column {name!r} (expected {', '.join(SCORE_COLUMNS)})")
+            raise CsvRefused(f"header: unknown column {shown(name)} (expected {', '.join(SCORE_COLUMNS)})")
     for column in SCORE_COLUMNS:
         if column not in header:
             raise CsvRefused(f"header: missing column {column!r}")
@@ -213,12 +232,16 @@ def parse_scores(text: str) -> list[CandidateScore]:
         applicant_id = row[at["applicant_id"]].strip().upper()
         if not applicant_id:
             raise CsvRefused(f"row {n}: applicant_id is empty")
+        try:
+            entry = CandidateScore(applicant_id=applicant_id, score=parse_score(row[at["score"]]))
+        except CsvRefused as refused:
+            raise CsvRefused(f"row {n}: {refused}") from None
+        except ValidationError:  # the score is checked above: it is the id
+            raise CsvRefused(
+                f"row {n}: applicant_id {shown(applicant_id)} is not an id (letters, digits, '.', '_', '-')"
+            ) from None
         if applicant_id in first_row:
             raise CsvRefused(f"row {n}: {applicant_id} is already scored in row {first_row[applicant_id]}")
         first_row[applicant_id] = n
-        try:
-            score = parse_score(row[at["score"]])
-        except CsvRefused as refused:
-            raise CsvRefused(f"row {n}: {refused}") from None
-        scores.append(CandidateScore(applicant_id=applicant_id, score=score))
+        scores.append(entry)
     return scores

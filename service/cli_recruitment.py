@@ -27,7 +27,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 from schemas import recruitment as rc
 from schemas.eligibility_register import RegisterStatus
 from schemas.human_step import PROCEED, DecisionInput, DecisionReceipt, StepSnapshot
-from service.applicant_csv import CsvRefused, make_application, parse_applicants, parse_scores
+from service.applicant_csv import CsvRefused, make_application, parse_applicants, parse_scores, shown
 from service.cli_recruitment_open import (
     check_names,
     closing_time,
@@ -37,7 +37,7 @@ from service.cli_recruitment_open import (
     position_problems,
     start_new_recruitment,
 )
-from service.cli_recruitment_render import render_recruitment
+from service.cli_recruitment_render import recruitment_csv, render_recruitment
 from service.cli_render import render_receipt
 from service.cli_store import require_person, store, store_engine
 from service.cli_support import CliError, decision_details, fail, load_settings, parse_date, read_text, run
@@ -60,7 +60,7 @@ recruitment_app = typer.Typer(
 def require_recruitment_id(recruitment_id: str) -> str:
     if not RECRUITMENT_ID.fullmatch(recruitment_id):
         raise CliError(
-            f"recruitment id {recruitment_id!r} must be letters, digits, '.', '_' or '-' "
+            f"recruitment id {shown(recruitment_id)} must be letters, digits, '.', '_' or '-' "
             "(at most 64, no names), e.g. R-2026-ITAT-01"
         )
     return recruitment_id
@@ -645,13 +645,29 @@ def decide_background(
 def status(
     recruitment_id: RidArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status query's JSON.")] = False,
+    as_csv: Annotated[
+        bool,
+        typer.Option(
+            "--csv",
+            help="Print the candidates (screen, scores, rank, disposition) as CSV for a spreadsheet: "
+            "HR's own export from the store, with the applicants' names (formulas neutralised).",
+        ),
+    ] = False,
 ) -> None:
     """Stage, counts, open steps (who is pending, by when), candidates, certified names, outcome."""
+    if as_json and as_csv:
+        fail("give --json or --csv, not both")
     settings = load_settings()
 
     async def body() -> None:
         client = await connect(settings)
         execution, current = await recruitment_status(recruitment_handle(client, recruitment_id))
-        typer.echo(current.model_dump_json(indent=2) if as_json else render_recruitment(execution, current))
+        if as_csv:
+            names = applicant_names(store_engine(settings), current.recruitment_id)
+            typer.echo(recruitment_csv(current, names), nl=False)
+        else:
+            typer.echo(
+                current.model_dump_json(indent=2) if as_json else render_recruitment(execution, current)
+            )
 
     run(body())

@@ -29,7 +29,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from schemas import recruitment as rc
 from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT, HR_STAGE
-from service.applicant_csv import short_validation_message
+from service.applicant_csv import short_validation_message, shown
 from service.cli_render import fmt_time
 from service.cli_store import require_person, store
 from service.cli_support import CliError, read_text
@@ -51,10 +51,13 @@ def parse_duration(text: str, option: str = "--closes-in") -> timedelta:
     compact = text.strip().lower().replace(" ", "")
     parts = DURATION_PART.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
-        raise CliError(f"{option} must be a duration such as 30s, 15m, 2h or 10d, not {text!r}")
+        raise CliError(f"{option} must be a duration such as 30s, 15m, 2h or 10d, not {shown(text)}")
     total = timedelta()
-    for number, unit in parts:
-        total += timedelta(**{DURATION_UNITS[unit]: float(number)})
+    try:
+        for number, unit in parts:
+            total += timedelta(**{DURATION_UNITS[unit]: float(number)})
+    except OverflowError:
+        raise CliError(f"{option} {shown(text)} is too long") from None
     if total <= timedelta():
         raise CliError(f"{option} must be longer than zero")
     return total
@@ -65,21 +68,28 @@ def parse_moment(text: str, option: str = "--closes-at") -> datetime:
     value = text.strip()
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime.combine(day, datetime.max.time().replace(microsecond=0)).astimezone(timezone.utc)
-        moment = datetime.fromisoformat(value)
+            moment = datetime.combine(date.fromisoformat(value), datetime.max.time().replace(microsecond=0))
+        else:
+            moment = datetime.fromisoformat(value)
     except ValueError:
         raise CliError(
-            f"{option} must be an ISO date or date-time (2026-09-01T17:00), not {text!r}"
+            f"{option} must be an ISO date or date-time (2026-09-01T17:00), not {shown(text)}"
         ) from None
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # within a day of the first or last moment a datetime holds
+        raise CliError(f"{option} {shown(text)} is out of range") from None
 
 
 def closing_time(closes_at: str | None, closes_in: str | None) -> datetime | None:
     if closes_at and closes_in:
         raise CliError("give --closes-at or --closes-in, not both")
     if closes_in:
-        return datetime.now(timezone.utc) + parse_duration(closes_in)
+        duration = parse_duration(closes_in)
+        try:
+            return datetime.now(timezone.utc) + duration
+        except OverflowError:
+            raise CliError(f"--closes-in {shown(closes_in)} is too long") from None
     if closes_at:
         return parse_moment(closes_at)
     return None
@@ -121,6 +131,8 @@ def load_announcement(
         raw = json.loads(read_text(path, "--file"))
     except json.JSONDecodeError as err:
         raise CliError(f"{path.name} is not JSON: {err.msg} (line {err.lineno})") from None
+    except RecursionError:
+        raise CliError(f"{path.name} is not an announcement: nested too deep") from None
     if not isinstance(raw, dict):
         raise CliError(f"{path.name} must hold a JSON object (an announcement)")
     plan_raw: Any = None
@@ -157,9 +169,9 @@ def local_if_naive(value: object) -> object:
     """
     try:
         moment = DATETIME.validate_python(value)
-    except ValidationError:
+        return moment.astimezone() if moment.tzinfo is None else value
+    except (ValidationError, OverflowError, ValueError):  # not a date-time, or none local time can hold
         return value
-    return moment.astimezone() if moment.tzinfo is None else value
 
 
 def demo_announcement(

@@ -1,8 +1,9 @@
 """What ``hr recruitment status`` and ``hr register …`` print: the recruitment and register tables.
 
-Pure functions from the workflows' query results (and, for the register, applicants' names from
-the store) to text; the commands echo what they return. ``service/cli_render.py`` holds what
-every command shares (times, steps, receipts).
+Pure functions from the workflows' query results (and, for the register and the CSV exports,
+applicants' names from the store) to text; the commands echo what they return. The ``--csv``
+exports go through ``service/csv_out.py``, which neutralises spreadsheet formulas.
+``service/cli_render.py`` holds what every command shares (times, steps, receipts).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from temporalio.client import WorkflowExecution
 from schemas import recruitment as rc
 from schemas.eligibility_register import Certification, RegisterEntry, RegisterStatus
 from service.cli_render import fmt_time, render_step
+from service.csv_out import write_csv
 
 
 def num(value: float | None) -> str:
@@ -117,6 +119,73 @@ def render_register(
             f"({cert.vacancies} vacancy(ies), {cert.rule}): {', '.join(cert.applicant_ids)}"
         )
     return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+RECRUITMENT_CSV_HEADER = (
+    "applicant_id",
+    "name",
+    "applied_at",
+    "qualified",
+    "screen_note",
+    "supplemental",
+    "oral",
+    "final",
+    "rank",
+    "disposition",
+    "certified",
+    "selected",
+)
+
+
+def recruitment_csv(s: rc.RecruitmentStatus, names: dict[str, str]) -> str:
+    """The candidates, with the applicants' names from the store, their screen, scores, rank and
+    disposition, as CSV for a spreadsheet (``service/csv_out.py`` neutralises formulas)."""
+    rows = []
+    for cand in s.candidates:
+        qualified = "" if cand.qualified is None else ("yes" if cand.qualified else "no")
+        note = cand.override_reason or ("; ".join(cand.screen_reasons) if not cand.qualified else "")
+        rows.append(
+            (
+                cand.applicant_id,
+                names.get(cand.applicant_id, ""),
+                cand.applied_at.isoformat(),
+                qualified,
+                note,
+                _cell(cand.supplemental),
+                _cell(cand.oral),
+                _cell(cand.final),
+                cand.rank or "",
+                cand.disposition or "",
+                "yes" if cand.applicant_id in s.certified else "",
+                "yes" if cand.applicant_id == s.selected else "",
+            )
+        )
+    return write_csv(rows, RECRUITMENT_CSV_HEADER)
+
+
+REGISTER_CSV_HEADER = ("rank", "applicant_id", "name", "final", "oral", "status", "reason", "times_certified")
+
+
+def register_csv(s: RegisterStatus, names: dict[str, str]) -> str:
+    """The register's ranking with the applicants' names from the store, as CSV for a spreadsheet."""
+    rows = [
+        (
+            e.rank,
+            e.applicant_id,
+            names.get(e.applicant_id, ""),
+            _cell(e.final),
+            _cell(e.oral),
+            e.status,
+            e.reason or "",
+            e.times_certified,
+        )
+        for e in sorted(s.entries, key=lambda e: e.rank)
+    ]
+    return write_csv(rows, REGISTER_CSV_HEADER)
 
 
 def render_certification(cert: Certification, names: dict[str, str]) -> str:

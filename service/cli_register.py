@@ -3,7 +3,7 @@
 ``show`` prints the ranking; ``certify``, ``remove`` and ``fill`` are the ``EligibilityRegister``'s
 Updates of those names. A validator's refusal is printed as ``refused: <reason>``, and a register
 that does not exist (yet) is said as such. This is HR's own terminal: ``show`` and ``certify``
-print applicants' names from the store next to their ids.
+print applicants' names from the store next to their ids (``show --csv`` as CSV for a spreadsheet).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from service.cli_recruitment import (
     register_status,
 )
 from service.cli_recruitment_open import position_problems
-from service.cli_recruitment_render import render_certification, render_register
+from service.cli_recruitment_render import register_csv, render_certification, render_register
 from service.cli_store import require_person, store_engine
 from service.cli_support import CliError, load_settings, run
 from service.cli_temporal import connect, update
@@ -62,7 +62,17 @@ def check_position(engine: Engine, class_code: str, position_id: str) -> None:
 
 
 @register_app.command("show")
-def register_show(recruitment_id: RidArgument) -> None:
+def register_show(
+    recruitment_id: RidArgument,
+    as_csv: Annotated[
+        bool,
+        typer.Option(
+            "--csv",
+            help="Print the ranking as CSV for a spreadsheet: HR's own export from the store, with "
+            "the applicants' names (formulas neutralised).",
+        ),
+    ] = False,
+) -> None:
     """The register's ranking, with the applicants' names from the store."""
     settings = load_settings()
 
@@ -70,7 +80,11 @@ def register_show(recruitment_id: RidArgument) -> None:
         engine = store_engine(settings)
         client = await connect(settings)
         execution, current = await register_status(register_handle(client, recruitment_id))
-        typer.echo(render_register(current, applicant_names(engine, recruitment_id), execution))
+        names = applicant_names(engine, recruitment_id)
+        if as_csv:
+            typer.echo(register_csv(current, names), nl=False)
+        else:
+            typer.echo(render_register(current, names, execution))
 
     run(body())
 

@@ -71,7 +71,7 @@ def test_the_shipped_example_file_parses() -> None:
     [
         ("Dana,dana-at-example.org,vocational,,,", "email 'dana-at-example.org' is not an e-mail address"),
         ("Dana,dana@example.org,phd,,,", "education 'phd' is unknown; must be one of none, high_school"),
-        ("Dana,dana@example.org,vocational,clerical=-1,,", "years of clerical experience cannot be negative"),
+        ("Dana,dana@example.org,vocational,clerical=-1,,", "years of experience cannot be negative"),
         (
             "Dana,dana@example.org,vocational,clerical=two,,",
             "experience 'clerical=two': years must be a number",
