@@ -20,7 +20,16 @@ from typing import Annotated
 
 import typer
 
-from schemas.human_step import DecisionInput, DecisionReceipt, ExtendDueInput, StepSnapshot, WithdrawInput
+from schemas.human_step import (
+    MAX_EXTENSION,
+    DecisionInput,
+    DecisionReceipt,
+    DelegationRequest,
+    ExtendDueInput,
+    StepSnapshot,
+    WithdrawInput,
+)
+from schemas.jd_review import StartReviewInput
 from service import cli_codec, cli_records
 from service.cli_recruitment import recruitment_app
 from service.cli_register import register_app
@@ -36,6 +45,7 @@ from service.cli_store import (
     active_delegators,
     add_delegation,
     require_classification,
+    require_hr_staff,
     require_person,
     safe_url,
     seed_store,
@@ -128,8 +138,11 @@ def review_start(
     async def body() -> None:
         engine = store_engine(settings)
         require_classification(engine, class_code)
-        require_person(engine, as_)
+        require_hr_staff(engine, as_, "request a review")
         draft_text = read_text(draft, "--draft") if draft else None
+        # the contract checks the cycle (an id: it becomes part of the workflow id and of mail
+        # headers) and the draft (not empty, not over the limit) before anything is sent
+        StartReviewInput(class_code=class_code, cycle=cycle, requested_by=as_, draft_text=draft_text)
         client = await connect(settings)
         handle = await start_review(
             client, settings, class_code=class_code, cycle=cycle, requested_by=as_, draft_text=draft_text
@@ -156,7 +169,7 @@ def review_sweep(
     cycle = cycle or str(date.today().year)
 
     async def body() -> None:
-        require_person(store_engine(settings), as_)
+        require_hr_staff(store_engine(settings), as_, "start a review sweep")
         client = await connect(settings)
         handle = await start_sweep(
             client, settings, cycle=cycle, requested_by=as_, older_than_years=years, batch_size=batch_size
@@ -244,15 +257,13 @@ def extend(
 
     async def body() -> None:
         require_person(store_engine(settings), as_)
-        new_due = end_of_day(parse_date(due, "--due"))
+        day = parse_date(due, "--due")
+        if day > date.today() + MAX_EXTENSION:
+            raise CliError(f"--due {day} is more than {MAX_EXTENSION.days} days ahead")
+        extension = ExtendDueInput(actor_id=as_, step_id=step_id, new_due_at=end_of_day(day), reason=reason)
         client = await connect(settings)
         handle = client.get_workflow_handle(workflow_id)
-        snapshot = await update(
-            handle,
-            "extend_due",
-            ExtendDueInput(actor_id=as_, step_id=step_id, new_due_at=new_due, reason=reason),
-            StepSnapshot,
-        )
+        snapshot = await update(handle, "extend_due", extension, StepSnapshot)
         typer.echo(f"{workflow_id} step {snapshot.step_id} now due {fmt_time(snapshot.due_at)}")
 
     run(body())
@@ -309,15 +320,14 @@ def delegate(
         engine = store_engine(settings)
         require_person(engine, from_)
         require_person(engine, to)
-        if from_ == to:
-            raise CliError("a person cannot delegate to themselves")
         today = date.today()
         ends_on = parse_date(until, "--until")
         if ends_on < today:
             raise CliError(f"--until {ends_on} is in the past")
-        row = add_delegation(
-            engine, delegator_id=from_, delegate_id=to, starts_on=today, ends_on=ends_on, reason=reason
+        request = DelegationRequest(
+            delegator_id=from_, delegate_id=to, starts_on=today, ends_on=ends_on, reason=reason
         )
+        row = add_delegation(engine, request)
         typer.echo(f"delegation {row.id}: {to} answers for {from_} from {today} until {ends_on}")
         typer.echo("steps opened from now on count it; steps already open keep their delegates")
 
@@ -337,6 +347,31 @@ def run_worker() -> None:
 
         stop_on_sigterm()
         await worker.main()
+
+    run(body(), interrupt_ok=True)
+
+
+@app.command("mailer")
+def run_mailer() -> None:
+    """Deliver the outbox over SMTP (HR_SMTP_HOST) until Ctrl-C; every worker does this too."""
+    settings = load_settings()
+
+    async def body() -> None:
+        from activities.db import create_schema
+        from activities.mailer import Mailer, mailer_running
+
+        stop_on_sigterm()
+        engine = store_engine(settings)
+        mailer = Mailer.from_settings(settings, engine)
+        if mailer is None:
+            raise CliError("HR_SMTP_HOST is not set: without an SMTP server the outbox is the delivery")
+        await asyncio.to_thread(create_schema, engine)
+        async with mailer_running(mailer):
+            typer.echo(
+                f"mailer delivering the outbox of {safe_url(settings.database_url)} "
+                f"to {settings.smtp_host}:{settings.smtp_port}; press Ctrl-C to stop"
+            )
+            await serve_forever()
 
     run(body(), interrupt_ok=True)
 
@@ -372,20 +407,27 @@ def dev() -> None:
     settings = load_settings()
 
     async def body() -> None:
-        from worker import build_worker
+        from worker import worker_and_mailer
 
         stop_on_sigterm()
         server, client = await start_dev_server(settings)
         try:
             engine = store_engine(settings)
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
-            async with build_worker(client, settings, engine):
+            async with worker_and_mailer(client, settings, engine):
                 how = "started" if server.started_here else "reused"
                 typer.echo(
                     f"Temporal dev server {how} at {server.address} (state in {settings.dev_db_filename})"
                 )
                 typer.echo(f"Web UI: {settings.ui_url}")
+                if server.codec_endpoint:  # the token is masked: it is in the UI's settings
+                    typer.echo(f"codec server for the Web UI: {server.codec_endpoint}")
                 typer.echo(f"worker polling {settings.task_queue}; store {safe_url(settings.database_url)}")
+                typer.echo(
+                    f"mailer delivering to {settings.smtp_host}:{settings.smtp_port}"
+                    if settings.smtp_host
+                    else "no SMTP host (HR_SMTP_HOST): notices stay in the outbox (hr outbox)"
+                )
                 typer.echo("press Ctrl-C to stop")
                 await serve_forever()
         finally:
@@ -420,7 +462,7 @@ def demo(
     keep = default_keep_running() if keep_running is None else keep_running
 
     async def body() -> str:
-        from worker import build_worker
+        from worker import worker_and_mailer
 
         stop_on_sigterm()
         server, client = await start_dev_server(settings)
@@ -429,7 +471,7 @@ def demo(
             typer.echo(f"Temporal dev server {how} at {server.address}")
             engine = store_engine(settings)
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
-            async with build_worker(client, settings, engine):
+            async with worker_and_mailer(client, settings, engine):
                 if recruitment:
                     outcome = (await run_recruitment_demo(client, settings, engine, echo=typer.echo)).outcome
                 else:

@@ -22,6 +22,18 @@ from schemas.tables import (
 )
 from workflows.rules.deadlines import is_due_for_review, years_before
 
+HR_STAFF_ROLES: tuple[str, ...] = ("hr_supervisor", "hr_technician")
+"""The directory's roles that act for HR: start processes, give HR's commands."""
+
+
+def is_hr_staff(person: Person) -> bool:
+    return person.active and any(role in person.roles for role in HR_STAFF_ROLES)
+
+
+def hr_staff(session: Session) -> list[str]:
+    """Everyone active with an HR role, by id."""
+    return sorted(p.id for p in session.exec(select(Person).where(Person.active)).all() if is_hr_staff(p))
+
 
 def _one_with_role(session: Session, role: str) -> str:
     people = [p for p in session.exec(select(Person).where(Person.active)).all() if role in p.roles]
@@ -77,9 +89,16 @@ class DirectoryActivities:
                     type="UnknownClassification",
                     non_retryable=True,
                 )
-            if session.get(Person, inp.requested_by) is None:
+            requester = session.get(Person, inp.requested_by)
+            if requester is None:
                 raise ApplicationError(
                     f"unknown person {inp.requested_by}", type="UnknownPerson", non_retryable=True
+                )
+            if not is_hr_staff(requester):
+                raise ApplicationError(
+                    f"{inp.requested_by} has no HR role and may not request a review",
+                    type="NotHrStaff",
+                    non_retryable=True,
                 )
             dept = session.get(Department, cls.department_code)
             if dept is None or dept.director_id is None:
@@ -111,6 +130,7 @@ class DirectoryActivities:
                 employee_services_director_id=_one_with_role(session, "employee_services_director"),
                 hr_supervisor_id=_one_with_role(session, "hr_supervisor"),
                 board_secretary_id=_one_with_role(session, "board_secretary"),
+                hr_staff=hr_staff(session),
             )
 
     @activity.defn(name="find_stale_classifications")

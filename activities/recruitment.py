@@ -3,7 +3,8 @@
 The recruitment workflow owns the process; these activities write what it decided: the posting,
 the applications (the only place applicants' names and e-mail addresses are kept), screening
 results and scores, certifications from the register, background checks, the hire, and the
-notices to applicants. Every write is keyed, so a retried activity changes nothing twice.
+notices to applicants (queued in the outbox; the mailer sends them). Every write is keyed,
+so a retried activity changes nothing twice.
 
 Logs carry ids only: never an applicant's name or e-mail address.
 """
@@ -19,8 +20,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities import rendering
 from activities.db import utcnow
-from activities.directory import _one_with_role
-from activities.notifications import NotificationActivities, Recipient
+from activities.directory import _one_with_role, hr_staff, is_hr_staff
+from activities.notifications import QUEUE_CHUNK, NotificationActivities, Recipient, checkpoint
 from activities.store import get_by_key, insert_once
 from schemas.human_step import NotifyResult
 from schemas.recruitment import (
@@ -52,7 +53,6 @@ from schemas.tables import (
     Score,
 )
 
-HR_STAFF_ROLES: tuple[str, ...] = ("hr_supervisor", "hr_technician")
 POSTED = "posted"
 
 # ----- notices to applicants ------------------------------------------------------------------
@@ -156,7 +156,7 @@ class RecruitmentActivities:
 
     Args:
         engine: The system-of-record database.
-        notifications: Delivers the applicant notices (the outbox and the SMTP server).
+        notifications: Queues the applicant notices in the outbox (the mailer delivers them).
     """
 
     def __init__(self, engine: Engine, notifications: NotificationActivities) -> None:
@@ -193,14 +193,10 @@ class RecruitmentActivities:
                     )
             for person_id in inp.hr_person_ids:
                 person = session.get(Person, person_id)
-                if person is None or not any(role in person.roles for role in HR_STAFF_ROLES):
+                if person is None or not is_hr_staff(person):
                     raise _unknown(f"{person_id} has no HR role and may not act for HR in a recruitment")
             supervisor_id = _one_with_role(session, "hr_supervisor")
-            staff = sorted(
-                p.id
-                for p in session.exec(select(Person).where(Person.active)).all()
-                if any(role in p.roles for role in HR_STAFF_ROLES)
-            )
+            staff = hr_staff(session)
         return RecruitmentParticipants(hr_supervisor_id=supervisor_id, hr_staff=staff)
 
     @activity.defn(name="position_problem")
@@ -264,9 +260,15 @@ class RecruitmentActivities:
 
     @activity.defn(name="record_applications")
     def record_applications(self, inp: RecordApplicationsInput) -> int:
-        """One ``Applicant`` row per new applicant; returns how many were created."""
+        """One ``Applicant`` row per new applicant; returns how many were created.
+
+        An import may hold thousands: the activity heartbeats every ``QUEUE_CHUNK`` rows (give
+        it a ``heartbeat_timeout``), and a retry skips the rows already written.
+        """
         created = 0
-        for new in inp.applicants:
+        for i, new in enumerate(inp.applicants):
+            if i % QUEUE_CHUNK == 0:
+                checkpoint(i)
             app = new.application
             _, is_new = insert_once(
                 self.engine,
@@ -299,17 +301,24 @@ class RecruitmentActivities:
         it is written whenever ``qualified`` is given (an empty list clears earlier reasons, as
         after an override), and otherwise only when it is not empty.
 
+        Every applicant of a screen may be in one call: the activity heartbeats every
+        ``QUEUE_CHUNK`` look-ups and changes; the changes are one transaction.
+
         Raises:
             ApplicationError: An applicant is not in this recruitment (non-retryable); nothing is
                 written then.
         """
         with Session(self.engine) as session:
-            rows = {
-                c.applicant_id: _applicant(session, inp.recruitment_id, c.applicant_id)
-                for c in inp.candidates
-            }
+            rows: dict[str, Applicant] = {}
+            for i, c in enumerate(inp.candidates):
+                if i % QUEUE_CHUNK == 0:
+                    checkpoint(i)
+                rows[c.applicant_id] = _applicant(session, inp.recruitment_id, c.applicant_id)
             changed: set[str] = set()
-            for cand in inp.candidates:
+            for i, cand in enumerate(inp.candidates):
+                if i and i % QUEUE_CHUNK == 0:
+                    session.flush()  # in chunks, so the commit at the end is short
+                    checkpoint(i)
                 row = rows[cand.applicant_id]
                 updates: dict[str, object] = {}
                 if cand.qualified is not None:
@@ -332,9 +341,14 @@ class RecruitmentActivities:
 
     @activity.defn(name="record_scores")
     def record_scores(self, inp: RecordScoresInput) -> int:
-        """One ``Score`` row per score; returns how many were created (a retry creates none)."""
+        """One ``Score`` row per score; returns how many were created (a retry creates none).
+
+        Heartbeats every ``QUEUE_CHUNK`` scores (a panel's file may score every candidate).
+        """
         created = 0
-        for s in inp.scores:
+        for i, s in enumerate(inp.scores):
+            if i % QUEUE_CHUNK == 0:
+                checkpoint(i)
             _, is_new = insert_once(
                 self.engine,
                 Score(**s.model_dump()),
@@ -479,8 +493,11 @@ class RecruitmentActivities:
 
     @activity.defn(name="notify_applicants")
     def notify_applicants(self, inp: ApplicantNoticeInput) -> NotifyResult:
-        """One outbox message per applicant (key ``f"{inp.key}:{applicant_id}"``), delivered like
-        ``notify``: a row already sent is never sent again; a 5xx refusal marks it failed.
+        """One outbox message per applicant (key ``f"{inp.key}:{applicant_id}"``), queued like
+        ``notify``: the mailer delivers it apart (``activities/mailer.py``), at least once.
+
+        A notice may go to every applicant: the look-ups, the rendering and the writes heartbeat
+        every ``QUEUE_CHUNK`` applicants (give the activity a ``heartbeat_timeout``).
 
         Raises:
             ApplicationError: Non-retryable for an unknown template or an applicant not in this
@@ -496,7 +513,9 @@ class RecruitmentActivities:
         recipients: list[Recipient] = []
         with Session(self.engine) as session:
             defaults = _recruitment_params(session, inp.recruitment_id)
-            for applicant_id in dict.fromkeys(inp.applicant_ids):
+            for i, applicant_id in enumerate(dict.fromkeys(inp.applicant_ids)):
+                if i % QUEUE_CHUNK == 0:
+                    checkpoint(i)
                 try:
                     row = _applicant(session, inp.recruitment_id, applicant_id)
                 except ApplicationError:
@@ -518,7 +537,7 @@ class RecruitmentActivities:
                 inp.template, params, recipient.name, applicant_id, inp.recruitment_id
             )
 
-        return self.notifications.queue_and_deliver(
+        return self.notifications.queue(
             inp.key, inp.workflow_id, recipients, render_for, log=log, run_id=inp.run_id
         )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, SQLModel, select
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 RowT = TypeVar("RowT", bound=SQLModel)
 
@@ -34,3 +36,31 @@ def insert_once(engine: Engine, row: RowT) -> tuple[RowT, bool]:
             return existing, False
         session.refresh(row)
         return row, True
+
+
+class Unstorable(Interceptor):
+    """Turns data the database can never store into a final failure, not endless retries.
+
+    The contracts refuse such input at the door (``schemas/limits.py``); this is the last line:
+    a ``DataError`` (a NUL byte PostgreSQL cannot hold, a value out of a column's range) fails
+    the activity as non-retryable (``Unstorable``), naming the error's class, never the data, so
+    the workflow records it and stops or goes on with a reason.
+    """
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _UnstorableInbound(next)
+
+
+class _UnstorableInbound(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        try:
+            return await self.next.execute_activity(input)
+        except DataError as err:
+            raise _final(err) from None
+
+
+def _final(err: DataError) -> ApplicationError:
+    kind = type(err.orig).__name__ if err.orig is not None else type(err).__name__
+    return ApplicationError(
+        f"the record cannot store this input ({kind})", type="Unstorable", non_retryable=True
+    )

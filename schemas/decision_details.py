@@ -8,19 +8,15 @@ CLI carries them as ``"details": {"kind": "board_resolution", "resolution_number
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
-MAX_TEXT_CHARS = 200_000
-"""A description's text: the longest seed is about 12,000 characters."""
-
-_Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+from schemas.limits import Day, Id, LongText, reason
 
 
 class _Details(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 # ----- job-description review (seeds 003, 002) ----------------------------------------------------
@@ -30,7 +26,7 @@ class RevisedText(_Details):
     """HR's revised (or first) draft of the description."""
 
     kind: Literal["revised_text"] = "revised_text"
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+    text: LongText
 
 
 class BoardResolution(_Details):
@@ -38,8 +34,8 @@ class BoardResolution(_Details):
     the meeting date."""
 
     kind: Literal["board_resolution"] = "board_resolution"
-    resolution_number: _Code
-    meeting_date: date | None = None
+    resolution_number: Annotated[Id, StringConstraints(strip_whitespace=True)]
+    meeting_date: Day | None = None
 
 
 # ----- recruitment (seed 001) -----------------------------------------------------------------------
@@ -67,10 +63,7 @@ def parse_details(raw: dict[str, Any]) -> DecisionDetails:
     try:
         return _ADAPTER.validate_python(raw)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'details'}: {e['msg']}" for e in err.errors()
-        )
-        raise ValueError(problems) from None
+        raise ValueError(reason(err)) from None
 
 
 def as_sent(details: DecisionDetails) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from schemas.limits import Comment, Contract, Id, Key
 from schemas.recruitment import SelectionPlan
 
 ACTIVE = "active"
@@ -77,29 +78,29 @@ class RegisterInput(BaseModel):
     """Continue as new once history passes this length (or when the server suggests it)."""
 
 
-class CertifyInput(BaseModel):
-    actor_id: str
-    request_id: str
-    vacancies: int = Field(default=1, ge=1)
-    passed_over: list[str] = Field(default_factory=list)
+class CertifyInput(Contract):
+    actor_id: Id
+    request_id: Key
+    vacancies: int = Field(default=1, ge=1, le=1000)
+    passed_over: list[Id] = Field(default_factory=list)
     """Names the hiring department passed over (with a reason) for these vacancies: they stay on
     the register but are not certified for them again."""
 
 
-class RemoveInput(BaseModel):
-    actor_id: str
-    applicant_id: str
-    reason: str
-    comment: str | None = None
-    request_id: str | None = None
+class RemoveInput(Contract):
+    actor_id: Id
+    applicant_id: Id
+    reason: Id
+    comment: Comment | None = None
+    request_id: Key | None = None
     """Set by a workflow that asks: a retried request gets the answer the first one got."""
 
 
-class FillInput(BaseModel):
-    actor_id: str
-    applicant_id: str
-    position_id: str
-    request_id: str | None = None
+class FillInput(Contract):
+    actor_id: Id
+    applicant_id: Id
+    position_id: Id
+    request_id: Key | None = None
     """Set by a workflow that asks: a retried request gets the answer the first one got."""
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from schemas.decision_details import DecisionDetails
+from schemas.limits import Comment, Contract, Day, Id, Moment, not_blank
 
 # Decisions used across processes. A step lists the ones it allows.
 APPROVE = "approve"
@@ -109,14 +110,14 @@ class StepState(BaseModel):
         return next(iter(self.answers.values()))
 
 
-class DecisionInput(BaseModel):
+class DecisionInput(Contract):
     """A decision, sent by ``hr decide`` (an Update) or as a plain ``decide`` signal."""
 
-    actor_id: str
-    decision: str
-    step_id: str | None = None
-    on_behalf_of: str | None = None
-    comment: str | None = None
+    actor_id: Id
+    decision: Id
+    step_id: Id | None = None
+    on_behalf_of: Id | None = None
+    comment: Comment | None = None
     details: dict[str, Any] | None = None
     """What the decision carries beyond its word, as sent (``{"kind": ..., ...}``); the step
     says which kind, if any, and the decision check reads it as ``DecisionDetails``."""
@@ -132,20 +133,20 @@ class DecisionReceipt(BaseModel):
     step_closed: bool
 
 
-class ExtendDueInput(BaseModel):
+class ExtendDueInput(Contract):
     """HR moves a step's due date, with a reason (an Update)."""
 
-    actor_id: str
-    step_id: str
-    new_due_at: datetime
-    reason: str
+    actor_id: Id
+    step_id: Id
+    new_due_at: Moment
+    reason: Comment
 
 
-class WithdrawInput(BaseModel):
+class WithdrawInput(Contract):
     """HR ends a process early, with a reason (an Update)."""
 
-    actor_id: str
-    reason: str
+    actor_id: Id
+    reason: Comment
 
 
 class StepSnapshot(BaseModel):
@@ -171,6 +172,33 @@ class AuditInput(BaseModel):
     at: datetime
     on_behalf_of: str | None = None
     comment: str | None = None
+
+
+MAX_EXTENSION = timedelta(days=730)
+"""How far ahead HR may move a step's due date: two years."""
+
+MAX_DELEGATION_DAYS = 366
+"""A delegation covers an absence: at most a year; a longer one is a change of who holds the role."""
+
+
+class DelegationRequest(Contract):
+    """A time-bounded authority for ``delegate_id`` to answer for ``delegator_id``, with a reason."""
+
+    delegator_id: Id
+    delegate_id: Id
+    starts_on: Day
+    ends_on: Day
+    reason: Annotated[Comment, AfterValidator(not_blank)]
+
+    @model_validator(mode="after")
+    def _bounded(self) -> DelegationRequest:
+        if self.delegator_id == self.delegate_id:
+            raise ValueError("a person cannot delegate to themselves")
+        if self.ends_on < self.starts_on:
+            raise ValueError("the delegation ends before it starts")
+        if (self.ends_on - self.starts_on).days > MAX_DELEGATION_DAYS:
+            raise ValueError(f"a delegation lasts at most {MAX_DELEGATION_DAYS} days")
+        return self
 
 
 class DelegationQuery(BaseModel):

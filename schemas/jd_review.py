@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from schemas.human_step import DuePolicy, StepSnapshot
+from schemas.limits import Contract, Day, Id, LongText
 
 ACTION_TYPE = "jd_review"
 SWEEP_ACTION_TYPE = "jd_review_sweep"
@@ -34,17 +35,19 @@ def sweep_workflow_id(cycle: str) -> str:
     return f"jd-sweep-{cycle}"
 
 
-class StartReviewInput(BaseModel):
-    class_code: str
-    cycle: str
-    requested_by: str
-    draft_text: str | None = None
+class StartReviewInput(Contract):
+    class_code: Id
+    cycle: Id
+    """Part of the workflow id (and so of mail headers): an id, never free text."""
+    requested_by: Id
+    """The HR staff member who asks for the review (someone with an HR role)."""
+    draft_text: LongText | None = None
     """The proposed text; without it, HR drafts it as the first step."""
-    review_days: int = 14
-    union_days: int = 10
-    signature_days: int = 7
-    hr_days: int = 10
-    max_rounds: int = 3
+    review_days: int = Field(default=14, ge=1, le=365)
+    union_days: int = Field(default=10, ge=1, le=365)
+    signature_days: int = Field(default=7, ge=1, le=365)
+    hr_days: int = Field(default=10, ge=1, le=365)
+    max_rounds: int = Field(default=3, ge=1, le=10)
     policy: DuePolicy = Field(default_factory=DuePolicy)
 
 
@@ -65,6 +68,8 @@ class ReviewParticipants(BaseModel):
     employee_services_director_id: str
     hr_supervisor_id: str
     board_secretary_id: str
+    hr_staff: list[str] = Field(default_factory=list)
+    """Everyone with an HR role in the directory: who may give HR's commands."""
 
 
 class ResolveInput(BaseModel):
@@ -178,17 +183,17 @@ class VersionStatusInput(BaseModel):
     status: str
 
 
-class SweepInput(BaseModel):
+class SweepInput(Contract):
     """A sweep's input; continue-as-new carries a cursor and counts, never lists, so every run
     starts with an input of the same small size however many classifications there are."""
 
-    cycle: str
-    requested_by: str
-    older_than_years: int = 10
-    as_of: date | None = None
+    cycle: Id
+    requested_by: Id
+    older_than_years: int = Field(default=10, ge=1, le=100)
+    as_of: Day | None = None
     """The day the age is measured on; the first run fixes it (today), so the set cannot shift."""
-    batch_size: int = 10
-    per_run_limit: int = 200
+    batch_size: int = Field(default=10, ge=1, le=100)
+    per_run_limit: int = Field(default=200, ge=1, le=10_000)
     """Children started per run before continue-as-new keeps the history small."""
     cursor: str | None = None
     """The code of the last classification handled (codes go in code order); None: none yet."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from schemas.human_step import StepSnapshot
+from schemas.limits import Comment, Contract, Day, Id, Line, Moment, Number
 
 ACTION_TYPE = "recruitment"
 REGISTER_ACTION_TYPE = "eligibility_register"
@@ -74,9 +75,9 @@ def register_workflow_id(recruitment_id: str) -> str:
     return f"register-{recruitment_id}"
 
 
-class Experience(BaseModel):
-    area: str = Field(min_length=1)
-    years: float = Field(ge=0)
+class Experience(Contract):
+    area: Line = Field(min_length=1)
+    years: Number = Field(ge=0, le=80)
 
 
 class MinimumQualifications(BaseModel):
@@ -129,55 +130,53 @@ class SelectionPlan(BaseModel):
     max_announcement_rounds: int = 3
 
 
-class Announcement(BaseModel):
-    class_code: str
-    title: str
-    department_code: str
-    vacancies: int = Field(ge=1)
-    position_ids: list[str] = Field(default_factory=list)
-    pay_min: float = Field(gt=0)
-    pay_max: float = Field(gt=0)
-    pay_unit: str = "hour"
-    start_step: int = 1
-    closes_at: AwareDatetime
+class Announcement(Contract):
+    class_code: Id
+    title: Line
+    department_code: Id
+    vacancies: int = Field(ge=1, le=1000)
+    position_ids: list[Id] = Field(default_factory=list)
+    pay_min: Number = Field(gt=0)
+    pay_max: Number = Field(gt=0)
+    pay_unit: Id = "hour"
+    start_step: int = Field(default=1, ge=1, le=50)
+    closes_at: Moment
     """With a time zone; a naive time would be ambiguous and is refused."""
     minimum_qualifications: MinimumQualifications = Field(default_factory=MinimumQualifications)
-    supplemental_questions: list[str] = Field(default_factory=list)
+    supplemental_questions: list[Comment] = Field(default_factory=list)
     background_checks: list[str] = Field(default_factory=lambda: ["criminal"])
-    advertisements: list[str] = Field(default_factory=lambda: ["city website"])
+    advertisements: list[Line] = Field(default_factory=lambda: ["city website"])
 
     @field_validator("background_checks")
     @classmethod
     def _known_checks(cls, value: list[str]) -> list[str]:
-        unknown = [v for v in value if v not in BACKGROUND_CHECKS]
+        unknown = [n for n, v in enumerate(value, start=1) if v not in BACKGROUND_CHECKS]
         if unknown:
-            raise ValueError(
-                f"unknown background check {unknown[0]!r} (known: {', '.join(BACKGROUND_CHECKS)})"
-            )
+            raise ValueError(f"background check {unknown[0]} is not one of {', '.join(BACKGROUND_CHECKS)}")
         return value
 
 
-class OpenRecruitmentInput(BaseModel):
-    recruitment_id: str
-    requested_by: str
+class OpenRecruitmentInput(Contract):
+    recruitment_id: Id
+    requested_by: Id
     announcement: Announcement
     plan: SelectionPlan = Field(default_factory=SelectionPlan)
-    hr_reviewer_id: str
+    hr_reviewer_id: Id
     """Screens applications, records background-check results and candidates' answers."""
-    hiring_manager_id: str
+    hiring_manager_id: Id
     """Selects from the certified names for the department."""
-    raters: list[str] = Field(default_factory=list)
-    panel: list[str] = Field(default_factory=list)
-    approver_id: str | None = None
+    raters: list[Id] = Field(default_factory=list)
+    panel: list[Id] = Field(default_factory=list)
+    approver_id: Id | None = None
     """The HR supervisor; resolved from the directory when not given."""
 
 
-class ReviseAnnouncementInput(BaseModel):
+class ReviseAnnouncementInput(Contract):
     """HR's revised announcement after the HR supervisor asked for changes (an Update)."""
 
-    actor_id: str
+    actor_id: Id
     announcement: Announcement
-    comment: str | None = None
+    comment: Comment | None = None
 
 
 class RecruitmentParticipants(BaseModel):
@@ -197,14 +196,14 @@ class ResolveRecruitmentInput(BaseModel):
 # ----- applications ---------------------------------------------------------------------------
 
 
-class Application(BaseModel):
+class Application(Contract):
     """What an applicant submits. Name and e-mail are personal data (see the module's note)."""
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    name: Line = Field(min_length=1)
+    email: Line = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     education: str
-    experience: dict[str, float] = Field(default_factory=dict)
-    supplemental_answers: list[str] = Field(default_factory=list)
+    experience: dict[Line, Number] = Field(default_factory=dict)
+    supplemental_answers: list[Comment] = Field(default_factory=list)
 
     @field_validator("education")
     @classmethod
@@ -216,18 +215,17 @@ class Application(BaseModel):
     @field_validator("experience")
     @classmethod
     def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
-        for area, years in value.items():
-            if years < 0:
-                raise ValueError(f"years of {area} experience cannot be negative")
+        if any(years < 0 for years in value.values()):
+            raise ValueError("years of experience cannot be negative")
         return value
 
 
-class ApplyInput(BaseModel):
+class ApplyInput(Contract):
     """One application, or a bulk import (``source`` names the file), entered by HR staff."""
 
-    actor_id: str
-    applications: list[Application] = Field(min_length=1)
-    source: str | None = None
+    actor_id: Id
+    applications: list[Application] = Field(min_length=1, max_length=20_000)
+    source: Line | None = None
 
 
 class ApplyReceipt(BaseModel):
@@ -251,25 +249,25 @@ class PositionCheckInput(BaseModel):
     class_code: str
 
 
-class ScreenOverrideInput(BaseModel):
-    actor_id: str
-    applicant_id: str
+class ScreenOverrideInput(Contract):
+    actor_id: Id
+    applicant_id: Id
     qualified: bool
-    reason: str
+    reason: Comment
 
 
-class CandidateScore(BaseModel):
-    applicant_id: str
-    score: float
+class CandidateScore(Contract):
+    applicant_id: Id
+    score: Number
 
 
-class ScoreInput(BaseModel):
+class ScoreInput(Contract):
     """A rater's or panel member's scores (one candidate, or many from a CSV)."""
 
-    actor_id: str
-    scores: list[CandidateScore] = Field(min_length=1)
-    step_id: str | None = None
-    comment: str | None = None
+    actor_id: Id
+    scores: list[CandidateScore] = Field(min_length=1, max_length=20_000)
+    step_id: Id | None = None
+    comment: Comment | None = None
 
 
 class ScoreReceipt(BaseModel):
@@ -279,30 +277,30 @@ class ScoreReceipt(BaseModel):
     remaining: list[str]
 
 
-class ReassignScorerInput(BaseModel):
+class ReassignScorerInput(Contract):
     """HR hands a scorer's unscored candidates to someone else (a rater who cannot finish)."""
 
-    actor_id: str
-    step_id: str
-    from_id: str
-    to_id: str
-    reason: str
+    actor_id: Id
+    step_id: Id
+    from_id: Id
+    to_id: Id
+    reason: Comment
 
 
-class OfferInput(BaseModel):
-    actor_id: str
-    applicant_id: str
-    position_id: str | None = None
-    start_date: date
-    pay_step: int = 1
+class OfferInput(Contract):
+    actor_id: Id
+    applicant_id: Id
+    position_id: Id | None = None
+    start_date: Day
+    pay_step: int = Field(default=1, ge=1, le=50)
 
 
-class CheckResultInput(BaseModel):
-    actor_id: str
-    applicant_id: str
-    check: str
-    result: str
-    comment: str | None = None
+class CheckResultInput(Contract):
+    actor_id: Id
+    applicant_id: Id
+    check: Id
+    result: Id
+    comment: Comment | None = None
 
 
 # ----- store writes ---------------------------------------------------------------------------

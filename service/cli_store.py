@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, select
 
+from schemas.human_step import DelegationRequest
 from schemas.tables import (
     Classification,
     Delegation,
@@ -63,6 +64,16 @@ def require_person(engine: Engine, person_id: str) -> Person:
         raise CliError(f"unknown person {person_id}")
     if not person.active:
         raise CliError(f"person {person_id} is not active")
+    return person
+
+
+def require_hr_staff(engine: Engine, person_id: str, what: str) -> Person:
+    """An active person with an HR role (the directory says who acts for HR)."""
+    from activities.directory import is_hr_staff
+
+    person = require_person(engine, person_id)
+    if not is_hr_staff(person):
+        raise CliError(f"{person_id} has no HR role and may not {what}")
     return person
 
 
@@ -119,20 +130,11 @@ def active_delegators(engine: Engine, delegate_id: str, today: date) -> list[str
     return sorted({row.delegator_id for row in rows})
 
 
-def add_delegation(
-    engine: Engine, *, delegator_id: str, delegate_id: str, starts_on: date, ends_on: date, reason: str
-) -> Delegation:
-    """Records a delegation and returns it with its id."""
+def add_delegation(engine: Engine, request: DelegationRequest) -> Delegation:
+    """Records a delegation (checked by its contract: a reason, at most a year) with its id."""
     from activities.db import utcnow
 
-    row = Delegation(
-        delegator_id=delegator_id,
-        delegate_id=delegate_id,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        reason=reason,
-        created_at=utcnow(),
-    )
+    row = Delegation(**request.model_dump(), created_at=utcnow())
     with store(engine) as session:
         session.add(row)
         session.commit()

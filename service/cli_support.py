@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from schemas.limits import reason
+from service.applicant_csv import shown
 from service.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -92,6 +95,8 @@ def run(body: Coroutine[Any, Any, T], *, interrupt_ok: bool = False) -> T:
         fail("interrupted", 130)
     except WorkflowAlreadyStartedError as err:
         fail(f"already started: {err.workflow_id}")
+    except ValidationError as err:  # a contract built from the options refused them
+        fail(f"refused: {reason(err)}")
     except RPCError as err:
         fail(f"Temporal refused the request ({err.status.name if err.status else 'error'}): {err.message}")
     except SQLAlchemyError as err:
@@ -134,7 +139,7 @@ def parse_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CliError(f"{option} must be a date as YYYY-MM-DD, not {value!r}") from None
+        raise CliError(f"{option} must be a date as YYYY-MM-DD, not {shown(value)}") from None
 
 
 def read_text(path: Path, option: str) -> str:
@@ -142,6 +147,10 @@ def read_text(path: Path, option: str) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as err:
         raise CliError(f"cannot read {option} {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise CliError(
+            f"cannot read {option} {path}: not UTF-8 text (byte {err.start + 1}); save it as UTF-8"
+        ) from None
 
 
 def decision_details(
@@ -160,7 +169,7 @@ def decision_details(
     given = [
         o
         for o, v in (("--text-file", text), ("--resolution", resolution), ("--applicant", applicant_id))
-        if v
+        if v is not None
     ]
     if len(given) > 1:
         raise CliError(f"give one of {', '.join(given)}, not several")
@@ -181,8 +190,11 @@ def decision_details(
 
 def end_of_day(day: date) -> datetime:
     """A due date given as a day means the end of that day, in the local time zone."""
-    local = datetime.combine(day, time(23, 59)).astimezone()
-    return local.astimezone(timezone.utc)
+    try:
+        local = datetime.combine(day, time(23, 59)).astimezone()
+        return local.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # the first or last days a datetime can hold
+        raise CliError(f"{day.isoformat()} is out of range") from None
 
 
 # --------------------------------------------------------------------------- long-running commands

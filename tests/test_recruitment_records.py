@@ -1,7 +1,7 @@
 """The recruitment's system of record against a real database and a real SMTP server.
 
 Every write is idempotent under retry; the hire makes a directory entry and fills the position;
-notices to applicants go through the outbox and SMTP like ``notify``.
+notices to applicants are queued in the outbox like ``notify`` and delivered by the mailer.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import recruitment as recruitment_module
+from activities.mailer import Mailer
 from activities.notifications import SIGNATURE, NotificationActivities, message_id, outbox_for
 from activities.recruitment import (
     APPLICANT_TEMPLATES,
@@ -85,11 +86,12 @@ def seeded(engine: Engine) -> Engine:
     return engine
 
 
-def _acts(engine: Engine, smtp: SmtpSink | None = None) -> RecruitmentActivities:
-    notifications = NotificationActivities(
-        engine, smtp.host if smtp else None, smtp.port if smtp else 25, MAIL_FROM
-    )
-    return RecruitmentActivities(engine, notifications)
+def _acts(engine: Engine) -> RecruitmentActivities:
+    return RecruitmentActivities(engine, NotificationActivities(engine))
+
+
+def _mailer(engine: Engine, smtp: SmtpSink) -> Mailer:
+    return Mailer(engine, smtp.host, smtp.port, MAIL_FROM)
 
 
 def _posting(**kw: object) -> PostingInput:
@@ -608,13 +610,19 @@ def _body(msg: Message) -> str:
     return payload.decode().replace("\r\n", "\n")
 
 
-def test_notify_applicants_delivers_over_smtp_and_marks_the_rows_sent(seeded: Engine, smtp: SmtpSink) -> None:
-    acts = _acts(seeded, smtp)
+def test_notify_applicants_queues_and_the_mailer_delivers_and_marks_the_rows_sent(
+    seeded: Engine, smtp: SmtpSink
+) -> None:
+    acts = _acts(seeded)
     acts.record_posting(_posting())
     _apply(acts, ("A001", ANA), ("A002", BO))
 
     result = acts.notify_applicants(_notice())
-    assert (result.queued, result.sent) == (2, 2)
+    assert (result.queued, result.sent) == (2, 0)  # queued only: no mail server in the activity
+    assert smtp.messages == []
+    assert {r.status for r in outbox_for(seeded, WF)} == {"pending"}
+    mailer = _mailer(seeded, smtp)
+    assert len(mailer.deliver_due().sent) == 2
     assert len(smtp.messages) == 2
     to_ana = next(m for m in smtp.messages if str(m["To"]) == ANA.email)
     subject = " ".join(str(to_ana["Subject"]).split())  # a long header arrives folded
@@ -640,10 +648,12 @@ def test_notify_applicants_delivers_over_smtp_and_marks_the_rows_sent(seeded: En
 
     again = acts.notify_applicants(_notice())  # the retry
     assert (again.queued, again.sent) == (0, 0)
+    assert mailer.deliver_due().sent == []
     assert len(smtp.messages) == 2 and len(outbox_for(seeded)) == 2
 
     # What the stored recruitment knows need not be passed: title, class and department.
     acts.notify_applicants(_notice(key=f"{WF}:cert", template="certified", params={}, per_applicant={}))
+    mailer.deliver_due()
     certified = _body(smtp.messages[-1])
     assert "Information Technology Accounting Technician to the Information Technology department" in (
         " ".join(certified.split())
@@ -653,7 +663,7 @@ def test_notify_applicants_delivers_over_smtp_and_marks_the_rows_sent(seeded: En
 def test_notify_applicants_refuses_an_unknown_applicant_and_writes_nothing(
     posted: RecruitmentActivities, seeded: Engine, smtp: SmtpSink
 ) -> None:
-    acts = _acts(seeded, smtp)
+    acts = _acts(seeded)
     with pytest.raises(ApplicationError) as caught:
         acts.notify_applicants(_notice(applicant_ids=["A001", "A404"]))
     assert caught.value.non_retryable and "A404" in str(caught.value)
@@ -669,7 +679,7 @@ def test_a_notice_missing_a_field_fails_retryably_and_writes_nothing(
 ) -> None:
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, workflow_id=WF, workflow_run_id="run-1")
-    acts = _acts(seeded, smtp)
+    acts = _acts(seeded)
     notice = _notice(per_applicant={"A001": {"final": "83.0", "rank": "1"}, "A002": {"final": "71.5"}})
     with capture_logs() as logs, pytest.raises(ApplicationError) as caught:
         env.run(acts.notify_applicants, notice)  # A002's notice has no rank
@@ -686,12 +696,18 @@ def test_a_refused_applicant_address_is_failed_and_the_others_still_go(
     posted: RecruitmentActivities, seeded: Engine, smtp: SmtpSink
 ) -> None:
     smtp.handler.refuse.add(BO.email)
-    acts = _acts(seeded, smtp)
-    result = acts.notify_applicants(_notice())
-    assert result.sent == 1
-    status = {r.recipient_id: (r.status, r.attempts) for r in outbox_for(seeded, WF)}
-    assert status == {f"{RID}:A001": ("sent", 1), f"{RID}:A002": ("failed", 1)}
-    acts.notify_applicants(_notice())  # not tried again
+    acts = _acts(seeded)
+    acts.notify_applicants(_notice())
+    mailer = _mailer(seeded, smtp)
+    assert len(mailer.deliver_due().sent) == 1
+    rows = outbox_for(seeded, WF)
+    status = {r.recipient_id: (r.status, r.attempts, r.last_error) for r in rows}
+    assert status == {
+        f"{RID}:A001": ("sent", 1, None),
+        f"{RID}:A002": ("failed", 1, "SMTPRecipientsRefused 550"),
+    }
+    acts.notify_applicants(_notice())
+    assert mailer.deliver_due().due == 0  # not tried again
     assert {r.recipient_id: r.attempts for r in outbox_for(seeded, WF)}[f"{RID}:A002"] == 1
 
 
@@ -700,13 +716,17 @@ def test_applicant_notices_log_ids_only(
 ) -> None:
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, workflow_id=WF, workflow_run_id="run-1")
-    acts = _acts(seeded, smtp)
+    acts = _acts(seeded)
     with capture_logs() as logs:
         env.run(acts.notify_applicants, _notice())
         env.run(acts.record_hire, _hire())
     assert logs and all(e.get("workflow_id") == WF and e.get("run_id") == "run-1" for e in logs)
-    assert any(e["event"] == "notify.sent" for e in logs)
-    flat = repr(logs)
+    assert any(e["event"] == "notify.queued" for e in logs)
+    smtp.handler.refuse.add(BO.email)
+    with capture_logs() as mailer_logs:
+        _mailer(seeded, smtp).deliver_due()
+    assert {e["event"] for e in mailer_logs} == {"mail.sent", "mail.failed"}
+    flat = repr(logs) + repr(mailer_logs) + repr([r.last_error for r in outbox_for(seeded)])
     for secret in (ANA.name, ANA.email, BO.name, BO.email, "Lindgren", "Achebe"):
         assert secret not in flat
 

@@ -72,7 +72,6 @@ def test_a_participant_answers_for_themselves():
         (DecisionInput(actor_id="I1", decision="reject"), "decision 'reject' is not allowed"),
         (DecisionInput(actor_id="I1", decision="request_changes"), "needs a comment"),
         (DecisionInput(actor_id="I1", decision="request_changes", comment="  "), "needs a comment"),
-        (DecisionInput(actor_id="I1", decision="approve", comment="x" * 5000), "longer than"),
     ],
 )
 def test_bad_decisions_are_refused_with_a_reason(inp: DecisionInput, reason: str):
@@ -246,8 +245,8 @@ def test_details_are_read_as_the_kind_the_decision_asks_for():
         ("approve", {"kind": "board_resolution", "resolution_number": ""}, "resolution_number"),
         ("approve", {"kind": "board_resolution"}, "resolution_number: Field required"),
         ("approve", {"kind": "board_resolution", "resolution_number": "1", "x": 1}, "Extra inputs"),
-        ("approve", {"kind": "no such kind"}, "does not match any of the expected tags"),
-        ("approve", {"resolution_number": "26-1"}, "Unable to extract tag"),
+        ("approve", {"kind": "no such kind"}, "unknown kind \\(expected"),
+        ("approve", {"resolution_number": "26-1"}, "no kind given"),
         (
             "table",
             {"kind": "board_resolution", "resolution_number": "26-1"},

@@ -10,6 +10,8 @@ carrying its whole state, so a register that lives for a year keeps a small hist
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -19,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.recruitment import REGISTER_ACTION_TYPE, CertificationRecord, recruitment_workflow_id
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT, HR_DUE_AT, HR_STAGE
 
-from workflows.human_step import audit, refused, require_hr, run_activity, run_key
+from workflows.human_step import audit, refused, require_hr, run_activity, run_key, update_arg
 from workflows.rules.recruitment import Scored, certify, rank
 
 
@@ -93,13 +95,20 @@ class EligibilityRegister:
         )
 
     @workflow.update
-    def standing(self) -> list[er.RegisterEntry]:
+    def standing(self, *args: Any) -> list[er.RegisterEntry]:
         """The ranked list as it stands (the recruitment tells each candidate their rank)."""
         return self._s.entries
 
+    @standing.validator
+    def _validate_standing(self, *args: Any) -> None:
+        """An Update sent with arguments is refused here with a reason, not failed later."""
+        if args:
+            raise refused("standing takes no argument")
+
     @workflow.update
-    async def certify(self, inp: er.CertifyInput) -> er.Certification:
+    async def certify(self, *args: Any) -> er.Certification:
         """Certifies names for vacancies; the same request id gives the same answer."""
+        inp = update_arg(er.CertifyInput, args)
         earlier = next((c for c in self._s.certifications if c.request_id == inp.request_id), None)
         if earlier is not None:
             return earlier
@@ -134,7 +143,8 @@ class EligibilityRegister:
         return cert
 
     @certify.validator
-    def _validate_certify(self, inp: er.CertifyInput) -> None:
+    def _validate_certify(self, *args: Any) -> None:
+        inp = update_arg(er.CertifyInput, args)
         if any(c.request_id == inp.request_id for c in self._s.certifications):
             return  # a repeated request: the same answer
         self._require_hr(inp.actor_id, "certify from this register")
@@ -146,11 +156,12 @@ class EligibilityRegister:
             raise refused(f"the register has {open_vacancies} open vacancy(ies), not {inp.vacancies}")
 
     @workflow.update
-    async def remove(self, inp: er.RemoveInput) -> er.RegisterEntry:
+    async def remove(self, *args: Any) -> er.RegisterEntry:
         """Takes a candidate off the register (withdrawn, declined, disqualified, unreachable).
 
         A running recruitment is told, so it no longer accepts a selection of them.
         """
+        inp = update_arg(er.RemoveInput, args)
         entry = self._entry(inp.applicant_id)
         assert entry is not None
         if self._repeated(entry, inp.request_id):
@@ -165,7 +176,8 @@ class EligibilityRegister:
         return entry
 
     @remove.validator
-    def _validate_remove(self, inp: er.RemoveInput) -> None:
+    def _validate_remove(self, *args: Any) -> None:
+        inp = update_arg(er.RemoveInput, args)
         entry = self._entry(inp.applicant_id)
         if entry is not None and self._repeated(entry, inp.request_id):
             return
@@ -180,8 +192,9 @@ class EligibilityRegister:
             raise refused(f"reason must be one of {reasons}")
 
     @workflow.update
-    async def fill(self, inp: er.FillInput) -> er.RegisterEntry:
+    async def fill(self, *args: Any) -> er.RegisterEntry:
         """A vacancy filled from the register: by the recruitment's hire, or HR's later one."""
+        inp = update_arg(er.FillInput, args)
         entry = self._entry(inp.applicant_id)
         assert entry is not None
         if self._repeated(entry, inp.request_id):
@@ -197,7 +210,8 @@ class EligibilityRegister:
         return entry
 
     @fill.validator
-    def _validate_fill(self, inp: er.FillInput) -> None:
+    def _validate_fill(self, *args: Any) -> None:
+        inp = update_arg(er.FillInput, args)
         entry = self._entry(inp.applicant_id)
         if entry is not None and self._repeated(entry, inp.request_id):
             return

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.decision_details import DecisionDetails
     from schemas.human_step import (
         DECIDE,
+        MAX_EXTENSION,
         Answer,
         AnswerWay,
         AuditInput,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         StepState,
         WithdrawInput,
     )
+    from schemas.limits import read_argument
     from schemas.search_attributes import HR_DUE_AT, HR_PENDING_APPROVERS, HR_STAGE
 
 from workflows.rules.deadlines import (
@@ -69,18 +71,28 @@ from workflows.rules.human_step import (
 
 SYSTEM_ACTOR = "system"
 ACTIVITY_OPTIONS: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+    # A single read or write takes milliseconds; an attempt lost with a crashed worker is
+    # retried after this timeout, so it is seconds, not a minute (bench/recovery.py).
+    "start_to_close_timeout": timedelta(seconds=10),
+    # Unbounded retries (idempotent writes), 1 s after the first failure, at most 30 s apart.
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
     # Activities here are short, synchronous, idempotent writes that cannot be interrupted
     # half-way; when a process is cancelled they finish on their own and no cancel request is
     # sent for them (the time-skipping test server also mishandles such requests).
     "cancellation_type": ActivityCancellationType.ABANDON,
 }
 NOTICE_OPTIONS: dict[str, Any] = {
-    # A notice may go to many people (every applicant); the activity heartbeats before each
-    # message, so an attempt that stops sending is noticed within the heartbeat timeout.
-    "start_to_close_timeout": timedelta(minutes=10),
-    "heartbeat_timeout": timedelta(minutes=1),
+    # A notice is queued in the outbox only (the mailer sends it apart), but it may go to every
+    # applicant: the activity heartbeats every chunk of rows, so an attempt lost with its worker
+    # is retried after the heartbeat timeout, however long the whole notice may take.
+    "start_to_close_timeout": timedelta(minutes=5),
+    "heartbeat_timeout": timedelta(seconds=10),
+}
+BULK_OPTIONS: dict[str, Any] = {
+    # Writes of one row per applicant, candidate or score (an import of thousands): heartbeats
+    # every chunk, as for notices, with room for the whole batch.
+    "start_to_close_timeout": timedelta(minutes=15),
+    "heartbeat_timeout": timedelta(seconds=10),
 }
 REASSIGNED = "reassigned"
 
@@ -140,6 +152,28 @@ def require_hr(staff: Iterable[str], actor_id: str, what: str) -> None:
         raise refused(str(err)) from None
 
 
+def update_arg(model: type[D], args: tuple[Any, ...]) -> D:
+    """An Update's one argument read as ``model``; refused with the reason (never the input).
+
+    Update handlers and validators take ``*args`` and read their argument here, so a payload of
+    any shape or arity is refused with a one-line reason rather than the SDK's bare "Failed
+    decoding arguments" or a ``TypeError``.
+    """
+    try:
+        return read_argument(model, args)
+    except ValueError as err:
+        raise refused(str(err)) from None
+
+
+def read_signal_or_log(model: type[D], args: tuple[Any, ...], name: str) -> D | None:
+    """A signal's argument read as ``model``; None (logged, the reason only) when it cannot be."""
+    try:
+        return read_argument(model, args)
+    except ValueError as err:
+        workflow.logger.warning("signal %s dropped: %s", name, err)
+        return None
+
+
 def details_of(answer: Answer, kind: type[D]) -> D:
     """An answer's details as the payload its step asked for (checked when it was accepted)."""
     if not isinstance(answer.details, kind):
@@ -164,8 +198,9 @@ class HumanSteps:
     # ----- the generic decision -----------------------------------------------------------------
 
     @workflow.update(name=DECIDE)
-    async def decide(self, inp: DecisionInput) -> DecisionReceipt:
+    async def decide(self, *args: Any) -> DecisionReceipt:
         """Records a decision sent by ``hr decide``; the validator has already checked it."""
+        inp = update_arg(DecisionInput, args)
         state, answer = self._accept(DECIDE, inp, source="update")
         await self._record_answer(state, answer)
         return DecisionReceipt(
@@ -179,12 +214,17 @@ class HumanSteps:
         )
 
     @decide.validator
-    def _validate_decide(self, inp: DecisionInput) -> None:
+    def _validate_decide(self, *args: Any) -> None:
+        inp = update_arg(DecisionInput, args)
         self._checked(DECIDE, inp)
 
     @workflow.signal(name=DECIDE)
-    async def decide_signal(self, inp: DecisionInput) -> None:
-        """The same decision as a plain signal; a refused one is logged and changes nothing."""
+    async def decide_signal(self, *args: Any) -> None:
+        """The same decision as a plain signal, of any shape: one that cannot be read or is
+        refused is logged (the reason, never the input) and changes nothing."""
+        inp = read_signal_or_log(DecisionInput, args, DECIDE)
+        if inp is None:
+            return
         try:
             state, answer = self._accept(DECIDE, inp, source="signal")
         except ApplicationError as err:
@@ -248,8 +288,9 @@ class HumanSteps:
     # ----- HR's commands on any process -----------------------------------------------------------
 
     @workflow.update
-    async def extend_due(self, inp: ExtendDueInput) -> StepSnapshot:
+    async def extend_due(self, *args: Any) -> StepSnapshot:
         """HR moves an open step's due date; reminders and escalation follow the new date."""
+        inp = update_arg(ExtendDueInput, args)
         state = self._steps[inp.step_id]
         state.spec.due_at = inp.new_due_at
         now = workflow.now()
@@ -264,7 +305,8 @@ class HumanSteps:
         return self._snapshot(state)
 
     @extend_due.validator
-    def _validate_extend_due(self, inp: ExtendDueInput) -> None:
+    def _validate_extend_due(self, *args: Any) -> None:
+        inp = update_arg(ExtendDueInput, args)
         self._require_hr(inp.actor_id, "extend a due date")
         state = self._steps.get(inp.step_id)
         if state is None:
@@ -273,18 +315,22 @@ class HumanSteps:
             raise refused(f"step {inp.step_id} is closed")
         if inp.new_due_at <= workflow.now():
             raise refused("the new due date must be in the future")
+        if inp.new_due_at > workflow.now() + MAX_EXTENSION:
+            raise refused(f"the new due date must be within {MAX_EXTENSION.days} days from now")
         if not inp.reason.strip():
             raise refused("a reason is required")
 
     @workflow.update
-    async def withdraw(self, inp: WithdrawInput) -> str:
+    async def withdraw(self, *args: Any) -> str:
         """HR ends the process; the open step closes and the outcome is recorded as withdrawn."""
+        inp = update_arg(WithdrawInput, args)
         self._withdrawal = inp
         await audit("process", inp.actor_id, "withdrawn", inp.reason, event="withdraw")
         return "withdrawn"
 
     @withdraw.validator
-    def _validate_withdraw(self, inp: WithdrawInput) -> None:
+    def _validate_withdraw(self, *args: Any) -> None:
+        inp = update_arg(WithdrawInput, args)
         self._require_hr(inp.actor_id, "withdraw this process")
         if self._withdrawal is not None or self._finished():
             raise refused("the process has already ended")

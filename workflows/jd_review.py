@@ -46,7 +46,7 @@ class JobDescriptionReview(HumanSteps):
     @workflow.init
     def __init__(self, inp: jd.StartReviewInput) -> None:
         self._inp = inp
-        self._init_steps(hr_staff={inp.requested_by})
+        self._init_steps()  # HR staff come from the directory's roles
         self._round = 0
         self._draft_version_id: int | None = None
         self._redline_id: int | None = None
@@ -68,7 +68,7 @@ class JobDescriptionReview(HumanSteps):
                 DirectoryActivities.resolve_review_participants,
                 jd.ResolveInput(class_code=inp.class_code, requested_by=inp.requested_by),
             )
-            self._hr_staff.add(self._p.hr_supervisor_id)
+            self._hr_staff |= set(self._p.hr_staff)
             workflow.upsert_search_attributes([HR_DEPARTMENT.value_set(self._p.department_code)])
             await self._record_cycle("in_progress")
             try:

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.human_step import NO_RESPONSE, PROCEED, AnswerWay, DuePolicy, Participant, StepState
     from schemas.search_attributes import HR_EMPLOYEE_ID
 
-from workflows.human_step import audit, details_of, run_activity, run_key
+from workflows.human_step import BULK_OPTIONS, audit, details_of, run_activity, run_key
 from workflows.recruitment_inputs import MAKE_OFFER, RECORD_CHECK, SCORE, RecruitmentInputs
 from workflows.rules import recruitment as rules
 
@@ -405,4 +405,5 @@ class RecruitmentHiring(RecruitmentInputs):
         await run_activity(
             RecruitmentActivities.record_candidates,
             rc.RecordCandidatesInput(recruitment_id=self._inp.recruitment_id, candidates=records),
+            **BULK_OPTIONS,
         )

@@ -9,6 +9,8 @@ workflow state before their first ``await``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -19,7 +21,17 @@ with workflow.unsafe.imports_passed_through():
     from schemas.decision_details import DecisionDetails, Selection
     from schemas.human_step import REVISE, DecisionInput, StepState
 
-from workflows.human_step import NOTICE_OPTIONS, HumanSteps, audit, refused, run_activity, run_key
+from workflows.human_step import (
+    BULK_OPTIONS,
+    NOTICE_OPTIONS,
+    HumanSteps,
+    audit,
+    read_signal_or_log,
+    refused,
+    run_activity,
+    run_key,
+    update_arg,
+)
 from workflows.rules.human_step import DecisionRefused
 from workflows.rules.recruitment import (
     RuleRefused,
@@ -57,8 +69,9 @@ class RecruitmentInputs(HumanSteps):
     # ----- applications ------------------------------------------------------------------------
 
     @workflow.update
-    async def apply(self, inp: rc.ApplyInput) -> rc.ApplyReceipt:
+    async def apply(self, *args: Any) -> rc.ApplyReceipt:
         """Accepts one application or a whole import; ids are given in the order received."""
+        inp = update_arg(rc.ApplyInput, args)
         now = workflow.now()
         new: list[rc.NewApplicant] = []
         for application in inp.applications:
@@ -75,6 +88,7 @@ class RecruitmentInputs(HumanSteps):
             rc.RecordApplicationsInput(
                 recruitment_id=self._inp.recruitment_id, workflow_id=wf_id, applicants=new
             ),
+            **BULK_OPTIONS,
         )
         source = f" from {inp.source}" if inp.source else ""
         await audit(
@@ -93,7 +107,8 @@ class RecruitmentInputs(HumanSteps):
         return rc.ApplyReceipt(applicant_ids=ids)
 
     @apply.validator
-    def _validate_apply(self, inp: rc.ApplyInput) -> None:
+    def _validate_apply(self, *args: Any) -> None:
+        inp = update_arg(rc.ApplyInput, args)
         if not self._accepting:
             raise refused(f"applications are not being accepted (stage {self._stage})")
         self._require_hr(inp.actor_id, "enter applications")
@@ -117,8 +132,9 @@ class RecruitmentInputs(HumanSteps):
     # ----- the revised announcement --------------------------------------------------------------
 
     @workflow.update(name=REVISE_ANNOUNCEMENT)
-    async def revise_announcement(self, inp: rc.ReviseAnnouncementInput) -> str:
+    async def revise_announcement(self, *args: Any) -> str:
         """HR's revised announcement, after the HR supervisor asked for changes."""
+        inp = update_arg(rc.ReviseAnnouncementInput, args)
         self._check_revision(inp)
         state, answer = self._accept(REVISE_ANNOUNCEMENT, self._revision_answer(inp))
         self._announcement = inp.announcement
@@ -126,7 +142,8 @@ class RecruitmentInputs(HumanSteps):
         return state.spec.step_id
 
     @revise_announcement.validator
-    def _validate_revise(self, inp: rc.ReviseAnnouncementInput) -> None:
+    def _validate_revise(self, *args: Any) -> None:
+        inp = update_arg(rc.ReviseAnnouncementInput, args)
         self._check_revision(inp)
         self._checked(REVISE_ANNOUNCEMENT, self._revision_answer(inp))
 
@@ -143,8 +160,9 @@ class RecruitmentInputs(HumanSteps):
     # ----- minimum-qualification screen ----------------------------------------------------------
 
     @workflow.update
-    async def override_screen(self, inp: rc.ScreenOverrideInput) -> rc.CandidateView:
+    async def override_screen(self, *args: Any) -> rc.CandidateView:
         """The HR reviewer overrides the automatic screen for one applicant, with a reason."""
+        inp = update_arg(rc.ScreenOverrideInput, args)
         candidate = self._candidates[inp.applicant_id]
         self._overrides.append(inp.applicant_id)
         candidate.qualified = inp.qualified
@@ -161,7 +179,8 @@ class RecruitmentInputs(HumanSteps):
         return candidate
 
     @override_screen.validator
-    def _validate_override(self, inp: rc.ScreenOverrideInput) -> None:
+    def _validate_override(self, *args: Any) -> None:
+        inp = update_arg(rc.ScreenOverrideInput, args)
         state = self._steps.get("mq-review")
         if state is None or state.closed:
             raise refused("the minimum-qualification review is not open")
@@ -175,17 +194,23 @@ class RecruitmentInputs(HumanSteps):
     # ----- scores --------------------------------------------------------------------------------
 
     @workflow.update(name=SCORE)
-    async def score(self, inp: rc.ScoreInput) -> rc.ScoreReceipt:
+    async def score(self, *args: Any) -> rc.ScoreReceipt:
         """Records a rater's or panel member's scores; their part is done when all are in."""
+        inp = update_arg(rc.ScoreInput, args)
         return await self._record_scores(inp)
 
     @score.validator
-    def _validate_score(self, inp: rc.ScoreInput) -> None:
+    def _validate_score(self, *args: Any) -> None:
+        inp = update_arg(rc.ScoreInput, args)
         self._score_target(inp)
 
     @workflow.signal(name=SCORE)
-    async def score_signal(self, inp: rc.ScoreInput) -> None:
-        """The same scores as a plain signal; refused ones are logged and change nothing."""
+    async def score_signal(self, *args: Any) -> None:
+        """The same scores as a plain signal, of any shape; refused ones are logged and change
+        nothing."""
+        inp = read_signal_or_log(rc.ScoreInput, args, SCORE)
+        if inp is None:
+            return
         try:
             await self._record_scores(inp)  # checks first, before any change
         except ApplicationError as err:
@@ -241,7 +266,9 @@ class RecruitmentInputs(HumanSteps):
             )
             for e in inp.scores
         ]
-        await run_activity(RecruitmentActivities.record_scores, rc.RecordScoresInput(scores=records))
+        await run_activity(
+            RecruitmentActivities.record_scores, rc.RecordScoresInput(scores=records), **BULK_OPTIONS
+        )
         ids = ", ".join(e.applicant_id for e in inp.scores)
         await audit(
             step_id,
@@ -261,12 +288,13 @@ class RecruitmentInputs(HumanSteps):
         )
 
     @workflow.update
-    async def reassign_scorer(self, inp: rc.ReassignScorerInput) -> rc.ScoreReceipt:
+    async def reassign_scorer(self, *args: Any) -> rc.ScoreReceipt:
         """Moves a scorer's unscored candidates to another person, who takes their place.
 
         The new scorer is checked in the directory first; an unknown one fails the Update and
         changes nothing. Scores already given stay and count.
         """
+        inp = update_arg(rc.ReassignScorerInput, args)
         a = self._announcement
         try:
             await run_activity(
@@ -288,7 +316,8 @@ class RecruitmentInputs(HumanSteps):
         return rc.ScoreReceipt(step_id=inp.step_id, scorer_id=inp.to_id, recorded=[], remaining=moved)
 
     @reassign_scorer.validator
-    def _validate_reassign(self, inp: rc.ReassignScorerInput) -> None:
+    def _validate_reassign(self, *args: Any) -> None:
+        inp = update_arg(rc.ReassignScorerInput, args)
         self._check_reassign_scorer(inp)
 
     def _check_reassign_scorer(self, inp: rc.ReassignScorerInput) -> StepState:
@@ -300,8 +329,11 @@ class RecruitmentInputs(HumanSteps):
     # ----- the register ------------------------------------------------------------------------
 
     @workflow.signal
-    def register_removed(self, inp: er.RemoveInput) -> None:
+    def register_removed(self, *args: Any) -> None:
         """HR took a candidate off the register: they can no longer be selected here either."""
+        inp = read_signal_or_log(er.RemoveInput, args, "register_removed")
+        if inp is None:
+            return
         candidate = self._candidates.get(inp.applicant_id)
         if candidate is None or inp.applicant_id not in self._certified:
             return
@@ -323,8 +355,9 @@ class RecruitmentInputs(HumanSteps):
             raise DecisionRefused(f"{aid} is not certified to the department (certified: {names})")
 
     @workflow.update(name=MAKE_OFFER)
-    async def make_offer(self, inp: rc.OfferInput) -> rc.OfferInput:
+    async def make_offer(self, *args: Any) -> rc.OfferInput:
         """HR makes the conditional offer to the department's selection."""
+        inp = update_arg(rc.OfferInput, args)
         self._check_offer(inp)
         state, answer = self._accept(MAKE_OFFER, self._offer_answer(inp))
         self._offer = inp
@@ -332,7 +365,8 @@ class RecruitmentInputs(HumanSteps):
         return inp
 
     @make_offer.validator
-    def _validate_offer(self, inp: rc.OfferInput) -> None:
+    def _validate_offer(self, *args: Any) -> None:
+        inp = update_arg(rc.OfferInput, args)
         self._checked(MAKE_OFFER, self._offer_answer(inp))
         self._check_offer(inp)
 
@@ -358,8 +392,9 @@ class RecruitmentInputs(HumanSteps):
             raise refused("the start date must be in the future")
 
     @workflow.update(name=RECORD_CHECK)
-    async def record_check(self, inp: rc.CheckResultInput) -> dict[str, str]:
+    async def record_check(self, *args: Any) -> dict[str, str]:
         """HR records one background-check result; the step is done when all required are in."""
+        inp = update_arg(rc.CheckResultInput, args)
         state, person_id = self._check_target(inp)
         self._checks[inp.check] = inp.result
         answer = None
@@ -393,7 +428,8 @@ class RecruitmentInputs(HumanSteps):
         return dict(self._checks)
 
     @record_check.validator
-    def _validate_check(self, inp: rc.CheckResultInput) -> None:
+    def _validate_check(self, *args: Any) -> None:
+        inp = update_arg(rc.CheckResultInput, args)
         self._check_target(inp)
 
     def _check_target(self, inp: rc.CheckResultInput) -> tuple[StepState, str]:

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from schemas.decision_details import DecisionDetails, parse_details
 from schemas.human_step import APPROVE, Answer, DecisionInput, StepSpec, StepState
 
-MAX_COMMENT_CHARS = 4000
-
 
 class DecisionRefused(ValueError):
     """A decision that must change nothing; the message is the one-line reason."""
@@ -116,8 +114,6 @@ def check_answer(state: StepState, inp: DecisionInput, way: str) -> tuple[str, D
         raise DecisionRefused(f"{inp.actor_id} may not approve their own request")
     if inp.decision in spec.comment_required and not (inp.comment or "").strip():
         raise DecisionRefused(f"decision {inp.decision!r} at step {spec.step_id} needs a comment")
-    if inp.comment is not None and len(inp.comment) > MAX_COMMENT_CHARS:
-        raise DecisionRefused(f"comment is longer than {MAX_COMMENT_CHARS} characters")
     return person_id, _details(spec, inp)
 
 
