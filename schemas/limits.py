@@ -21,7 +21,8 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime, timezone
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints, ValidationError
 
@@ -127,8 +128,26 @@ def reason(err: ValidationError) -> str:
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    shown = [str(p) if isinstance(p, int) or _FIELD_NAME.match(str(p)) else "<key>" for p in loc]
+    known = _field_names()
+    shown = [str(p) if isinstance(p, int) or str(p) in known else "<key>" for p in loc]
     return ".".join(shown) or "input"
+
+
+@lru_cache(maxsize=1)
+def _field_names() -> frozenset[str]:
+    """The names a refusal may show: the contracts' fields and the tags of their kinds. Any other
+    part of an error's location (a mapping's key, an unexpected field) came from the input."""
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [BaseModel]
+    while pending:
+        for model in pending.pop().__subclasses__():
+            pending.append(model)
+            if not model.__module__.startswith("schemas."):
+                continue
+            for name, field in model.model_fields.items():
+                names.add(name)
+                names.update(v for v in get_args(field.annotation) if isinstance(v, str))
+    return frozenset(n for n in names if _FIELD_NAME.match(n))
 
 
 def _rule(error: Any) -> str:

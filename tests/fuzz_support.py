@@ -12,6 +12,7 @@ dates far out of range, NaN and infinities, spreadsheet formulas.
 
 from __future__ import annotations
 
+import os
 import string
 import tempfile
 from collections import Counter
@@ -70,12 +71,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 # ----- settings -----------------------------------------------------------------------------------
 
 
+EXPLORE = os.environ.get("HR_FUZZ_EXPLORE", "") not in ("", "0")
+"""Set HR_FUZZ_EXPLORE=1 to draw new examples on every run; by default the examples are the
+same on every run (derandomized), so the suite's verdict does not depend on luck."""
+
+
 def fuzz_settings(max_examples: int, *suppress: HealthCheck) -> settings:
-    """No example database (the tests write no file into the tree), no deadline (2 shared cores)."""
+    """No example database (the tests write no file into the tree), no deadline (2 shared cores),
+    the same examples every run unless ``HR_FUZZ_EXPLORE`` is set."""
     return settings(
         max_examples=max_examples,
         deadline=None,
         database=None,
+        derandomize=not EXPLORE,
         suppress_health_check=[
             HealthCheck.too_slow,
             HealthCheck.data_too_large,

@@ -225,7 +225,8 @@ async def test_a_database_refusing_connections_holds_the_review_and_loses_nothin
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 )
             await asyncio.sleep(3)
-            assert (await status()).stage == jd.REVIEW  # held: the audit rows are not written yet
+            # held: the union's step cannot open (its look-up waits on the database)
+            assert not any(st.step_id == "union-1" for st in (await status()).open_steps)
             with admin.connect() as conn:
                 conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
             final = await _drive_review(dev_env.client, handle, timeout=120)
