@@ -4,10 +4,11 @@ Installed as ``hr`` by ``pyproject.toml``; ``python starter.py …`` works the s
 come from ``HR_*`` environment variables (``service/settings.py``). Every user-facing error is
 one line on stderr and a non-zero exit code.
 
-This module holds the Typer app and its commands; what they lean on lives in ``service/``:
-``cli_support`` (errors, exit codes, settings, option parsing), ``cli_store`` (the store),
-``cli_temporal`` (the Temporal calls), ``cli_render`` (what is printed) and ``cli_records``
-(the read-only audit, outbox and document commands).
+This module holds the Typer app and its generic commands; the process command groups and
+what the commands lean on live in the ``cli/`` package: ``cli.support`` (errors, exit codes,
+settings, option parsing), ``cli.store`` (the store), ``cli.temporal`` (the Temporal calls),
+``cli.render`` (what is printed), ``cli.records`` (the read-only audit, outbox and document
+commands), ``cli.recruitment`` and ``cli.register`` (their command groups) and the demos.
 """
 
 from __future__ import annotations
@@ -20,20 +21,11 @@ from typing import Annotated
 
 import typer
 
-from schemas.human_step import (
-    MAX_EXTENSION,
-    DecisionInput,
-    DecisionReceipt,
-    DelegationRequest,
-    ExtendDueInput,
-    StepSnapshot,
-    WithdrawInput,
-)
-from schemas.jd_review import StartReviewInput
-from service import cli_codec, cli_records
-from service.cli_recruitment import recruitment_app
-from service.cli_register import register_app
-from service.cli_render import (
+from cli import codec as cli_codec
+from cli import records as cli_records
+from cli.recruitment import recruitment_app
+from cli.register import register_app
+from cli.render import (
     fmt_time,
     render_inbox,
     render_receipt,
@@ -41,7 +33,7 @@ from service.cli_render import (
     render_status,
     render_sweep,
 )
-from service.cli_store import (
+from cli.store import (
     active_delegators,
     add_delegation,
     require_classification,
@@ -52,7 +44,7 @@ from service.cli_store import (
     store_engine,
     upgrade_schema,
 )
-from service.cli_support import (
+from cli.support import (
     CliError,
     HardExitTyper,
     decision_details,
@@ -67,7 +59,17 @@ from service.cli_support import (
     serve_forever,
     stop_on_sigterm,
 )
-from service.cli_temporal import connect, inbox_rows, query_status, start_review, start_sweep, update
+from cli.temporal import connect, inbox_rows, query_status, start_review, start_sweep, update
+from schemas.human_step import (
+    MAX_EXTENSION,
+    DecisionInput,
+    DecisionReceipt,
+    DelegationRequest,
+    ExtendDueInput,
+    StepSnapshot,
+    WithdrawInput,
+)
+from schemas.jd_review import StartReviewInput
 
 app = HardExitTyper(
     help="Personnel-action workflows on Temporal: start, decide, status, inbox.",
@@ -130,7 +132,7 @@ def review_start(
     ] = None,
 ) -> None:
     """Start the review cycle of one classification."""
-    from service.demo import workflow_url
+    from cli.demo import workflow_url
 
     settings = load_settings()
     cycle = cycle or str(date.today().year)
@@ -163,7 +165,7 @@ def review_sweep(
     batch_size: Annotated[int, typer.Option(help="Reviews started per batch.")] = 10,
 ) -> None:
     """Start a review of every classification whose description is older than --years."""
-    from service.demo import workflow_url
+    from cli.demo import workflow_url
 
     settings = load_settings()
     cycle = cycle or str(date.today().year)
@@ -453,9 +455,9 @@ def demo(
 
     With --recruitment: seed 001's recruitment instead, from the announcement to the hire.
     """
-    from service.demo import run_demo
+    from cli.demo import run_demo
+    from cli.recruitment_demo import run_recruitment_demo
     from service.devserver import start_dev_server
-    from service.recruitment_demo import run_recruitment_demo
 
     settings = load_settings()
     quiet_logging(settings)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.applicant_csv import CsvRefused, parse_applicants, parse_experience, parse_scores
 from schemas.recruitment import Application, CandidateScore
-from service.applicant_csv import CsvRefused, parse_applicants, parse_experience, parse_scores
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HEADER = "name,email,education,experience,answer_1,answer_2"

@@ -212,7 +212,7 @@ async def test_admin_setup_is_idempotent(stack: Stack) -> None:
 
 
 async def test_demo_runs_a_review_to_adoption(stack: Stack) -> None:
-    from service.demo import run_demo
+    from cli.demo import run_demo
 
     lines: list[str] = []
     result = await run_demo(stack.client, stack.settings, stack.engine, echo=lines.append)

@@ -315,7 +315,7 @@ async def test_a_recruitment_from_the_command_line_to_the_hire(stack: Stack, tmp
 
 
 async def test_the_recruitment_demo_runs_to_a_hire(stack: Stack) -> None:
-    from service.recruitment_demo import run_recruitment_demo
+    from cli.recruitment_demo import run_recruitment_demo
 
     lines: list[str] = []
     result = await run_recruitment_demo(

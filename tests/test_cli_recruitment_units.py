@@ -1,4 +1,4 @@
-"""Unit tests of ``service/cli_recruitment_open.py`` that need no server: reading an announcement file."""
+"""Unit tests of ``cli/recruitment_open.py`` that need no server: reading an announcement file."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from service.cli_recruitment_open import load_announcement
-from service.cli_support import CliError
+from cli.recruitment_open import load_announcement
+from cli.support import CliError
 
 ANNOUNCEMENT = {
     "class_code": "ITAT",

@@ -17,15 +17,15 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import starter
-from schemas import recruitment as rc
-from schemas.eligibility_register import RegisterEntry, RegisterStatus
-from service.cli_recruitment_render import (
+from cli.csv_out import FORMULA_STARTS, neutralise, write_csv
+from cli.recruitment_render import (
     RECRUITMENT_CSV_HEADER,
     REGISTER_CSV_HEADER,
     recruitment_csv,
     register_csv,
 )
-from service.csv_out import FORMULA_STARTS, neutralise, write_csv
+from schemas import recruitment as rc
+from schemas.eligibility_register import RegisterEntry, RegisterStatus
 from tests.fuzz_support import FORMULAS, HOSTILE_CHARS, UNICODE, count, fuzz_settings
 
 pytest_plugins = ["tests.fuzz_support"]

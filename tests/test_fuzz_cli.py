@@ -21,9 +21,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from schemas.recruitment import Announcement, SelectionPlan
-from service.cli_recruitment import require_recruitment_id
-from service.cli_recruitment_open import (
+from cli.recruitment import require_recruitment_id
+from cli.recruitment_open import (
     check_names,
     closing_time,
     id_list,
@@ -31,7 +30,8 @@ from service.cli_recruitment_open import (
     parse_duration,
     parse_moment,
 )
-from service.cli_support import CliError, decision_details, end_of_day, parse_date
+from cli.support import CliError, decision_details, end_of_day, parse_date
+from schemas.recruitment import Announcement, SelectionPlan
 from tests.fuzz_support import DATE_TEXTS, check_refusal, count, fuzz_settings, maybe, texts
 from tests.test_fuzz_contracts import announcement
 

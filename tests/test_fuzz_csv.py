@@ -22,9 +22,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cli.applicant_csv import CsvRefused, parse_applicants, parse_scores
+from cli.support import CliError, read_text
 from schemas.recruitment import Application, CandidateScore
-from service.applicant_csv import CsvRefused, parse_applicants, parse_scores
-from service.cli_support import CliError, read_text
 from tests.fuzz_support import (
     FORMULAS,
     HOSTILE_CHARS,

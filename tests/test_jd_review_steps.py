@@ -13,10 +13,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.db import utcnow
 from activities.notifications import outbox_for
+from cli.demo import start_review
 from schemas import jd_review as jd
 from schemas.human_step import DecisionInput, ExtendDueInput, WithdrawInput
 from schemas.tables import Delegation, Document, JobDescriptionVersion, Signature
-from service.demo import start_review
 from service.settings import Settings
 from tests.harness_common import cycle_rows, delivered, mail_arrived
 from tests.review_harness import Review, approve_all

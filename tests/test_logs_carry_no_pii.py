@@ -422,6 +422,6 @@ async def _fail_three_times() -> int:
 
 
 if __name__ == "__main__":
-    from service.cli_support import hard_exit
+    from cli.support import hard_exit
 
     hard_exit(asyncio.run(_fail_three_times()))  # as the CLI does: the SDK's threads outlive Python

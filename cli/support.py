@@ -24,8 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from cli.applicant_csv import shown
 from schemas.limits import reason
-from service.applicant_csv import shown
 from service.settings import Settings, get_settings
 
 T = TypeVar("T")

@@ -14,14 +14,7 @@ import typer
 from sqlalchemy import Engine
 from temporalio.client import WorkflowHandle
 
-from schemas.eligibility_register import (
-    Certification,
-    CertifyInput,
-    FillInput,
-    RegisterEntry,
-    RemoveInput,
-)
-from service.cli_recruitment import (
+from cli.recruitment import (
     AsOption,
     RidArgument,
     applicant,
@@ -30,11 +23,18 @@ from service.cli_recruitment import (
     register_handle,
     register_status,
 )
-from service.cli_recruitment_open import position_problems
-from service.cli_recruitment_render import register_csv, render_certification, render_register
-from service.cli_store import require_person, store_engine
-from service.cli_support import CliError, load_settings, run
-from service.cli_temporal import connect, update
+from cli.recruitment_open import position_problems
+from cli.recruitment_render import register_csv, render_certification, render_register
+from cli.store import require_person, store_engine
+from cli.support import CliError, load_settings, run
+from cli.temporal import connect, update
+from schemas.eligibility_register import (
+    Certification,
+    CertifyInput,
+    FillInput,
+    RegisterEntry,
+    RemoveInput,
+)
 
 T = TypeVar("T")
 

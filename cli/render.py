@@ -11,10 +11,10 @@ from typing import Any
 
 from temporalio.client import WorkflowExecution
 
+from cli.support import one_line
 from schemas.human_step import DecisionReceipt, StepSnapshot
 from schemas.jd_review import SweepResult
 from schemas.search_attributes import HR_DUE_AT, HR_STAGE
-from service.cli_support import one_line
 
 
 def fmt_time(value: datetime | None) -> str:

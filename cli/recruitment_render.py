@@ -2,18 +2,18 @@
 
 Pure functions from the workflows' query results (and, for the register and the CSV exports,
 applicants' names from the store) to text; the commands echo what they return. The ``--csv``
-exports go through ``service/csv_out.py``, which neutralises spreadsheet formulas.
-``service/cli_render.py`` holds what every command shares (times, steps, receipts).
+exports go through ``cli/csv_out.py``, which neutralises spreadsheet formulas.
+``cli/render.py`` holds what every command shares (times, steps, receipts).
 """
 
 from __future__ import annotations
 
 from temporalio.client import WorkflowExecution
 
+from cli.csv_out import write_csv
+from cli.render import fmt_time, render_step
 from schemas import recruitment as rc
 from schemas.eligibility_register import Certification, RegisterEntry, RegisterStatus
-from service.cli_render import fmt_time, render_step
-from service.csv_out import write_csv
 
 
 def num(value: float | None) -> str:
@@ -143,7 +143,7 @@ RECRUITMENT_CSV_HEADER = (
 
 def recruitment_csv(s: rc.RecruitmentStatus, names: dict[str, str]) -> str:
     """The candidates, with the applicants' names from the store, their screen, scores, rank and
-    disposition, as CSV for a spreadsheet (``service/csv_out.py`` neutralises formulas)."""
+    disposition, as CSV for a spreadsheet (``cli/csv_out.py`` neutralises formulas)."""
     rows = []
     for cand in s.candidates:
         qualified = "" if cand.qualified is None else ("yes" if cand.qualified else "no")

@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 from sqlmodel import col, select
 
+from cli.render import fmt_time
+from cli.store import store, store_engine
+from cli.support import CliError, load_settings, one_line, run
 from schemas.tables import AuditEvent, Document, OutboxMessage
-from service.cli_render import fmt_time
-from service.cli_store import store, store_engine
-from service.cli_support import CliError, load_settings, one_line, run
 
 
 def audit(workflow_id: Annotated[str, typer.Argument(help="Workflow id.")]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, select
 
+from cli.support import CliError
 from schemas.human_step import DelegationRequest
 from schemas.tables import (
     Classification,
@@ -25,7 +26,6 @@ from schemas.tables import (
     Person,
     Position,
 )
-from service.cli_support import CliError
 from service.settings import Settings
 
 

@@ -26,9 +26,9 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from cli.support import CliError, one_line
 from schemas.jd_review import SWEEP_ACTION_TYPE, SweepInput, SweepResult, sweep_workflow_id
 from schemas.search_attributes import HR_ACTION_TYPE, HR_PENDING_APPROVERS
-from service.cli_support import CliError, one_line
 from service.settings import Settings
 
 T = TypeVar("T")
@@ -138,7 +138,7 @@ async def start_review(
     draft_text: str | None,
 ) -> WorkflowHandle[Any, Any]:
     """Starts the review of ``class_code`` in ``cycle``; one already started is a ``CliError``."""
-    from service.demo import start_review as start
+    from cli.demo import start_review as start
 
     try:
         return await start(
@@ -165,7 +165,7 @@ async def start_sweep(
     batch_size: int,
 ) -> WorkflowHandle[Any, SweepResult]:
     """Starts the review sweep of ``cycle``, or returns the one of that cycle already running."""
-    from service.demo import SWEEP_WORKFLOW
+    from cli.demo import SWEEP_WORKFLOW
 
     return await client.start_workflow(
         SWEEP_WORKFLOW,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli_support import CliError, load_settings, run, serve_forever, stop_on_sigterm
+from cli.support import CliError, load_settings, run, serve_forever, stop_on_sigterm
 
 
 def codec_server(

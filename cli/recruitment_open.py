@@ -4,7 +4,7 @@ The closing time from ``--closes-at`` / ``--closes-in``; the announcement and it
 JSON file (or seed 001's for ``--demo``); what the workflow's first activity would refuse,
 refused from the store before anything starts; the ``OpenRecruitmentInput``; the ``Recruitment``
 workflow started with its summary and search attributes; and what the command prints then.
-``service/cli_recruitment.py`` holds the command; ``hr register …`` and the scripted demo use
+``cli/recruitment.py`` holds the command; ``hr register …`` and the scripted demo use
 ``position_problems``, ``start_recruitment`` and ``recruitment_summary`` from here.
 """
 
@@ -27,12 +27,12 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from cli.applicant_csv import short_validation_message, shown
+from cli.render import fmt_time
+from cli.store import require_person, store
+from cli.support import CliError, read_text
 from schemas import recruitment as rc
 from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT, HR_STAGE
-from service.applicant_csv import short_validation_message, shown
-from service.cli_render import fmt_time
-from service.cli_store import require_person, store
-from service.cli_support import CliError, read_text
 from service.settings import Settings
 
 RECRUITMENT_WORKFLOW = "Recruitment"

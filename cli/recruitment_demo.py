@@ -31,14 +31,14 @@ from activities.seed_recruitment import (
     demo_application,
     itat_announcement,
 )
+from cli.demo import workflow_url
+from cli.recruitment import applicant_names, register_status
+from cli.recruitment_open import position_problems, recruitment_summary, start_recruitment
+from cli.recruitment_render import render_register
+from cli.temporal import update
 from schemas import recruitment as rc
 from schemas.decision_details import Selection, as_sent
 from schemas.human_step import APPROVE, DecisionInput, DecisionReceipt, StepSnapshot
-from service.cli_recruitment import applicant_names, register_status
-from service.cli_recruitment_open import position_problems, recruitment_summary, start_recruitment
-from service.cli_recruitment_render import render_register
-from service.cli_temporal import update
-from service.demo import workflow_url
 from service.settings import Settings
 
 CLOSE_IN = timedelta(seconds=20)

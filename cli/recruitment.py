@@ -4,13 +4,13 @@ Every command maps onto the ``Recruitment`` workflow's Updates (``apply``, ``ove
 ``score``, ``make_offer``, ``record_check`` and the human step's ``decide``); a validator's
 refusal is printed as ``refused: <reason>``. Steps numbered by round (``selection-2``) are found
 from the ``status`` query, so nobody types a step id. Files (applicants, scores) are read whole
-and checked before anything is sent (``service/applicant_csv.py``).
+and checked before anything is sent (``cli/applicant_csv.py``).
 
-This module also holds what ``hr register …`` (``service/cli_register.py``) and the scripted
-demo (``service/recruitment_demo.py``) share with it: option parsing, the workflow handles and
+This module also holds what ``hr register …`` (``cli/register.py``) and the scripted
+demo (``cli/recruitment_demo.py``) share with it: option parsing, the workflow handles and
 their ``status`` queries. Opening a recruitment (the announcement, the store checks, the start)
-is ``service/cli_recruitment_open.py``; what is printed is built in
-``service/cli_recruitment_render.py``. Workflow ids, summaries and search attributes carry ids
+is ``cli/recruitment_open.py``; what is printed is built in
+``cli/recruitment_render.py``. Workflow ids, summaries and search attributes carry ids
 and codes only.
 """
 
@@ -24,11 +24,8 @@ import typer
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 
-from schemas import recruitment as rc
-from schemas.eligibility_register import RegisterStatus
-from schemas.human_step import PROCEED, DecisionInput, DecisionReceipt, StepSnapshot
-from service.applicant_csv import CsvRefused, make_application, parse_applicants, parse_scores, shown
-from service.cli_recruitment_open import (
+from cli.applicant_csv import CsvRefused, make_application, parse_applicants, parse_scores, shown
+from cli.recruitment_open import (
     check_names,
     closing_time,
     load_announcement,
@@ -37,11 +34,14 @@ from service.cli_recruitment_open import (
     position_problems,
     start_new_recruitment,
 )
-from service.cli_recruitment_render import recruitment_csv, render_recruitment
-from service.cli_render import render_receipt
-from service.cli_store import require_person, store, store_engine
-from service.cli_support import CliError, decision_details, fail, load_settings, parse_date, read_text, run
-from service.cli_temporal import connect, query_status, update
+from cli.recruitment_render import recruitment_csv, render_recruitment
+from cli.render import render_receipt
+from cli.store import require_person, store, store_engine
+from cli.support import CliError, decision_details, fail, load_settings, parse_date, read_text, run
+from cli.temporal import connect, query_status, update
+from schemas import recruitment as rc
+from schemas.eligibility_register import RegisterStatus
+from schemas.human_step import PROCEED, DecisionInput, DecisionReceipt, StepSnapshot
 
 RECRUITMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_IMPORT_BYTES = 1_500_000
@@ -261,7 +261,7 @@ def open_recruitment(
     ] = None,
 ) -> None:
     """Open a recruitment: the HR supervisor approves the announcement, then it is posted."""
-    from service.demo import workflow_url
+    from cli.demo import workflow_url
 
     settings = load_settings()
     if demo == (file is not None):
