@@ -112,17 +112,17 @@ PEOPLE: list[_P] = [
     _P("E1009", "Grace Nakamura", "Benefits Specialist", "HR", "E1005", ("employee", "union_rep")),
     _P("E1010", "Victor Hale", "Information Technology Director", "IT", "E1001", ("department_director",)),
     _P("E1011", "Samira Haddad", "IT Operations Manager", "IT", "E1010"),
-    _P("E1012", "Kevin Brennan", "IT Technician II", "IT", "E1011"),
-    _P("E1013", "Alicia Moreno", "IT Technician II", "IT", "E1011"),
-    _P("E1014", "Daniel Osei", "IT Technician II", "IT", "E1011"),
+    _P("E1012", "Kevin Brennan", "IT Technician II", "IT", "E1011", ("employee", "it_service_desk")),
+    _P("E1013", "Alicia Moreno", "IT Technician II", "IT", "E1011", ("employee", "it_service_desk")),
+    _P("E1014", "Daniel Osei", "IT Technician II", "IT", "E1011", ("employee", "it_service_desk")),
     _P("E1015", "Hannah Kowalski", "IT Accounting/Administrative Coordinator", "IT", "E1010"),
     _P("E1016", "Ethan Park", "Information Technology Accounting Technician", "IT", "E1015"),
     _P("E1017", "Olivia Grant", "Systems Analyst", "IT", "E1011"),
-    _P("E1018", "Robert Castillo", "Finance Director", "FIN", "E1001", ("department_director",)),
+    _P("E1018", "Robert Castillo", "Finance Director", "FIN", "E1001", ("department_director", "finance")),
     _P("E1019", "Naomi Fischer", "Accounting Manager", "FIN", "E1018"),
     _P("E1020", "Luis Ortega", "Administrative Services Technician I", "FIN", "E1019"),
     _P("E1021", "Emily Sutherland", "Accountant", "FIN", "E1019"),
-    _P("E1022", "Chris Yamamoto", "Payroll Specialist", "FIN", "E1019"),
+    _P("E1022", "Chris Yamamoto", "Payroll Specialist", "FIN", "E1019", ("employee", "payroll")),
     _P("E1023", "Gary Holm", "Public Works Director", "PW", "E1001", ("department_director",)),
     _P("E1024", "Teresa Vance", "Street Maintenance Supervisor", "PW", "E1023"),
     _P("E1025", "Ahmed Rahimi", "Maintenance Worker", "PW", "E1024"),
@@ -210,14 +210,28 @@ class _Pos(NamedTuple):
     title: str
     supervisor: str
     incumbent: str | None
+    driver_license: bool = False
+    cjis: bool = False
 
 
 POSITIONS: list[_Pos] = [
     _Pos("P-1821-01", "1821", "HR", "Human Resources Technician", HR_SUPERVISOR_ID, "E1006"),
     _Pos("P-1821-02", "1821", "HR", "Human Resources Technician", HR_SUPERVISOR_ID, "E1007"),
-    _Pos("P-CI1659-01", "CI1659", "IT", "IT Technician II (Desktop Support)", IT_MANAGER_ID, "E1012"),
+    # Seed 004, "by position": desktop support drives to the city's sites; voice and data works
+    # on the police department's systems (CJIS clearance within the probation).
+    _Pos("P-CI1659-01", "CI1659", "IT", "IT Technician II (Desktop Support)", IT_MANAGER_ID, "E1012", True),
     _Pos("P-CI1659-02", "CI1659", "IT", "IT Technician II (Help Desk)", IT_MANAGER_ID, "E1013"),
-    _Pos("P-CI1659-03", "CI1659", "IT", "IT Technician II (Voice and Data)", IT_MANAGER_ID, "E1014"),
+    _Pos(
+        "P-CI1659-03",
+        "CI1659",
+        "IT",
+        "IT Technician II (Voice and Data)",
+        IT_MANAGER_ID,
+        "E1014",
+        False,
+        True,
+    ),
+    _Pos("P-CI1659-04", "CI1659", "IT", "IT Technician II (Field Services)", IT_MANAGER_ID, None, True, True),
     _Pos(
         "P-AAC30-01",
         "AAC30",
@@ -379,6 +393,8 @@ def seed_city(engine: Engine) -> SeedSummary:
                         title=pos.title,
                         supervisor_id=pos.supervisor,
                         incumbent_id=pos.incumbent,
+                        requires_driver_license=pos.driver_license,
+                        requires_cjis=pos.cjis,
                     )
                 )
                 summary.positions += 1

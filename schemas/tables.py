@@ -38,6 +38,8 @@ class Person(SQLModel, table=True):
     supervisor_id: str | None = Field(default=None, foreign_key="person.id")
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
+    employment_status: str | None = None
+    """For employees: ``probation``, ``permanent`` or ``separated`` (None: not tracked here)."""
 
 
 class Delegation(SQLModel, table=True):
@@ -58,6 +60,8 @@ class Classification(SQLModel, table=True):
     department_code: str = Field(foreign_key="department.code")
     bargaining_unit_code: str | None = Field(default=None, foreign_key="bargainingunit.code")
     source: str = ""
+    probation_months: int = 6
+    """Seed 004: a six-month probation, unless the classification says otherwise."""
 
 
 class JobDescriptionVersion(SQLModel, table=True):
@@ -98,6 +102,10 @@ class Position(SQLModel, table=True):
     title: str
     supervisor_id: str | None = Field(default=None, foreign_key="person.id")
     incumbent_id: str | None = Field(default=None, foreign_key="person.id")
+    requires_driver_license: bool = False
+    """Seed 004: "by position, requires a valid Driver's License"."""
+    requires_cjis: bool = False
+    """Seed 004: "by position, must obtain CJIS clearance within the probationary period"."""
 
 
 class Signature(SQLModel, table=True):
@@ -321,3 +329,116 @@ class EmployeeNumber(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str
     created_at: datetime
+
+
+# ----- employment: onboarding, probation, personnel actions (DESIGN section 5) --------------------
+
+
+class EmploymentEvent(SQLModel, table=True):
+    """The employment history: one row per event (appointed, permanent, promoted, separated...)."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str = Field(index=True)
+    run_id: str | None = None
+    employee_id: str = Field(foreign_key="person.id", index=True)
+    kind: str
+    effective_on: date
+    class_code: str | None = None
+    position_id: str | None = None
+    pay_step: int | None = None
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    recorded_by: str
+    at: datetime
+
+
+class OnboardingTask(SQLModel, table=True):
+    """One onboarding task of a new employee, with its owner (a person or a role) and due date.
+
+    ``status``: open, done, reopened. ``late``: done after its due date.
+    """
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str = Field(index=True)
+    run_id: str | None = None
+    employee_id: str = Field(foreign_key="person.id", index=True)
+    task: str
+    owner: str
+    due_at: datetime
+    status: str = "open"
+    completed_by: str | None = None
+    completed_at: datetime | None = None
+    late: bool = False
+    times_reopened: int = 0
+    detail: str | None = None
+    """What the owner recorded: an orientation's date, a phone extension, a work order's number."""
+
+
+class WorkOrder(SQLModel, table=True):
+    """An IT work order (account, desktop, voice and data, phone and directory; on separation,
+    de-provisioning and equipment return), tracked to completion by the IT service desk."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str = Field(index=True)
+    run_id: str | None = None
+    employee_id: str = Field(foreign_key="person.id", index=True)
+    kind: str
+    status: str = "open"
+    opened_at: datetime
+    done_at: datetime | None = None
+    done_by: str | None = None
+    note: str | None = None
+
+
+class PersonnelAction(SQLModel, table=True):
+    """A personnel action: resignation, termination, retirement, release, promotion, transfer or
+    pay change, from its request to its execution (or withdrawal)."""
+
+    id: str = Field(primary_key=True)
+    """``f"{employee_id}-{action_id}"``: the workflow's business key."""
+    workflow_id: str
+    run_id: str | None = None
+    employee_id: str = Field(foreign_key="person.id", index=True)
+    kind: str
+    status: str
+    requested_by: str
+    effective_on: date
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    details: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class PayrollChange(SQLModel, table=True):
+    """What payroll must do: an appointment, a pay change, a transfer, final pay."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str = Field(index=True)
+    employee_id: str = Field(foreign_key="person.id", index=True)
+    kind: str
+    effective_on: date
+    class_code: str | None = None
+    position_id: str | None = None
+    pay_step: int | None = None
+    details: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime
+
+
+class SeparationEvent(SQLModel, table=True):
+    """An employee's separation, for what follows it (COBRA in benefits enrollment)."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str
+    employee_id: str = Field(foreign_key="person.id", index=True)
+    kind: str
+    effective_on: date
+    at: datetime
