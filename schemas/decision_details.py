@@ -48,7 +48,31 @@ class Selection(_Details):
     applicant_id: Annotated[str, StringConstraints(pattern=r"^A\d{3,6}$")]
 
 
-DecisionDetails = Annotated[RevisedText | BoardResolution | Selection, Field(discriminator="kind")]
+# ----- onboarding and probation (seeds 000, 004) ---------------------------------------------------
+
+
+class OrientationDate(_Details):
+    """The day HR scheduled an orientation for (the employee is told it)."""
+
+    kind: Literal["orientation_date"] = "orientation_date"
+    on: Day
+
+
+MAX_EXTENSION_DAYS = 180
+"""A probation is extended once, by at most six months."""
+
+
+class ProbationExtension(_Details):
+    """The supervisor's extension of a probation: by how many days (the reason is the comment)."""
+
+    kind: Literal["probation_extension"] = "probation_extension"
+    days: int = Field(ge=1, le=MAX_EXTENSION_DAYS)
+
+
+DecisionDetails = Annotated[
+    RevisedText | BoardResolution | Selection | OrientationDate | ProbationExtension,
+    Field(discriminator="kind"),
+]
 """Every kind of details a decision may carry, told apart by ``kind``."""
 
 _ADAPTER: TypeAdapter[DecisionDetails] = TypeAdapter(DecisionDetails)
