@@ -94,8 +94,9 @@ def chunks(items: Sequence[T], size: int = QUEUE_CHUNK) -> Iterator[Sequence[T]]
 
 def checkpoint(progress: int) -> None:
     """Inside an activity: heartbeat (``progress`` as the details), and stop if this attempt
-    was cancelled or timed out. Outside one: nothing."""
-    if not activity.in_activity():
+    was cancelled or timed out. Outside one, or in a local activity (which cannot heartbeat; its
+    notices are a few rows): nothing."""
+    if not activity.in_activity() or activity.info().is_local:
         return
     activity.heartbeat(progress)
     if activity.is_cancelled():

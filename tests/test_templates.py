@@ -47,6 +47,12 @@ STAFF_FIELDS: dict[str, list[str]] = {
     "escalation": ["step_title", "due_at", "overdue"],
     "decision_recorded": ["step_title", "decision"],
     "outcome": ["outcome"],
+    "action_executed": ["kind", "employee_id", "effective_on"],
+    "effective_date_moved": ["kind", "employee_id", "effective_on", "from_on", "reason"],
+    "orientation_scheduled": ["orientation", "on", "starts_on"],
+    "probation_reminder": ["employee_id", "ends_on", "days_left", "command"],
+    "cjis_missing": ["employee_id", "position_id", "ends_on", "command"],
+    "probation_extended": ["employee_id", "ends_on", "days"],
 }
 """The parameters each staff notice needs (``name`` and ``workflow_id`` come from ``render``)."""
 
@@ -78,6 +84,26 @@ STAFF_VALUES = {
     "decision": "approve",
     "outcome": "adopted",
 }
+ACTION_VALUES = {
+    "kind": "resignation",
+    "employee_id": "E1016",
+    "effective_on": "2027-01-15",
+    "from_on": "2027-01-08",
+    "reason": "two weeks' notice agreed",
+}
+"""The personnel action's notices (``action_executed``, ``effective_date_moved``)."""
+ONBOARDING_VALUES = {
+    "orientation": "new-employee orientation",
+    "on": "2027-01-06",
+    "starts_on": "2027-01-04",
+    "ends_on": "2027-07-04",
+    "days_left": "30",
+    "command": "hr probation decide",
+    "position_id": "P-CI1659-04",
+    "days": "45",
+}
+"""Onboarding's and probation's notices (``employee_id`` is the personnel action's)."""
+ALL_STAFF_VALUES = STAFF_VALUES | ACTION_VALUES | ONBOARDING_VALUES
 
 APPLICANT_VALUES = {
     "title": "Information Technology Accounting Technician",
@@ -135,6 +161,12 @@ STAFF_SUBJECTS = {
     "escalation": "Escalated to you: Supervisor review of 1821 is overdue",
     "decision_recorded": "Decision recorded for you: Supervisor review of 1821",
     "outcome": f"Outcome of {WF}: adopted",
+    "action_executed": "Personnel action executed: resignation of E1016, effective 2027-01-15",
+    "effective_date_moved": "Effective date moved: resignation of E1016, now 2027-01-15",
+    "orientation_scheduled": "Your new-employee orientation is on 2027-01-06",
+    "probation_reminder": "Probation of E1016 ends 2027-07-04 (30 days)",
+    "cjis_missing": "CJIS clearance of E1016 is not on record (probation ends 2027-07-04)",
+    "probation_extended": "Probation of E1016 extended to 2027-07-04",
     "board_packet": f"Human Resources notice: board_packet ({WF})",  # no template of its own
 }
 _ITAT = "Information Technology Accounting Technician"
@@ -188,7 +220,7 @@ def test_the_engine_is_strict_plain_text_and_every_template_is_documented_here()
 
 @pytest.mark.parametrize("template", sorted(STAFF_FIELDS))
 def test_a_staff_notice_renders_with_its_documented_fields(template: str) -> None:
-    params = {field: STAFF_VALUES[field] for field in STAFF_FIELDS[template]}
+    params = {field: ALL_STAFF_VALUES[field] for field in STAFF_FIELDS[template]}
     subject, body = render(template, params, "Linnea Brandt", WF)
     assert subject == STAFF_SUBJECTS[template]
     assert body.startswith("Dear Linnea Brandt,\n\n") and body.endswith("\n\n" + SIGNATURE + "\n")
@@ -201,7 +233,7 @@ def test_a_staff_notice_renders_with_its_documented_fields(template: str) -> Non
     ("template", "field"), [(t, f) for t, fields in sorted(STAFF_FIELDS.items()) for f in fields]
 )
 def test_a_staff_notice_missing_a_field_raises(template: str, field: str) -> None:
-    params = _without({f: STAFF_VALUES[f] for f in STAFF_FIELDS[template]}, field)
+    params = _without({f: ALL_STAFF_VALUES[f] for f in STAFF_FIELDS[template]}, field)
     with pytest.raises(jinja2.UndefinedError) as caught:
         render(template, params, "Linnea Brandt", WF)
     assert isinstance(caught.value, rendering.MissingField)
@@ -212,7 +244,7 @@ def test_a_staff_notice_missing_a_field_raises(template: str, field: str) -> Non
 
 def test_staff_notices_keep_todays_subjects_and_wording() -> None:
     for template, expected in STAFF_SUBJECTS.items():
-        assert render(template, STAFF_VALUES, "Linnea Brandt", WF)[0] == expected
+        assert render(template, ALL_STAFF_VALUES, "Linnea Brandt", WF)[0] == expected
     _, body = render("step_opened", STAFF_VALUES, "Linnea Brandt", WF)
     assert body == (
         'Dear Linnea Brandt,\n\nYour answer is needed on "Supervisor review of 1821" in '
