@@ -21,6 +21,8 @@ from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
 from activities.mailer import Mailer, mailer_running
 from activities.notifications import NotificationActivities
+from activities.onboarding import OnboardingActivities
+from activities.personnel import PersonnelActivities
 from activities.records import RecordActivities
 from activities.recruitment import RecruitmentActivities
 from activities.register import RegisterActivities
@@ -31,9 +33,20 @@ from service.settings import Settings, get_settings
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
 from workflows.jd_sweep import JobDescriptionReviewSweep
+from workflows.onboarding import Onboarding
+from workflows.personnel_action import PersonnelAction
+from workflows.probation import Probation
 from workflows.recruitment import Recruitment
 
-WORKFLOWS = [JobDescriptionReview, JobDescriptionReviewSweep, Recruitment, EligibilityRegister]
+WORKFLOWS = [
+    JobDescriptionReview,
+    JobDescriptionReviewSweep,
+    Recruitment,
+    EligibilityRegister,
+    PersonnelAction,
+    Onboarding,
+    Probation,
+]
 
 PASSED_THROUGH = ("activities", "schemas", "sqlalchemy", "sqlmodel", "structlog", "alembic")
 """What workflow code may use without the sandbox re-importing it: the activities it names, the
@@ -62,6 +75,8 @@ def build_activities(
     notifications = NotificationActivities(engine, on_queued=mailer.wake if mailer else None)
     recruitment = RecruitmentActivities(engine, notifications)
     register = RegisterActivities(client)
+    onboarding = OnboardingActivities(engine, notifications)
+    personnel = PersonnelActivities(engine)
     return [
         directory.resolve_review_participants,
         directory.active_delegations,
@@ -88,6 +103,13 @@ def build_activities(
         register.certify,
         register.remove,
         register.fill,
+        onboarding.resolve_employee,
+        onboarding.record_employment,
+        personnel.open_personnel_action,
+        personnel.set_personnel_action_status,
+        personnel.move_personnel_action_date,
+        personnel.execute_personnel_action,
+        personnel.close_work_order,
     ]
 
 

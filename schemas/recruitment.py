@@ -8,7 +8,7 @@ encrypts when ``HR_CODEC_KEY`` is set; ids, search attributes and logs never car
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -169,6 +169,9 @@ class OpenRecruitmentInput(Contract):
     panel: list[Id] = Field(default_factory=list)
     approver_id: Id | None = None
     """The HR supervisor; resolved from the directory when not given."""
+    probation: timedelta | None = Field(default=None, gt=timedelta(0), le=timedelta(days=730))
+    """The hire's probation length, passed to the onboarding the hire starts; None: the
+    classification's months (``hr demo --onboarding`` sets ``HR_DEMO_PROBATION``)."""
 
 
 class ReviseAnnouncementInput(Contract):

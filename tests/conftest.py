@@ -27,6 +27,8 @@ from activities.seed import seed_city
 from schemas.search_attributes import indexed_types
 from service.settings import Settings
 from tests.harness_common import mailer_for_tests
+from tests.onboarding_harness import Onboard
+from tests.personnel_harness import Actions
 from tests.recruitment_harness import Hiring
 from tests.review_harness import Review
 from tests.smtp_server import SmtpSink
@@ -146,3 +148,29 @@ async def hiring(time_skipping_env, engine, db_url, smtp):
         time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
     ):
         yield Hiring(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def actions(time_skipping_env, engine, db_url, smtp):
+    """Like ``review``, for personnel actions: a seeded city, SMTP, a worker and the mailer."""
+    seed_city(engine)
+    settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    mailer = mailer_for_tests(engine, smtp)
+    async with worker_and_mailer(
+        time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
+    ):
+        yield Actions(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def onboard(time_skipping_env, engine, db_url, smtp):
+    """Like ``hiring``, for onboardings and probations: a seeded city, SMTP, a worker, the mailer."""
+    seed_city(engine)
+    settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    mailer = mailer_for_tests(engine, smtp)
+    async with worker_and_mailer(
+        time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
+    ):
+        yield Onboard(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)

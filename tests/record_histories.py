@@ -39,6 +39,8 @@ from schemas.tables import Delegation
 from service.codec import data_converter
 from service.settings import Settings
 from tests.conftest import venv_binary
+from tests.onboarding_harness import Onboard
+from tests.personnel_harness import Actions
 from tests.recruitment_harness import Hiring
 from tests.review_harness import Review, approve_all, revised
 from tests.smtp_server import SmtpSink
@@ -250,6 +252,152 @@ async def _recruitment_histories(hiring: Hiring) -> dict[str, str]:
     return histories
 
 
+async def _personnel_histories(actions: Actions) -> dict[str, str]:
+    """Personnel actions: approvals (one by signal), a moved date and its timer, execution, the
+    work orders; a release without approvals; a promotion starting a probation; a refusal; a
+    withdrawal."""
+    from schemas import personnel_action as pa
+
+    histories: dict[str, str] = {}
+    handle = await actions.start("E1016", "resignation", requested_by="E1016", effective_in_days=14)
+    await actions.wait_for_step(handle, "approve-director")
+    await handle.signal(
+        "decide", DecisionInput(actor_id="E1010", decision="approve", step_id="approve-director")
+    )
+    await actions.wait_for_step(handle, "approve-hr")
+    await actions.decide(handle, "E1005", "approve", step_id="approve-hr")
+    status = await actions.wait_for_stage(handle, pa.SCHEDULED)
+    await handle.execute_update(
+        pa.MOVE_EFFECTIVE_DATE,
+        pa.MoveEffectiveDateInput(
+            actor_id="E1006", effective_on=status.effective_on + timedelta(days=7), reason="notice extended"
+        ),
+        result_type=pa.PersonnelActionStatus,
+    )
+    await actions.env.sleep(timedelta(days=21))
+    await actions.finish_work_orders(
+        handle, {"work-order-it-deprovisioning": "E1012", "work-order-equipment-return": "E1013"}
+    )
+    await handle.result()
+    histories["personnel_action_resignation_moved_executed"] = (await handle.fetch_history()).to_json()
+
+    actions.set_status("E1025", "probation")
+    handle = await actions.start("E1025", "release", effective_in_days=0, reason="probation not passed")
+    await actions.finish_work_orders(
+        handle, {"work-order-it-deprovisioning": "E1014", "work-order-equipment-return": "E1014"}
+    )
+    await handle.result()
+    histories["personnel_action_release_executed"] = (await handle.fetch_history()).to_json()
+
+    handle = await actions.start(
+        "E1020", "promotion", effective_in_days=0, new_class_code="ITAT", new_position_id="P-ITAT-02"
+    )
+    await actions.approve_all(handle)
+    result = await handle.result()
+    histories["personnel_action_promotion_probation"] = (await handle.fetch_history()).to_json()
+    if result.probation_workflow_id:
+        await actions.client.get_workflow_handle(result.probation_workflow_id).terminate("recorded")
+
+    transfer = await actions.start("E1013", "transfer", new_position_id="P-CI1659-04", action_id="t1")
+    await actions.wait_for_step(transfer, "approve-director")
+    refused = await actions.start("E1013", "pay_change", new_pay_step=3)
+    await refused.result()
+    histories["personnel_action_refused_conflict"] = (await refused.fetch_history()).to_json()
+    await transfer.execute_update("withdraw", WithdrawInput(actor_id="E1006", reason="position frozen"))
+    await transfer.result()
+    histories["personnel_action_withdrawn"] = (await transfer.fetch_history()).to_json()
+    return histories
+
+
+async def _onboarding_histories(onboard: Onboard) -> dict[str, str]:
+    """A recruitment's hire starting the onboarding; a direct appointment's tasks opened together
+    (one answered by signal, one done late, one re-opened) and its probation, where permanent
+    status waits for the CJIS clearance; a probation extended, a decision HR returns, a release."""
+    from activities.seed_recruitment import demo_application
+    from schemas import onboarding as ob
+    from schemas.employment import onboarding_workflow_id
+    from tests.onboarding_harness import extension, orientation_on
+
+    histories: dict[str, str] = {}
+    hiring = onboard.hiring
+    recruitment = await hiring.open(checks=[])
+    await hiring.approve_and_post(recruitment)
+    await hiring.apply(recruitment, [demo_application(n) for n in range(1, 3)])
+    await hiring.close_applications(recruitment)
+    await hiring.confirm_screen(recruitment)
+    await hiring.score_step(recruitment, "oral-board", {"A001": 90, "A002": 80})
+    await hiring.select_offer_accept(recruitment, "A001")
+    hired = await recruitment.result()
+    histories["recruitment_hire_starts_onboarding"] = (await recruitment.fetch_history()).to_json()
+    assert hired.employee_id is not None
+    await onboard.client.get_workflow_handle(onboarding_workflow_id(hired.employee_id)).terminate("recorded")
+
+    employee = onboard.add_employee("E2101", position_id="P-CI1659-04")  # licence and CJIS
+    starts_on = await onboard.today() + timedelta(days=4)
+    handle = await onboard.start(employee, starts_on, probation=timedelta(days=30))
+    await onboard.wait_for_task(handle, ob.PAYROLL)
+    await handle.signal("decide", DecisionInput(actor_id="E1022", decision=ob.APPOINTED, step_id=ob.PAYROLL))
+    await onboard.env.sleep(timedelta(days=2))  # the IT account, due 3 days before the start, is late
+    for task in (ob.IT_ACCOUNT, ob.IT_DESKTOP, ob.IT_VOICE_DATA, ob.IT_PHONE, ob.POLICIES, ob.DRIVER_LICENSE):
+        await onboard.done(handle, task)
+    await onboard.done(handle, ob.ORIENTATION, details=orientation_on(starts_on))
+    await onboard.done(handle, ob.BENEFITS, details=orientation_on(starts_on))
+    await handle.execute_update(
+        ob.REOPEN_TASK,
+        ob.ReopenTaskInput(actor_id="E1008", task=ob.IT_PHONE, reason="wrong extension"),
+        result_type=ob.TaskView,
+    )
+    await onboard.done(handle, ob.IT_PHONE, actor="E1013", comment="ext. 4417")
+    await onboard.env.sleep(timedelta(days=3))
+    await onboard.done(handle, ob.ORIENTATION_ATTENDANCE)
+    await onboard.done(handle, ob.BENEFITS_ATTENDANCE)
+    status = await onboard.wait_for(handle, lambda s: s.probation is not None)
+    assert status.probation is not None
+    probation = onboard.client.get_workflow_handle(status.probation.workflow_id)
+    serving = await onboard.wait_for_probation(probation, lambda s: s.ends_at is not None)
+    assert serving.ends_at is not None
+    await onboard.env.sleep(serving.ends_at - await onboard.env.get_current_time() + timedelta(hours=1))
+    await onboard.wait_for_step(probation, "decision-1")
+    await onboard.decide(probation, "E1011", ob.PASS)
+    await onboard.wait_for_step(probation, "concurrence-1")
+    await onboard.decide(probation, "E1008", ob.CONCUR)
+    await onboard.wait_for_step(probation, "cjis")
+    await probation.execute_update(
+        ob.RECORD_CJIS,
+        ob.CjisInput(actor_id="E1006", cleared_on=await onboard.today()),
+        result_type=ob.ProbationStatus,
+    )
+    await handle.result()
+    histories["onboarding_direct_appointment_late_reopened_permanent"] = (
+        await handle.fetch_history()
+    ).to_json()
+    histories["probation_cjis_escalated_awaited_permanent"] = (await probation.fetch_history()).to_json()
+
+    employee = onboard.add_employee("E2102")
+    probation = await onboard.start_probation(employee, await onboard.today())
+    serving = await onboard.wait_for_probation(probation, lambda s: s.ends_at is not None)
+    assert serving.ends_at is not None
+    await onboard.env.sleep(serving.ends_at - await onboard.env.get_current_time() + timedelta(hours=1))
+    await onboard.wait_for_step(probation, "decision-1")
+    await onboard.decide(probation, "E1011", ob.EXTEND, comment="more time", details=extension(30))
+    await onboard.wait_for_step(probation, "concurrence-1")
+    await onboard.decide(probation, "E1005", ob.CONCUR)
+    await onboard.env.sleep(timedelta(days=31))
+    await onboard.wait_for_step(probation, "decision-2")
+    await onboard.decide(probation, "E1011", ob.PASS)
+    await onboard.wait_for_step(probation, "concurrence-2")
+    await onboard.decide(probation, "E1005", ob.RETURN, comment="the evaluation shows otherwise")
+    await onboard.wait_for_step(probation, "decision-3")
+    await onboard.decide(probation, "E1011", ob.RELEASE, comment="did not meet the standard")
+    await onboard.wait_for_step(probation, "concurrence-3")
+    await onboard.decide(probation, "E1005", ob.CONCUR)
+    released = await probation.result()
+    histories["probation_extended_returned_released"] = (await probation.fetch_history()).to_json()
+    if released.action_workflow_id:
+        await onboard.client.get_workflow_handle(released.action_workflow_id).terminate("recorded")
+    return histories
+
+
 @asynccontextmanager
 async def _recording(
     converter: DataConverter,
@@ -277,8 +425,8 @@ async def _recording(
 
 
 async def main() -> None:
-    """Records the named sets (``review``, ``encrypted``, ``recruitment``), or all of them."""
-    wanted = set(sys.argv[1:]) or {"review", "encrypted", "recruitment"}
+    """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``), or all."""
+    wanted = set(sys.argv[1:]) or {"review", "encrypted", "recruitment", "personnel", "onboarding"}
     histories: dict[str, str] = {}
     if "review" in wanted:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
@@ -292,6 +440,16 @@ async def main() -> None:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
             histories |= await _recruitment_histories(
                 Hiring(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+    if "personnel" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _personnel_histories(
+                Actions(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+    if "onboarding" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _onboarding_histories(
+                Onboard(env=env, engine=engine, smtp=smtp, task_queue=queue)
             )
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():

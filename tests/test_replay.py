@@ -31,6 +31,15 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "recruitment_hired_after_background_answer",
         "recruitment_revised_signal_scores_reassigned_declined",
         "eligibility_register_first_run",
+        "personnel_action_resignation_moved_executed",
+        "personnel_action_release_executed",
+        "personnel_action_promotion_probation",
+        "personnel_action_refused_conflict",
+        "personnel_action_withdrawn",
+        "recruitment_hire_starts_onboarding",
+        "onboarding_direct_appointment_late_reopened_permanent",
+        "probation_cjis_escalated_awaited_permanent",
+        "probation_extended_returned_released",
     }
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas import eligibility_register as er
     from schemas import recruitment as rc
     from schemas.decision_details import Selection
+    from schemas.employment import ONBOARDING_WORKFLOW, OnboardingInput, onboarding_workflow_id
     from schemas.human_step import NO_RESPONSE, PROCEED, AnswerWay, DuePolicy, Participant, StepState
     from schemas.search_attributes import HR_EMPLOYEE_ID
 
@@ -282,6 +283,8 @@ class RecruitmentHiring(RecruitmentInputs):
             f"{selected} as {result.employee_id} in {position or 'no position'}",
             event=f"hired:{selected}",
         )
+        if workflow.patched("hire-starts-onboarding"):
+            await self._start_onboarding(selected, result.employee_id, offer, position)
         await self._ask_register(
             RegisterActivities.fill,
             f"fill {selected}",
@@ -302,6 +305,38 @@ class RecruitmentHiring(RecruitmentInputs):
             self._candidates[aid].disposition = "on_register"
         await self._save_candidates(fields={"disposition"}, only=[selected, *others])
         await self._tell(others, "not_selected", f"hired-{self._round}")
+
+    async def _start_onboarding(
+        self, selected: str, employee_id: str, offer: rc.OfferInput, position: str | None
+    ) -> None:
+        """The new employee's onboarding starts; the recruitment does not wait for it (it closes
+        as before) and its close does not end the onboarding."""
+        try:
+            await workflow.start_child_workflow(
+                ONBOARDING_WORKFLOW,
+                OnboardingInput(
+                    employee_id=employee_id,
+                    starts_on=offer.start_date,
+                    requested_by=offer.actor_id,
+                    source=run_key("hire", selected, position or "none"),
+                    probation=self._inp.probation,
+                ),
+                id=onboarding_workflow_id(employee_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"Onboarding of {employee_id} from {offer.start_date}",
+            )
+        except WorkflowAlreadyStartedError:
+            await audit(
+                "hire", "system", "onboarding_already_started", employee_id, event=f"onboarding:{selected}"
+            )
+            return
+        await audit(
+            "hire",
+            "system",
+            "onboarding_started",
+            onboarding_workflow_id(employee_id),
+            event=f"onboarding:{selected}",
+        )
 
     # ----- the register ------------------------------------------------------------------------
 

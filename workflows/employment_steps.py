@@ -1,0 +1,192 @@
+"""What onboarding and probation share beyond the human step: the employee's facts, records
+written as local activities, notices and audit rows built for a batch, and visibility.
+
+Their records (task rows, work orders, the employment history, audit rows, the notices queued
+with them) are single short transactions, run as local activities (``run_local``): one marker
+event in the workflow task that asked for them, instead of three events and a workflow task of
+their own. A step opened with others, or answered, costs one such write; reminders and
+escalations keep the human step's own activities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.workflow import ActivityCancellationType
+
+with workflow.unsafe.imports_passed_through():
+    from activities.onboarding import OnboardingActivities
+    from schemas.employment import EmployeeFacts
+    from schemas.human_step import AuditInput, DuePolicy, NotifyInput, StepState
+    from schemas.onboarding import EmployeeQuery, EmploymentRecords, RecordsWritten
+    from schemas.search_attributes import (
+        HR_ACTION_TYPE,
+        HR_CLASS_CODE,
+        HR_DEPARTMENT,
+        HR_DUE_AT,
+        HR_EMPLOYEE_ID,
+        HR_PENDING_APPROVERS,
+        HR_STAGE,
+    )
+
+from workflows.human_step import HumanSteps, run_key
+from workflows.rules.human_step import pending
+
+LOCAL_OPTIONS: dict[str, Any] = {
+    # One transaction of a few rows (and a few outbox rows): milliseconds. An attempt lost with
+    # its worker is retried when the workflow task times out and runs again.
+    "start_to_close_timeout": timedelta(seconds=10),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
+    "cancellation_type": ActivityCancellationType.ABANDON,
+}
+
+
+async def run_local(method: Callable[..., Any], arg: Any, **options: Any) -> Any:
+    """Runs an activity method as a local activity with the options above."""
+    return await workflow.execute_local_activity_method(method, arg, **(LOCAL_OPTIONS | options))
+
+
+class EmploymentSteps(HumanSteps):
+    """Base of ``Onboarding`` and ``Probation``; call ``_init_employment`` from ``__init__``."""
+
+    ACTION_TYPE = ""
+
+    def _init_employment(self, employee_id: str) -> None:
+        self._init_steps()  # HR staff come from the directory (the facts)
+        self._employee_id = employee_id
+        self._facts: EmployeeFacts | None = None
+
+    def _require_facts(self) -> EmployeeFacts:
+        if self._facts is None:
+            raise RuntimeError("the employee's facts are not resolved yet")
+        return self._facts
+
+    async def _resolve(self, requested_by: str, purpose: str) -> EmployeeFacts:
+        """The employee's facts; an unknown or separated employee fails the process for good."""
+        facts: EmployeeFacts = await run_local(
+            OnboardingActivities.resolve_employee,
+            EmployeeQuery(employee_id=self._employee_id, requested_by=requested_by, purpose=purpose),  # type: ignore[arg-type]
+        )
+        self._facts = facts
+        self._hr_staff |= set(facts.hr_staff)
+        return facts
+
+    def _due_policy(self) -> DuePolicy:
+        """Reminders 7 and 2 days before; the overdue go to the HR supervisor unless said otherwise."""
+        facts = self._facts
+        return DuePolicy(fallback_approver_id=facts.hr_supervisor_id if facts else None)
+
+    # ----- records ----------------------------------------------------------------------------
+
+    def _records(self, **parts: Any) -> EmploymentRecords:
+        info = workflow.info()
+        return EmploymentRecords(
+            workflow_id=info.workflow_id,
+            run_id=info.first_execution_run_id,
+            employee_id=self._employee_id,
+            **parts,
+        )
+
+    async def _write(self, records: EmploymentRecords) -> RecordsWritten:
+        return await run_local(OnboardingActivities.record_employment, records)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _audit_row(
+        step_id: str,
+        actor_id: str,
+        action: str,
+        comment: str | None,
+        *,
+        event: str | None = None,
+        on_behalf_of: str | None = None,
+        at: datetime | None = None,
+    ) -> AuditInput:
+        """The audit row ``audit()`` would write, for a batch (same key: run, step, event)."""
+        info = workflow.info()
+        return AuditInput(
+            key=run_key(step_id, event or action),
+            workflow_id=info.workflow_id,
+            run_id=info.first_execution_run_id,
+            step_id=step_id,
+            actor_id=actor_id,
+            on_behalf_of=on_behalf_of,
+            action=action,
+            comment=comment,
+            at=at or workflow.now(),
+        )
+
+    def _notice(
+        self,
+        state: StepState | None,
+        template: str,
+        recipients: list[str],
+        key: str,
+        extra: dict[str, str] | None = None,
+    ) -> NotifyInput:
+        """The notice ``_notify`` would queue, for a batch (same key and parameters)."""
+        info = workflow.info()
+        params = {"workflow_id": info.workflow_id, "stage": self._stage}
+        if state is not None:
+            params |= {
+                "step_id": state.spec.step_id,
+                "step_title": state.spec.title,
+                "due_at": state.spec.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "allowed": ", ".join(state.spec.allowed),
+                "command": state.spec.answer_with.command,
+            }
+        params |= extra or {}
+        step = state.spec.step_id if state else "process"
+        return NotifyInput(
+            key=run_key(step, template, key),
+            workflow_id=info.workflow_id,
+            run_id=info.first_execution_run_id,
+            recipient_ids=sorted(set(recipients)),
+            template=template,
+            params=params,
+        )
+
+    # ----- visibility -------------------------------------------------------------------------
+
+    def _attribute_updates(self) -> list[SearchAttributeUpdate[Any]]:
+        """The process's fixed attributes: its type, the employee, department and class."""
+        updates: list[SearchAttributeUpdate[Any]] = [
+            HR_ACTION_TYPE.value_set(self.ACTION_TYPE),
+            HR_EMPLOYEE_ID.value_set(self._employee_id),
+        ]
+        facts = self._facts
+        if facts is not None:
+            updates.append(HR_DEPARTMENT.value_set(facts.department_code))
+            if facts.class_code:
+                updates.append(HR_CLASS_CODE.value_set(facts.class_code))
+        return updates
+
+    def _refresh_visibility(self) -> None:
+        """``HrStage``, ``HrPendingApprovers``, ``HrDueAt`` and the fixed attributes, in one upsert
+        when any changed; the UI's details always.
+
+        The due date is the earliest of the steps someone still has to answer, so that an answer
+        and the closing of its step make one upsert, not two.
+        """
+        open_steps = self._open_steps()
+        waiting = sorted({p for s in open_steps for p in pending(s.spec, s.answers)})
+        due = min((s.spec.due_at for s in open_steps if pending(s.spec, s.answers)), default=None)
+        wanted: dict[str, object] = {
+            "stage": self._stage,
+            "pending": waiting,
+            "due": due,
+            "facts": self._facts is not None,
+        }
+        if wanted != self._visible:
+            updates = self._attribute_updates()
+            updates.append(HR_STAGE.value_set(self._stage))
+            updates.append(
+                HR_PENDING_APPROVERS.value_set(waiting) if waiting else HR_PENDING_APPROVERS.value_unset()
+            )
+            updates.append(HR_DUE_AT.value_set(due) if due else HR_DUE_AT.value_unset())
+            workflow.upsert_search_attributes(updates)
+            self._visible = wanted
+        workflow.set_current_details(self._details())
