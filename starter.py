@@ -23,6 +23,8 @@ import typer
 
 from cli import codec as cli_codec
 from cli import records as cli_records
+from cli.action import action_app
+from cli.onboarding import onboarding_app, probation_app
 from cli.recruitment import recruitment_app
 from cli.register import register_app
 from cli.render import (
@@ -87,6 +89,9 @@ cli_records.register(app)
 cli_codec.register(app, admin_app)
 app.add_typer(recruitment_app, name="recruitment")
 app.add_typer(register_app, name="register")
+app.add_typer(action_app, name="action")
+app.add_typer(onboarding_app, name="onboarding")
+app.add_typer(probation_app, name="probation")
 
 
 # --------------------------------------------------------------------------- seed, db
@@ -450,10 +455,18 @@ def demo(
     recruitment: Annotated[
         bool, typer.Option("--recruitment", help="Run seed 001's recruitment, announcement to hire, instead.")
     ] = False,
+    onboarding: Annotated[
+        bool,
+        typer.Option(
+            "--onboarding",
+            help="Run the recruitment's hire through onboarding and probation (HR_DEMO_PROBATION) instead.",
+        ),
+    ] = False,
 ) -> None:
     """Run a whole job-description review of classification 1821 with scripted answers.
 
     With --recruitment: seed 001's recruitment instead, from the announcement to the hire.
+    With --onboarding: that recruitment's hire, then its onboarding and probation to permanent status.
     """
     from cli.demo import run_demo
     from cli.recruitment_demo import run_recruitment_demo
@@ -474,7 +487,11 @@ def demo(
             engine = store_engine(settings)
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
             async with worker_and_mailer(client, settings, engine):
-                if recruitment:
+                if onboarding:
+                    from cli.onboarding_demo import run_onboarding_demo
+
+                    outcome = (await run_onboarding_demo(client, settings, engine, echo=typer.echo)).outcome
+                elif recruitment:
                     outcome = (await run_recruitment_demo(client, settings, engine, echo=typer.echo)).outcome
                 else:
                     outcome = (await run_demo(client, settings, engine, echo=typer.echo)).outcome
@@ -488,9 +505,11 @@ def demo(
         return outcome
 
     outcome = run(body(), interrupt_ok=True)
-    expected = "hired" if recruitment else "adopted"
+    expected, what = ("permanent", "onboarding") if onboarding else ("hired", "recruitment")
+    if not (onboarding or recruitment):
+        expected, what = "adopted", "review"
     if outcome != expected:
-        fail(f"the demo {'recruitment' if recruitment else 'review'} ended {outcome}, not {expected}")
+        fail(f"the demo {what} ended {outcome}, not {expected}")
 
 
 if __name__ == "__main__":

@@ -146,12 +146,15 @@ async def run_recruitment_demo(
     echo: Callable[[str], None] = print,
     close_in: timedelta = CLOSE_IN,
     stall_seconds: float = STALL_SECONDS,
+    start_in: timedelta = timedelta(days=30),
+    probation: timedelta | None = None,
 ) -> rc.RecruitmentResult:
     """Runs seed 001's recruitment to a hire and returns its result.
 
     The store is seeded first (idempotent); a worker must be polling ``settings.task_queue``.
     The recruitment id is ``R-DEMO-<timestamp>`` so that every run is a recruitment of its own;
-    when an earlier run already filled P-ITAT-02, the announcement names no position.
+    when an earlier run already filled P-ITAT-02, the announcement names no position. The hire
+    starts ``start_in`` from today, with a probation of ``probation`` (None: the class's months).
     """
     from activities.seed import seed_city
 
@@ -171,6 +174,7 @@ async def run_recruitment_demo(
         hiring_manager_id=DEMO_HIRING_MANAGER_ID,
         raters=list(DEMO_RATERS),
         panel=list(DEMO_PANEL),
+        probation=probation,
     )
     handle = await start_recruitment(client, settings, inp)
     echo(f"started {handle.id}: {recruitment_summary(recruitment_id, announcement)}")
@@ -229,7 +233,7 @@ async def run_recruitment_demo(
     await script.decide(step, rc.SELECT, details=as_sent(Selection(applicant_id=SELECTED)))
 
     _, step = await script.step("offer-1")
-    start = datetime.now(timezone.utc).date() + timedelta(days=30)
+    start = datetime.now(timezone.utc).date() + start_in
     position = announcement.position_ids[0] if announcement.position_ids else None
     offer = await update(
         handle,

@@ -6,8 +6,10 @@ environment only, so what runs is what ``env | grep ^HR_`` shows, wherever ``hr`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +22,8 @@ from pydantic_settings import (
 )
 
 TASK_QUEUE = "hr-personnel-actions"
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class SettingsError(ValueError):
@@ -82,6 +86,9 @@ class Settings(BaseSettings):
     # only the Web UI on this machine.
     codec_auth_token: SecretStr | None = None
     codec_port: int = 8234
+    # The probation of `hr demo --onboarding`'s hire (30s, 2m, 1h, 10d); under a day it counts
+    # from the moment the probation starts. Only the demo sets it on its recruitment.
+    demo_probation: timedelta = timedelta(minutes=1)
 
     @classmethod
     def settings_customise_sources(
@@ -116,6 +123,24 @@ class Settings(BaseSettings):
         text = value.get_secret_value()
         key_from_env_value(text)  # raises with a message that does not quote the key
         return SecretStr(text.strip())
+
+    @field_validator("demo_probation", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        """``30s``, ``2m``, ``1h``, ``10d``, ``1w`` or combined (``1h30m``); else pydantic's forms."""
+        if isinstance(value, str):
+            compact = value.strip().lower().replace(" ", "")
+            parts = _DURATION.findall(compact)
+            if parts and "".join(n + u for n, u in parts) == compact:
+                return sum((timedelta(**{_UNITS[u]: float(n)}) for n, u in parts), timedelta())
+        return value
+
+    @field_validator("demo_probation")
+    @classmethod
+    def _demo_probation_in_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(days=730):
+            raise ValueError("HR_DEMO_PROBATION must be between 1s and 730d, e.g. 2m")
+        return value
 
     @field_validator("codec_key_id")
     @classmethod
