@@ -7,6 +7,7 @@ that cannot be reached is then a failure, not a skip.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import structlog
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -50,6 +52,20 @@ def _no_settings_from_the_environment() -> Iterator[None]:
             if name.upper().startswith("HR_") and name[3:].lower() in Settings.model_fields:
                 patch.delenv(name)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs the CLI in-process (``CliRunner``) configures logging for itself: a level
+    (``HR_LOG_LEVEL=ERROR`` drops the warnings a later test captures) and a root handler on that
+    run's stderr, closed when it ends. Both are put back after every test."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _admin_engine() -> Engine:

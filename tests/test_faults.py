@@ -218,19 +218,25 @@ async def test_a_database_refusing_connections_holds_the_review_and_loses_nothin
                 )
             # The people still answer (the workflow checks them, no database needed); the
             # writes wait and are retried.
-            for person in first.open_steps[0].pending:
+            answers = [
                 await handle.start_update(
                     "decide",
                     DecisionInput(actor_id=person, decision="approve", step_id="review-1"),
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 )
+                for person in first.open_steps[0].pending
+            ]
             await asyncio.sleep(3)
             # held: the union's step cannot open (its look-up waits on the database)
             assert not any(st.step_id == "union-1" for st in (await status()).open_steps)
             with admin.connect() as conn:
                 conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+            # each answer was accepted while the database was away, and completes once it is back
+            await asyncio.wait_for(asyncio.gather(*(a.result() for a in answers)), 120)
             final = await _drive_review(dev_env.client, handle, timeout=120)
             assert final.outcome == jd.ADOPTED
+            # the status shows the outcome before the run ends; it ends once every record is written
+            await asyncio.wait_for(handle.result(), 120)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
@@ -290,6 +296,7 @@ async def test_a_review_goes_on_across_a_dev_server_restart(tmp_path: Path, stor
             again = client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
             final = await _drive_review(client, again, timeout=90)
             assert final.outcome == jd.ADOPTED
+            await asyncio.wait_for(again.result(), 90)  # every record written
     finally:
         for one in servers:
             one.stop()
