@@ -6,8 +6,8 @@ Every write is keyed by the workflow id and step, so a retried activity changes 
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -188,10 +188,15 @@ class RecordActivities:
         """Makes the approved draft current, supersedes the old text, records every signature."""
         superseded_id: int | None = None
         with Session(self.engine) as session:
-            # One adoption per classification at a time: lock its row (PostgreSQL; SQLite
-            # serialises writers anyway). The partial unique index is the last line of defence.
-            session.exec(
-                select(Classification).where(Classification.code == inp.class_code).with_for_update()
+            # One adoption per classification at a time. The transaction's first statement is a
+            # write to the classification's row: a row lock on PostgreSQL, and on SQLite the
+            # database's write lock, taken before anything is read (a SELECT ... FOR UPDATE is
+            # ignored there, and two readers upgrading to writers collide instead of waiting).
+            # The partial unique index stays the last line of defence.
+            session.execute(
+                update(Classification)
+                .where(col(Classification.code) == inp.class_code)
+                .values(code=col(Classification.code))
             )
             version = session.get(JobDescriptionVersion, inp.version_id)
             if version is None or version.class_code != inp.class_code:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from activities.records import RecordActivities
@@ -94,19 +95,23 @@ def test_the_database_refuses_a_second_current_version(records: RecordActivities
         s.commit()
 
 
-def test_two_cycles_adopting_at_once_leave_one_current_version(records: RecordActivities, engine: Engine):
-    drafts = {wf: _draft(records, wf, f"text of {wf}\n") for wf in ("wf-a", "wf-b")}
+def test_cycles_adopting_at_once_wait_for_each_other_and_leave_one_current_version(
+    records: RecordActivities, engine: Engine
+):
+    """Concurrent adoptions of one classification queue up on either database: none fails (a
+    failure would be retried by Temporal, a second or more later), each supersedes the one before."""
+    cycles = [f"wf-{i}" for i in range(6)]
+    drafts = {wf: _draft(records, wf, f"text of {wf}\n") for wf in cycles}
+    together = threading.Barrier(len(cycles))
 
-    def adopt(wf: str) -> str | None:
-        try:
-            _adopt(records, wf, drafts[wf], f"res-{wf}")
-            return None
-        except DBAPIError:  # the loser's activity fails and Temporal retries it
-            return wf
-
-    with ThreadPoolExecutor(2) as pool:
-        losers = [wf for wf in pool.map(adopt, drafts) if wf]
-    for wf in losers:
+    def adopt(wf: str) -> None:
+        together.wait()
         _adopt(records, wf, drafts[wf], f"res-{wf}")
+
+    with ThreadPoolExecutor(len(cycles)) as pool:
+        list(pool.map(adopt, cycles))  # re-raises the first failure
     current = _current(engine)
     assert len(current) == 1 and current[0].id in drafts.values()
+    with Session(engine) as s:
+        statuses = [s.get(JobDescriptionVersion, v).status for v in drafts.values()]  # type: ignore[union-attr]
+    assert sorted(statuses) == ["current"] + ["superseded"] * (len(cycles) - 1)
