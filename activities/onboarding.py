@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.directory import _one_with_role, active_delegates, hr_staff, is_hr_staff
 from activities.notifications import NotificationActivities
-from activities.store import get_by_key
+from activities.store import get_by_key, lock_row
 from schemas.employment import SEPARATED, EmployeeFacts
 from schemas.onboarding import (
     CLOSED_UNFINISHED,
@@ -122,7 +122,8 @@ def place_in_position(engine: Engine, employee_id: str, position_id: str) -> Pos
         person = session.get(Person, employee_id)
         if person is None or not person.active or person.employment_status == SEPARATED:
             raise ValueError(f"{employee_id} is not an active person of the directory")
-        position = session.exec(select(Position).where(Position.id == position_id).with_for_update()).first()
+        lock_row(session, Position.id, position_id)  # two appointments to one position queue up
+        position = session.exec(select(Position).where(Position.id == position_id)).first()
         if position is None:
             raise ValueError(f"unknown position {position_id}")
         if position.incumbent_id not in (None, employee_id):

@@ -6,8 +6,8 @@ Every write is keyed by the workflow id and step, so a retried activity changes 
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -15,7 +15,7 @@ from activities.db import utcnow
 from activities.directory import current_version
 from activities.documents import MemoContext, render_memo, render_redline
 from activities.rendering import template_errors
-from activities.store import get_by_key, insert_once
+from activities.store import get_by_key, insert_once, lock_row
 from schemas.human_step import AuditInput
 from schemas.jd_review import (
     AdoptInput,
@@ -193,11 +193,7 @@ class RecordActivities:
             # database's write lock, taken before anything is read (a SELECT ... FOR UPDATE is
             # ignored there, and two readers upgrading to writers collide instead of waiting).
             # The partial unique index stays the last line of defence.
-            session.execute(
-                update(Classification)
-                .where(col(Classification.code) == inp.class_code)
-                .values(code=col(Classification.code))
-            )
+            lock_row(session, Classification.code, inp.class_code)
             version = session.get(JobDescriptionVersion, inp.version_id)
             if version is None or version.class_code != inp.class_code:
                 raise ApplicationError(f"no draft {inp.version_id} of {inp.class_code}", non_retryable=True)

@@ -22,7 +22,7 @@ from activities import rendering
 from activities.db import utcnow
 from activities.directory import _one_with_role, hr_staff, is_hr_staff
 from activities.notifications import QUEUE_CHUNK, NotificationActivities, Recipient, checkpoint
-from activities.store import get_by_key, insert_once
+from activities.store import get_by_key, insert_once, lock_row
 from schemas.human_step import NotifyResult
 from schemas.recruitment import (
     ApplicantNoticeInput,
@@ -418,10 +418,9 @@ class RecruitmentActivities:
                 raise _unknown(f"unknown department {inp.department_code!r}")
             position: Position | None = None
             if inp.position_id is not None:
-                # Lock the position (PostgreSQL) so two hires cannot both fill it.
-                position = session.exec(
-                    select(Position).where(Position.id == inp.position_id).with_for_update()
-                ).first()
+                # Lock the position (on either database) so two hires cannot both fill it.
+                lock_row(session, Position.id, inp.position_id)
+                position = session.exec(select(Position).where(Position.id == inp.position_id)).first()
                 if position is None:
                     raise _unknown(f"unknown position {inp.position_id!r}")
                 if position.class_code != inp.class_code:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlmodel import Session, SQLModel, select
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlmodel import Session, SQLModel, col, select
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
@@ -15,6 +16,15 @@ RowT = TypeVar("RowT", bound=SQLModel)
 
 def get_by_key(session: Session, model: type[RowT], key: str) -> RowT | None:
     return session.exec(select(model).where(model.key == key)).first()  # type: ignore[attr-defined]
+
+
+def lock_row(session: Session, column: Any, value: Any) -> None:
+    """Holds the rows where ``column == value`` for this transaction's writers, before it reads:
+    a no-op write, which is a row lock on PostgreSQL and the database's write lock on SQLite
+    (where ``SELECT ... FOR UPDATE`` is ignored and two readers that both write collide)."""
+    attribute = col(column)
+    assert isinstance(attribute, InstrumentedAttribute)
+    session.execute(update(attribute.class_).where(attribute == value).values({attribute.key: attribute}))
 
 
 def insert_once(engine: Engine, row: RowT) -> tuple[RowT, bool]:

@@ -7,6 +7,7 @@ notices to applicants are queued in the outbox like ``notify`` and delivered by 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from email.message import Message
@@ -543,6 +544,32 @@ def test_concurrent_attempts_of_one_hire_record_it_once(
     assert len(ids) == 1, ids
     assert (_count(seeded, Hire), _count(seeded, Person)) == (1, 31)
     assert _numbers(seeded) == {_hire().key: ids.pop()}
+
+
+def test_two_hires_into_one_position_at_once_fill_it_once_and_refuse_the_other(
+    posted: RecruitmentActivities, seeded: Engine
+) -> None:
+    together = threading.Barrier(2)
+
+    def attempt(applicant_id: str) -> str:
+        together.wait()
+        while True:  # what Temporal does with a retryable failure
+            try:
+                return posted.record_hire(_hire(applicant_id)).employee_id
+            except ApplicationError as err:
+                assert err.non_retryable and err.type == "PositionFilled"
+                return "refused"
+            except DBAPIError:
+                continue
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(attempt, ["A001", "A002"]))
+    assert outcomes.count("refused") == 1, outcomes
+    (hired,) = [o for o in outcomes if o != "refused"]
+    with Session(seeded) as s:
+        position = s.get(Position, "P-ITAT-02")
+        assert position is not None and position.incumbent_id == hired
+    assert _count(seeded, Hire) == 1
 
 
 def test_a_hire_into_a_filled_position_is_refused_and_writes_nothing(
