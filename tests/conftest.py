@@ -7,12 +7,13 @@ that cannot be reached is then a failure, not a skip.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -139,54 +140,42 @@ async def time_skipping_env():
     await env.shutdown()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def review(time_skipping_env, engine, db_url, smtp):
+@contextlib.asynccontextmanager
+async def _city_at_work(env, engine, db_url, smtp) -> AsyncIterator[dict]:
     """A seeded city, a real SMTP server and a worker with the real activities, on a fresh queue,
-    with the mailer beside it (delivery is apart: ``tests.harness_common.delivered`` waits for it)."""
+    with the mailer beside it (delivery is apart: ``tests.harness_common.delivered`` waits for
+    it). Yields the harness's fields."""
     seed_city(engine)
     settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     mailer = mailer_for_tests(engine, smtp)
-    async with worker_and_mailer(
-        time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
-    ):
-        yield Review(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)
+    async with worker_and_mailer(env.client, settings, engine, task_queue=task_queue, mailer=mailer):
+        yield {"env": env, "engine": engine, "smtp": smtp, "task_queue": task_queue}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def review(time_skipping_env, engine, db_url, smtp):
+    """Job-description reviews on the time-skipping server (``_city_at_work``)."""
+    async with _city_at_work(time_skipping_env, engine, db_url, smtp) as parts:
+        yield Review(**parts)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def hiring(time_skipping_env, engine, db_url, smtp):
-    """Like ``review``, for recruitments: a seeded city, SMTP, a worker and the mailer."""
-    seed_city(engine)
-    settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
-    task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    mailer = mailer_for_tests(engine, smtp)
-    async with worker_and_mailer(
-        time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
-    ):
-        yield Hiring(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)
+    """Recruitments, likewise."""
+    async with _city_at_work(time_skipping_env, engine, db_url, smtp) as parts:
+        yield Hiring(**parts)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def actions(time_skipping_env, engine, db_url, smtp):
-    """Like ``review``, for personnel actions: a seeded city, SMTP, a worker and the mailer."""
-    seed_city(engine)
-    settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
-    task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    mailer = mailer_for_tests(engine, smtp)
-    async with worker_and_mailer(
-        time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
-    ):
-        yield Actions(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)
+    """Personnel actions, likewise."""
+    async with _city_at_work(time_skipping_env, engine, db_url, smtp) as parts:
+        yield Actions(**parts)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def onboard(time_skipping_env, engine, db_url, smtp):
-    """Like ``hiring``, for onboardings and probations: a seeded city, SMTP, a worker, the mailer."""
-    seed_city(engine)
-    settings = Settings(database_url=db_url, smtp_host=smtp.host, smtp_port=smtp.port)
-    task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    mailer = mailer_for_tests(engine, smtp)
-    async with worker_and_mailer(
-        time_skipping_env.client, settings, engine, task_queue=task_queue, mailer=mailer
-    ):
-        yield Onboard(env=time_skipping_env, engine=engine, smtp=smtp, task_queue=task_queue)
+    """Onboardings and probations, likewise."""
+    async with _city_at_work(time_skipping_env, engine, db_url, smtp) as parts:
+        yield Onboard(**parts)

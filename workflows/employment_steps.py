@@ -21,7 +21,7 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from activities.onboarding import OnboardingActivities
     from schemas.employment import EmployeeFacts
-    from schemas.human_step import AuditInput, DuePolicy, NotifyInput, StepState
+    from schemas.human_step import AuditInput, DuePolicy
     from schemas.onboarding import EmployeeQuery, EmploymentRecords, RecordsWritten
     from schemas.search_attributes import (
         HR_ACTION_TYPE,
@@ -117,36 +117,6 @@ class EmploymentSteps(HumanSteps):
             action=action,
             comment=comment,
             at=at or workflow.now(),
-        )
-
-    def _notice(
-        self,
-        state: StepState | None,
-        template: str,
-        recipients: list[str],
-        key: str,
-        extra: dict[str, str] | None = None,
-    ) -> NotifyInput:
-        """The notice ``_notify`` would queue, for a batch (same key and parameters)."""
-        info = workflow.info()
-        params = {"workflow_id": info.workflow_id, "stage": self._stage}
-        if state is not None:
-            params |= {
-                "step_id": state.spec.step_id,
-                "step_title": state.spec.title,
-                "due_at": state.spec.due_at.strftime("%Y-%m-%d %H:%M UTC"),
-                "allowed": ", ".join(state.spec.allowed),
-                "command": state.spec.answer_with.command,
-            }
-        params |= extra or {}
-        step = state.spec.step_id if state else "process"
-        return NotifyInput(
-            key=run_key(step, template, key),
-            workflow_id=info.workflow_id,
-            run_id=info.first_execution_run_id,
-            recipient_ids=sorted(set(recipients)),
-            template=template,
-            params=params,
         )
 
     # ----- visibility -------------------------------------------------------------------------

@@ -545,6 +545,22 @@ class HumanSteps:
     ) -> None:
         if not recipients:
             return
+        await run_activity(
+            NotificationActivities.notify,
+            self._notice(state, template, recipients, key, extra),
+            **NOTICE_OPTIONS,
+        )
+
+    def _notice(
+        self,
+        state: StepState | None,
+        template: str,
+        recipients: list[str],
+        key: str,
+        extra: dict[str, str] | None = None,
+    ) -> NotifyInput:
+        """The notice ``_notify`` queues: keyed by run, step, template and ``key``; its parameters
+        name the step, its due date, the allowed answers and the command that gives them."""
         info = workflow.info()
         params = {"workflow_id": info.workflow_id, "stage": self._stage}
         if state is not None:
@@ -557,17 +573,13 @@ class HumanSteps:
             }
         params |= extra or {}
         step = state.spec.step_id if state else "process"
-        await run_activity(
-            NotificationActivities.notify,
-            NotifyInput(
-                key=run_key(step, template, key),
-                workflow_id=info.workflow_id,
-                run_id=info.first_execution_run_id,
-                recipient_ids=sorted(set(recipients)),
-                template=template,
-                params=params,
-            ),
-            **NOTICE_OPTIONS,
+        return NotifyInput(
+            key=run_key(step, template, key),
+            workflow_id=info.workflow_id,
+            run_id=info.first_execution_run_id,
+            recipient_ids=sorted(set(recipients)),
+            template=template,
+            params=params,
         )
 
     def _set_stage(self, stage: str) -> None:
