@@ -5,17 +5,34 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from email.message import Message
 from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from activities.mailer import Mailer
 from schemas.tables import AuditEvent, OutboxMessage, ReviewCycle
 from tests.smtp_server import SmtpSink
 
 T = TypeVar("T")
+
+
+@dataclass
+class Harness:
+    """What every process's test harness drives: the server, the store, SMTP and a task queue."""
+
+    env: WorkflowEnvironment
+    engine: Engine
+    smtp: SmtpSink
+    task_queue: str
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
 
 
 async def poll_until(fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float) -> T:

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowHandle
 
 from activities.db import utcnow
 from activities.onboarding import place_in_position
@@ -20,9 +18,8 @@ from schemas.decision_details import OrientationDate, ProbationExtension, as_sen
 from schemas.employment import OnboardingInput, ProbationInput, onboarding_workflow_id, probation_workflow_id
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, EmploymentEvent, OnboardingTask, OutboxMessage, Person
-from tests.harness_common import audit_rows, poll_until
+from tests.harness_common import Harness, audit_rows, poll_until
 from tests.recruitment_harness import Hiring
-from tests.smtp_server import SmtpSink
 
 HR_TECHNICIAN = "E1008"
 HR_SUPERVISOR = "E1005"
@@ -38,16 +35,7 @@ def extension(days: int) -> dict[str, Any]:
 
 
 @dataclass
-class Onboard:
-    env: WorkflowEnvironment
-    engine: Engine
-    smtp: SmtpSink
-    task_queue: str
-
-    @property
-    def client(self) -> Client:
-        return self.env.client
-
+class Onboard(Harness):
     @property
     def hiring(self) -> Hiring:
         """The same worker, store and SMTP, to run a recruitment to its hire."""

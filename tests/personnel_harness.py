@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, col, select
-from temporalio.client import Client, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowHandle
 
 from cli.action import start_action
 from schemas import personnel_action as pa
@@ -19,21 +17,11 @@ from schemas.employment import PersonnelActionInput
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import Person
 from service.settings import Settings
-from tests.harness_common import audit_rows, poll_until
-from tests.smtp_server import SmtpSink
+from tests.harness_common import Harness, audit_rows, poll_until
 
 
 @dataclass
-class Actions:
-    env: WorkflowEnvironment
-    engine: Engine
-    smtp: SmtpSink
-    task_queue: str
-
-    @property
-    def client(self) -> Client:
-        return self.env.client
-
+class Actions(Harness):
     async def today(self) -> date:
         return (await self.env.get_current_time()).date()
 

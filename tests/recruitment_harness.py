@@ -7,10 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowHandle
 
 from activities.seed_recruitment import (
     DEMO_HIRING_MANAGER_ID,
@@ -24,23 +22,13 @@ from schemas import recruitment as rc
 from schemas.decision_details import Selection, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, OutboxMessage
-from tests.harness_common import audit_rows, poll_until
-from tests.smtp_server import SmtpSink
+from tests.harness_common import Harness, audit_rows, poll_until
 
 HR_SUPERVISOR = "E1005"
 
 
 @dataclass
-class Hiring:
-    env: WorkflowEnvironment
-    engine: Engine
-    smtp: SmtpSink
-    task_queue: str
-
-    @property
-    def client(self) -> Client:
-        return self.env.client
-
+class Hiring(Harness):
     async def open(
         self,
         *,

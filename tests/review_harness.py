@@ -8,10 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
 from sqlmodel import Session
-from temporalio.client import Client, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowHandle
 
 from activities.seed import load_text
 from schemas import jd_review as jd
@@ -19,7 +17,7 @@ from schemas.decision_details import BoardResolution, RevisedText, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, Person
 from service.settings import Settings
-from tests.harness_common import audit_rows, poll_until
+from tests.harness_common import Harness, audit_rows, poll_until
 from tests.smtp_server import SmtpSink
 
 
@@ -38,16 +36,7 @@ Script = Callable[[str, str], DecisionInput | None]
 
 
 @dataclass
-class Review:
-    env: WorkflowEnvironment
-    engine: Engine
-    smtp: SmtpSink
-    task_queue: str
-
-    @property
-    def client(self) -> Client:
-        return self.env.client
-
+class Review(Harness):
     async def start(
         self, class_code: str = "1821", requested_by: str = "E1008", draft: str | None = "default", **kwargs
     ) -> WorkflowHandle:

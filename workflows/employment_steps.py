@@ -11,17 +11,15 @@ escalations keep the human step's own activities.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.workflow import ActivityCancellationType
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.onboarding import OnboardingActivities
     from schemas.employment import EmployeeFacts
-    from schemas.human_step import AuditInput, DuePolicy
+    from schemas.human_step import DuePolicy
     from schemas.onboarding import EmployeeQuery, EmploymentRecords, RecordsWritten
     from schemas.search_attributes import (
         HR_ACTION_TYPE,
@@ -33,21 +31,14 @@ with workflow.unsafe.imports_passed_through():
         HR_STAGE,
     )
 
-from workflows.human_step import HumanSteps, run_key
+from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps
 from workflows.rules.human_step import pending
-
-LOCAL_OPTIONS: dict[str, Any] = {
-    # One transaction of a few rows (and a few outbox rows): milliseconds. An attempt lost with
-    # its worker is retried when the workflow task times out and runs again.
-    "start_to_close_timeout": timedelta(seconds=10),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
-    "cancellation_type": ActivityCancellationType.ABANDON,
-}
 
 
 async def run_local(method: Callable[..., Any], arg: Any, **options: Any) -> Any:
-    """Runs an activity method as a local activity with the options above."""
-    return await workflow.execute_local_activity_method(method, arg, **(LOCAL_OPTIONS | options))
+    """Runs an activity method as a local activity with the service's options (one transaction of
+    a few rows: an attempt lost with its worker is retried when the workflow task runs again)."""
+    return await workflow.execute_local_activity_method(method, arg, **(ACTIVITY_OPTIONS | options))
 
 
 class EmploymentSteps(HumanSteps):
@@ -93,31 +84,6 @@ class EmploymentSteps(HumanSteps):
 
     async def _write(self, records: EmploymentRecords) -> RecordsWritten:
         return await run_local(OnboardingActivities.record_employment, records)  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _audit_row(
-        step_id: str,
-        actor_id: str,
-        action: str,
-        comment: str | None,
-        *,
-        event: str | None = None,
-        on_behalf_of: str | None = None,
-        at: datetime | None = None,
-    ) -> AuditInput:
-        """The audit row ``audit()`` would write, for a batch (same key: run, step, event)."""
-        info = workflow.info()
-        return AuditInput(
-            key=run_key(step_id, event or action),
-            workflow_id=info.workflow_id,
-            run_id=info.first_execution_run_id,
-            step_id=step_id,
-            actor_id=actor_id,
-            on_behalf_of=on_behalf_of,
-            action=action,
-            comment=comment,
-            at=at or workflow.now(),
-        )
 
     # ----- visibility -------------------------------------------------------------------------
 

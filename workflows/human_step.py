@@ -116,6 +116,31 @@ async def run_activity(method: Callable[..., Any], arg: Any, **options: Any) -> 
     return await workflow.execute_activity_method(method, arg, **(ACTIVITY_OPTIONS | options))
 
 
+def audit_row(
+    step_id: str,
+    actor_id: str,
+    action: str,
+    comment: str | None,
+    *,
+    on_behalf_of: str | None = None,
+    event: str | None = None,
+    at: datetime | None = None,
+) -> AuditInput:
+    """One audit row, keyed by run, step and ``event`` (the action when not given)."""
+    info = workflow.info()
+    return AuditInput(
+        key=run_key(step_id, event or action),
+        workflow_id=info.workflow_id,
+        run_id=info.first_execution_run_id,
+        step_id=step_id,
+        actor_id=actor_id,
+        on_behalf_of=on_behalf_of,
+        action=action,
+        comment=comment,
+        at=at or workflow.now(),
+    )
+
+
 async def audit(
     step_id: str,
     actor_id: str,
@@ -126,21 +151,10 @@ async def audit(
     event: str | None = None,
     at: datetime | None = None,
 ) -> None:
-    """Writes one audit row, keyed by run, step and ``event`` (the action when not given)."""
-    info = workflow.info()
+    """Writes one audit row (``audit_row``)."""
     await run_activity(
         RecordActivities.record_audit,
-        AuditInput(
-            key=run_key(step_id, event or action),
-            workflow_id=info.workflow_id,
-            run_id=info.first_execution_run_id,
-            step_id=step_id,
-            actor_id=actor_id,
-            on_behalf_of=on_behalf_of,
-            action=action,
-            comment=comment,
-            at=at or workflow.now(),
-        ),
+        audit_row(step_id, actor_id, action, comment, on_behalf_of=on_behalf_of, event=event, at=at),
     )
 
 

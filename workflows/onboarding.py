@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.employment_steps import EmploymentSteps
-from workflows.human_step import SYSTEM_ACTOR, Withdrawn, details_of, refused, run_key, update_arg
+from workflows.human_step import SYSTEM_ACTOR, Withdrawn, audit_row, details_of, refused, run_key, update_arg
 from workflows.rules import onboarding as rules
 from workflows.rules.deadlines import StepEvent
 from workflows.rules.human_step import DecisionRefused, is_complete
@@ -245,7 +245,7 @@ class Onboarding(EmploymentSteps):
             parts["tasks"].append(self._task_row(view))
             if view.work_order:
                 parts["work_orders"].append(self._work_order_row(view, now))
-            parts["audits"].append(self._audit_row(spec.step_id, SYSTEM_ACTOR, "opened", spec.title))
+            parts["audits"].append(audit_row(spec.step_id, SYSTEM_ACTOR, "opened", spec.title))
             invited = [p.person_id for p in spec.participants]
             parts["notices"].append(self._notice(state, "step_opened", invited, "opened"))
             states.append(state)
@@ -326,7 +326,7 @@ class Onboarding(EmploymentSteps):
         )
         on_behalf = answer.person_id if answer.person_id != answer.actor_id else None
         audits = [
-            self._audit_row(
+            audit_row(
                 state.spec.step_id,
                 answer.actor_id,
                 answer.decision,
@@ -338,7 +338,7 @@ class Onboarding(EmploymentSteps):
         ]
         if late:
             audits.append(
-                self._audit_row(
+                audit_row(
                     state.spec.step_id,
                     SYSTEM_ACTOR,
                     "done_late",
@@ -421,7 +421,7 @@ class Onboarding(EmploymentSteps):
             if view.step_id in self._steps:
                 self._steps[view.step_id].closed = True
             rows.append(self._task_row(view))
-            audits.append(self._audit_row(view.step_id or view.task, SYSTEM_ACTOR, "closed_unfinished", why))
+            audits.append(audit_row(view.step_id or view.task, SYSTEM_ACTOR, "closed_unfinished", why))
         self._refresh_visibility()
         await self._write(self._records(tasks=rows, audits=audits))
 
@@ -438,7 +438,7 @@ class Onboarding(EmploymentSteps):
         view.times_reopened += 1
         view.state = ob.REOPENED  # before any await: a second re-opening is refused
         step_id = rules.step_id_for(inp.task, view.times_reopened + 1)
-        reopened = self._audit_row(step_id, inp.actor_id, "reopened", inp.reason, at=now)
+        reopened = audit_row(step_id, inp.actor_id, "reopened", inp.reason, at=now)
         await self._open(
             [template],
             base=self._inp.starts_on,

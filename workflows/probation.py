@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.human_step import Answer, AnswerWay, DecisionInput, Participant, StepState
 
 from workflows.employment_steps import EmploymentSteps
-from workflows.human_step import SYSTEM_ACTOR, Withdrawn, details_of, refused, run_key, update_arg
+from workflows.human_step import SYSTEM_ACTOR, Withdrawn, audit_row, details_of, refused, run_key, update_arg
 from workflows.rules import onboarding as rules
 from workflows.rules.human_step import DecisionRefused
 
@@ -103,9 +103,7 @@ class Probation(EmploymentSteps):
                 raise
             self._outcome = ob.CANCELLED
             self._set_stage(ob.CANCELLED)
-            await self._write(
-                self._records(audits=[self._audit_row("process", SYSTEM_ACTOR, "cancelled", None)])
-            )
+            await self._write(self._records(audits=[audit_row("process", SYSTEM_ACTOR, "cancelled", None)]))
             raise
         outcome = self._outcome
         assert outcome is not None
@@ -197,7 +195,7 @@ class Probation(EmploymentSteps):
         await self._write(
             self._records(
                 audits=[
-                    self._audit_row(
+                    audit_row(
                         "probation",
                         SYSTEM_ACTOR,
                         "reminded",
@@ -222,7 +220,7 @@ class Probation(EmploymentSteps):
         await self._write(
             self._records(
                 audits=[
-                    self._audit_row(
+                    audit_row(
                         CJIS_STEP,
                         SYSTEM_ACTOR,
                         "escalated",
@@ -354,9 +352,7 @@ class Probation(EmploymentSteps):
                     )
                 ],
                 audits=[
-                    self._audit_row(
-                        "probation", concurrence.actor_id, "extended", f"{before} to {self._ends_on()}"
-                    )
+                    audit_row("probation", concurrence.actor_id, "extended", f"{before} to {self._ends_on()}")
                 ],
                 notices=[
                     self._notice(
@@ -384,7 +380,7 @@ class Probation(EmploymentSteps):
             await self._write(
                 self._records(
                     audits=[
-                        self._audit_row(
+                        audit_row(
                             CJIS_STEP,
                             SYSTEM_ACTOR,
                             "cjis_missing",
@@ -429,7 +425,7 @@ class Probation(EmploymentSteps):
                         at=workflow.now(),
                     )
                 ],
-                audits=[self._audit_row("process", SYSTEM_ACTOR, ob.PERMANENT, f"from {self._permanent_on}")],
+                audits=[audit_row("process", SYSTEM_ACTOR, ob.PERMANENT, f"from {self._permanent_on}")],
                 notices=[self._outcome_notice(f"permanent status from {self._permanent_on}", employee=True)],
             )
         )
@@ -458,7 +454,7 @@ class Probation(EmploymentSteps):
         await self._write(
             self._records(
                 audits=[
-                    self._audit_row(
+                    audit_row(
                         "process", concurrence.actor_id, ob.RELEASED, f"{workflow_id}, effective {today}"
                     )
                 ],
@@ -506,7 +502,7 @@ class Probation(EmploymentSteps):
                     )
                 ],
                 audits=[
-                    self._audit_row(
+                    audit_row(
                         CJIS_STEP,
                         inp.actor_id,
                         "cjis_recorded",
