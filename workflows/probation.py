@@ -482,9 +482,8 @@ class Probation(EmploymentSteps):
         state = self._check_cjis(inp)
         today = workflow.now().date()
         self._cjis_on, self._cjis_recorded_on = inp.cleared_on, today
-        if state is not None:
-            person, _ = self._step_answerer(state, inp)
-            self._take(state, person, self._as_decision(inp))
+        if state is not None:  # permanent status waits for it: this answers the cjis step
+            self._accept(ob.RECORD_CJIS, self._as_decision(inp))
         facts = self._require_facts()
         self._refresh_visibility()
         await self._write(
@@ -524,10 +523,6 @@ class Probation(EmploymentSteps):
             actor_id=inp.actor_id, decision=ob.RECORDED, step_id=CJIS_STEP, comment=inp.comment
         )
 
-    def _step_answerer(self, state: StepState, inp: ob.CjisInput) -> tuple[str, Any]:
-        _, person, details = self._checked(ob.RECORD_CJIS, self._as_decision(inp))
-        return person, details
-
     def _check_cjis(self, inp: ob.CjisInput) -> StepState | None:
         """HR staff; a position that requires it; once; a date not in the future. Returns the
         ``cjis`` step when it is open (the answer is then checked as the step's)."""
@@ -547,7 +542,7 @@ class Probation(EmploymentSteps):
         state = self._steps.get(CJIS_STEP)
         if state is None or state.closed:
             return None
-        self._step_answerer(state, inp)
+        self._checked(ob.RECORD_CJIS, self._as_decision(inp))
         return state
 
     # ----- visibility ----------------------------------------------------------------------------
