@@ -8,13 +8,15 @@ These run on the dev server (real processes, real restarts), with real stores an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,7 +39,7 @@ from schemas import recruitment as rc
 from schemas.human_step import DecisionInput
 from schemas.tables import Applicant, AuditEvent, OutboxMessage
 from service.settings import Settings
-from tests.conftest import DB_KINDS, PG_URL
+from tests.conftest import PG_URL
 from tests.harness_common import mailer_for_tests, poll_until
 from tests.review_harness import approve_all
 from tests.smtp_server import SmtpSink
@@ -181,41 +183,74 @@ async def test_a_worker_killed_while_it_records_an_import_loses_and_doubles_noth
 # ----- the database refuses connections -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("db_url", [k for k in DB_KINDS if k == "postgresql"], indirect=True)
+@contextlib.contextmanager
+def _database_refusing(db_url: str) -> Iterator[Callable[[], None]]:
+    """Makes the record unusable until the returned ``back()`` is called (or the block ends).
+
+    PostgreSQL: the database refuses new connections and the open ones are terminated.
+    SQLite: another connection holds the file's exclusive lock, so every reader and writer waits
+    (its busy timeout, then "database is locked"), as a file on a stalled disk or a backup
+    holding the lock would make them.
+    """
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        holder = sqlite3.connect(url.database or "", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+
+        def back() -> None:
+            if holder.in_transaction:
+                holder.execute("COMMIT")
+
+        try:
+            yield back
+        finally:
+            back()
+            holder.close()
+        return
+    name = url.database
+    admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+
+    def allow() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"),
+                {"db": name},
+            )
+        yield allow
+    finally:
+        allow()
+        admin.dispose()
+
+
 async def test_a_database_refusing_connections_holds_the_review_and_loses_nothing(
     dev_env, engine, db_url, smtp
 ):
     seed_city(engine)
-    name = make_url(db_url).database
-    admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     settings = Settings(database_url=db_url)
     queue = f"faults-{uuid.uuid4().hex[:8]}"
-    try:
-        async with worker_and_mailer(
-            dev_env.client, settings, engine, task_queue=queue, mailer=mailer_for_tests(engine, smtp)
-        ):
-            inp = jd.StartReviewInput(
-                class_code="1821",
-                cycle=f"f{uuid.uuid4().hex[:8]}",
-                requested_by="E1008",
-                draft_text=load_text("1821_draft_2023"),
-            )
-            handle = await dev_env.client.start_workflow(
-                "JobDescriptionReview", inp, id=jd.review_workflow_id("1821", inp.cycle), task_queue=queue
-            )
+    async with worker_and_mailer(
+        dev_env.client, settings, engine, task_queue=queue, mailer=mailer_for_tests(engine, smtp)
+    ):
+        inp = jd.StartReviewInput(
+            class_code="1821",
+            cycle=f"f{uuid.uuid4().hex[:8]}",
+            requested_by="E1008",
+            draft_text=load_text("1821_draft_2023"),
+        )
+        handle = await dev_env.client.start_workflow(
+            "JobDescriptionReview", inp, id=jd.review_workflow_id("1821", inp.cycle), task_queue=queue
+        )
 
-            async def status() -> jd.ReviewStatus:
-                return await handle.query("status", result_type=jd.ReviewStatus)
+        async def status() -> jd.ReviewStatus:
+            return await handle.query("status", result_type=jd.ReviewStatus)
 
-            first = await poll_until(
-                status, lambda s: any(st.step_id == "review-1" for st in s.open_steps), 30
-            )
-            with admin.connect() as conn:
-                conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
-                conn.execute(
-                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"),
-                    {"db": name},
-                )
+        first = await poll_until(status, lambda s: any(st.step_id == "review-1" for st in s.open_steps), 30)
+        with _database_refusing(db_url) as back:
             # The people still answer (the workflow checks them, no database needed); the
             # writes wait and are retried.
             answers = [
@@ -229,21 +264,17 @@ async def test_a_database_refusing_connections_holds_the_review_and_loses_nothin
             await asyncio.sleep(3)
             # held: the union's step cannot open (its look-up waits on the database)
             assert not any(st.step_id == "union-1" for st in (await status()).open_steps)
-            with admin.connect() as conn:
-                conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+            back()
             # each answer was accepted while the database was away, and completes once it is back
             await asyncio.wait_for(asyncio.gather(*(a.result() for a in answers)), 120)
-            final = await _drive_review(dev_env.client, handle, timeout=120)
-            assert final.outcome == jd.ADOPTED
-            # the status shows the outcome before the run ends; it ends once every record is written
-            await asyncio.wait_for(handle.result(), 120)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
-        admin.dispose()
+        final = await _drive_review(dev_env.client, handle, timeout=120)
+        assert final.outcome == jd.ADOPTED
+        # the status shows the outcome before the run ends; it ends once every record is written
+        await asyncio.wait_for(handle.result(), 120)
     rows = _audit_keys_once(engine, handle.id)
-    answers = Counter((r.step_id, r.actor_id) for r in rows if r.action == "approve")
-    assert all(n == 1 for n in answers.values()) and len([k for k in answers if k[0] == "review-1"]) == 3
+    answers_on_record = Counter((r.step_id, r.actor_id) for r in rows if r.action == "approve")
+    assert all(n == 1 for n in answers_on_record.values())
+    assert len([k for k in answers_on_record if k[0] == "review-1"]) == 3
 
 
 # ----- the dev server restarted under a running review -----------------------------------------------
