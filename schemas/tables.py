@@ -442,3 +442,8 @@ class SeparationEvent(SQLModel, table=True):
     kind: str
     effective_on: date
     at: datetime
+
+
+# Each later process keeps its tables in its own module; importing them here registers them.
+import schemas.benefits_tables  # noqa: E402,F401
+import schemas.leave_tables  # noqa: E402,F401
