@@ -19,6 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
+from activities.leave import LeaveActivities
 from activities.mailer import Mailer, mailer_running
 from activities.notifications import NotificationActivities
 from activities.onboarding import OnboardingActivities
@@ -33,6 +34,7 @@ from service.settings import Settings, get_settings
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
 from workflows.jd_sweep import JobDescriptionReviewSweep
+from workflows.leave import Leave
 from workflows.onboarding import Onboarding
 from workflows.personnel_action import PersonnelAction
 from workflows.probation import Probation
@@ -46,6 +48,7 @@ WORKFLOWS = [
     PersonnelAction,
     Onboarding,
     Probation,
+    Leave,
 ]
 
 PASSED_THROUGH = ("activities", "schemas", "sqlalchemy", "sqlmodel", "structlog", "alembic")
@@ -77,6 +80,7 @@ def build_activities(
     register = RegisterActivities(client)
     onboarding = OnboardingActivities(engine, notifications)
     personnel = PersonnelActivities(engine)
+    leave = LeaveActivities(engine, notifications)
     return [
         directory.resolve_review_participants,
         directory.active_delegations,
@@ -110,6 +114,8 @@ def build_activities(
         personnel.move_personnel_action_date,
         personnel.execute_personnel_action,
         personnel.close_work_order,
+        leave.resolve_leave,
+        leave.record_leave,
     ]
 
 

@@ -69,8 +69,39 @@ class ProbationExtension(_Details):
     days: int = Field(ge=1, le=MAX_EXTENSION_DAYS)
 
 
+# ----- leave (seeds 003, 000) ----------------------------------------------------------------------
+
+
+class TpaClaim(_Details):
+    """The third-party administrator's decision on a workers' compensation claim: its number."""
+
+    kind: Literal["tpa_claim"] = "tpa_claim"
+    claim_number: Annotated[Id, StringConstraints(strip_whitespace=True)]
+
+
+class FitnessForDuty(_Details):
+    """The fitness-for-duty certificate an employee returns with: the day it was signed."""
+
+    kind: Literal["fitness_for_duty"] = "fitness_for_duty"
+    certified_on: Day
+
+
+class LeaveExtension(_Details):
+    """A leave extended: its new last day (the reason is the comment)."""
+
+    kind: Literal["leave_extension"] = "leave_extension"
+    ends_on: Day
+
+
 DecisionDetails = Annotated[
-    RevisedText | BoardResolution | Selection | OrientationDate | ProbationExtension,
+    RevisedText
+    | BoardResolution
+    | Selection
+    | OrientationDate
+    | ProbationExtension
+    | TpaClaim
+    | FitnessForDuty
+    | LeaveExtension,
     Field(discriminator="kind"),
 ]
 """Every kind of details a decision may carry, told apart by ``kind``."""
