@@ -53,6 +53,15 @@ STAFF_FIELDS: dict[str, list[str]] = {
     "probation_reminder": ["employee_id", "ends_on", "days_left", "command"],
     "cjis_missing": ["employee_id", "position_id", "ends_on", "command"],
     "probation_extended": ["employee_id", "ends_on", "days"],
+    "leave_designation": [
+        "employee_id",
+        "starts_on",
+        "ends_on",
+        "schedule",
+        "entitlement_hours",
+        "remaining_hours",
+        "command",
+    ],
 }
 """The parameters each staff notice needs (``name`` and ``workflow_id`` come from ``render``)."""
 
@@ -103,7 +112,13 @@ ONBOARDING_VALUES = {
     "days": "45",
 }
 """Onboarding's and probation's notices (``employee_id`` is the personnel action's)."""
-ALL_STAFF_VALUES = STAFF_VALUES | ACTION_VALUES | ONBOARDING_VALUES
+LEAVE_VALUES = {
+    "schedule": "intermittent",
+    "entitlement_hours": "480",
+    "remaining_hours": "40",
+}
+"""The leave's designation notice (dates and command are onboarding's)."""
+ALL_STAFF_VALUES = STAFF_VALUES | ACTION_VALUES | ONBOARDING_VALUES | LEAVE_VALUES
 
 APPLICANT_VALUES = {
     "title": "Information Technology Accounting Technician",
@@ -168,6 +183,7 @@ STAFF_SUBJECTS = {
     "cjis_missing": "CJIS clearance of E1016 is not on record (probation ends 2027-07-04)",
     "probation_extended": "Probation of E1016 extended to 2027-07-04",
     "board_packet": f"Human Resources notice: board_packet ({WF})",  # no template of its own
+    "leave_designation": "Leave of E1016 approved and designated: 2027-01-04 to 2027-07-04",
 }
 _ITAT = "Information Technology Accounting Technician"
 APPLICANT_SUBJECTS = {
