@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle
 
@@ -41,6 +42,75 @@ def extended_to(day: date) -> dict[str, Any]:
     return as_sent(LeaveExtension(ends_on=day))
 
 
+def make_eligible(
+    engine: Engine, employee_id: str, today: date, years: int = 3, hours_per_period: float = 80
+) -> None:
+    """An appointment ``years`` ago and 26 pay periods of hours in the last twelve months."""
+    with Session(engine) as s:
+        s.add(
+            EmploymentEvent(
+                key=f"test:{employee_id}:appointed",
+                workflow_id="test",
+                employee_id=employee_id,
+                kind="appointed",
+                effective_on=today - timedelta(days=365 * years),
+                recorded_by=HR_TECHNICIAN,
+                at=utcnow(),
+            )
+        )
+        for n in range(26):
+            s.add(
+                HoursWorked(
+                    employee_id=employee_id,
+                    period_ends_on=today - timedelta(days=14 * n + 1),
+                    hours=hours_per_period,
+                )
+            )
+        s.commit()
+
+
+def add_earlier_leave(
+    engine: Engine, employee_id: str, starts_on: date, days: int, hours_a_day: float
+) -> str:
+    """An earlier leave, returned from, with one absence a day (counted in the rolling window)."""
+    leave_id = f"leave-{employee_id}-{starts_on:%Y%m%d}"
+    ends_on = starts_on + timedelta(days=days - 1)
+    with Session(engine) as s:
+        s.add(
+            LeaveRequest(
+                id=leave_id,
+                employee_id=employee_id,
+                leave_type="family",
+                schedule="intermittent",
+                starts_on=starts_on,
+                ends_on=ends_on,
+                requested_hours=days * hours_a_day,
+                weekly_hours=40,
+                entitlement_hours=480,
+                status=lv.RETURNED,
+                requested_by=HR_TECHNICIAN,
+                designated_on=starts_on,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+        s.flush()
+        for n in range(days):
+            s.add(
+                LeaveAbsence(
+                    key=f"test:{leave_id}:{n}",
+                    leave_id=leave_id,
+                    employee_id=employee_id,
+                    on=starts_on + timedelta(days=n),
+                    hours=hours_a_day,
+                    recorded_by=HR_TECHNICIAN,
+                    at=utcnow(),
+                )
+            )
+        s.commit()
+    return leave_id
+
+
 @dataclass
 class Leaves(Harness):
     async def today(self) -> date:
@@ -49,67 +119,10 @@ class Leaves(Harness):
     # ----- the store as payroll and earlier leaves left it ----------------------------------------
 
     def eligible(self, employee_id: str, today: date, years: int = 3, hours_per_period: float = 80) -> None:
-        """An appointment ``years`` ago and 26 pay periods of hours in the last twelve months."""
-        with Session(self.engine) as s:
-            s.add(
-                EmploymentEvent(
-                    key=f"test:{employee_id}:appointed",
-                    workflow_id="test",
-                    employee_id=employee_id,
-                    kind="appointed",
-                    effective_on=today - timedelta(days=365 * years),
-                    recorded_by=HR_TECHNICIAN,
-                    at=utcnow(),
-                )
-            )
-            for n in range(26):
-                s.add(
-                    HoursWorked(
-                        employee_id=employee_id,
-                        period_ends_on=today - timedelta(days=14 * n + 1),
-                        hours=hours_per_period,
-                    )
-                )
-            s.commit()
+        make_eligible(self.engine, employee_id, today, years, hours_per_period)
 
     def earlier_leave(self, employee_id: str, starts_on: date, days: int, hours_a_day: float) -> str:
-        """An earlier leave, returned from, with one absence a day (counted in the rolling window)."""
-        leave_id = f"leave-{employee_id}-{starts_on:%Y%m%d}"
-        ends_on = starts_on + timedelta(days=days - 1)
-        with Session(self.engine) as s:
-            s.add(
-                LeaveRequest(
-                    id=leave_id,
-                    employee_id=employee_id,
-                    leave_type="family",
-                    schedule="intermittent",
-                    starts_on=starts_on,
-                    ends_on=ends_on,
-                    requested_hours=days * hours_a_day,
-                    weekly_hours=40,
-                    entitlement_hours=480,
-                    status=lv.RETURNED,
-                    requested_by=HR_TECHNICIAN,
-                    designated_on=starts_on,
-                    created_at=utcnow(),
-                    updated_at=utcnow(),
-                )
-            )
-            s.flush()
-            for n in range(days):
-                s.add(
-                    LeaveAbsence(
-                        key=f"test:{leave_id}:{n}",
-                        leave_id=leave_id,
-                        employee_id=employee_id,
-                        on=starts_on + timedelta(days=n),
-                        hours=hours_a_day,
-                        recorded_by=HR_TECHNICIAN,
-                        at=utcnow(),
-                    )
-                )
-            s.commit()
-        return leave_id
+        return add_earlier_leave(self.engine, employee_id, starts_on, days, hours_a_day)
 
     def give_role(self, person_id: str, role: str) -> None:
         with Session(self.engine) as s:
