@@ -72,7 +72,8 @@ async def test_an_intermittent_leave_from_the_cli_until_referred(stack: Stack, t
     )
     wrong = await stack.hr(*certify, "--as", SUPERVISOR)
     assert wrong.code == 1 and wrong.err.strip() == (
-        f"refused: {SUPERVISOR} is neither the employee {EMPLOYEE} nor HR staff: a certification comes from one of them"
+        f"refused: {SUPERVISOR} is neither the employee {EMPLOYEE} nor HR staff: "
+        "a certification comes from one of them"
     )
     certified = await stack.hr(*certify, "--as", EMPLOYEE)
     assert certified.code == 0, certified.err
@@ -91,7 +92,8 @@ async def test_an_intermittent_leave_from_the_cli_until_referred(stack: Stack, t
     day = (today + timedelta(days=1)).isoformat()
     beyond = await stack.hr("leave", "absence", EMPLOYEE, "--as", SUPERVISOR, "--date", day, "--hours", "5")
     assert beyond.code == 1 and beyond.err.strip() == (
-        f"refused: 5 hours on {day} exceed the remaining entitlement: 4 of 480 hours left in the twelve months to {day}"
+        f"refused: 5 hours on {day} exceed the remaining entitlement: "
+        f"4 of 480 hours left in the twelve months to {day}"
     )
     shown = await stack.hr("status", wid)
     assert shown.code == 0 and "remaining hours: 4.0" in shown.out, shown.out + shown.err
