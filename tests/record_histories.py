@@ -39,6 +39,7 @@ from schemas.tables import Delegation
 from service.codec import data_converter
 from service.settings import Settings
 from tests.conftest import venv_binary
+from tests.leave_harness import Leaves
 from tests.onboarding_harness import Onboard
 from tests.personnel_harness import Actions
 from tests.recruitment_harness import Hiring
@@ -398,6 +399,84 @@ async def _onboarding_histories(onboard: Onboard) -> dict[str, str]:
     return histories
 
 
+async def _leave_histories(leaves: Leaves, suffix: str = "") -> dict[str, str]:
+    """Leaves: an intermittent one used until exhausted (an earlier leave counted), then referred;
+    a certification that never arrives; a workers' compensation claim decided by the third-party
+    administrator, extended, then a return with a fitness-for-duty certificate. With the codec
+    (``suffix`` ``_encrypted``) only the first, whose certification carries a diagnosis."""
+    from schemas import leave as lv
+    from tests.leave_harness import (
+        BENEFITS_REP,
+        EMPLOYEE,
+        HR_APPROVER,
+        HR_TECHNICIAN,
+        extended_to,
+        fitness_on,
+        tpa_claim,
+    )
+
+    histories: dict[str, str] = {}
+    today = await leaves.today()
+    leaves.eligible(EMPLOYEE, today)
+    leaves.give_role(BENEFITS_REP, lv.BENEFITS_REP_ROLE)
+    leaves.earlier_leave(EMPLOYEE, today - timedelta(days=80), days=55, hours_a_day=8)
+    handle = await leaves.start(today, today + timedelta(days=60), hours=40, reason="migraines")
+    await leaves.wait_for_step(handle, lv.CERTIFICATION_STEP)
+    await leaves.certify(handle, EMPLOYEE, diagnosis="recurrent migraine", fitness_for_duty_required=False)
+    await leaves.approve_through(handle, certify=False)
+    await leaves.absence(handle, EMPLOYEE, today, 8, through=today + timedelta(days=3))
+    status = await leaves.status(handle)
+    await leaves.absence(handle, HR_TECHNICIAN, today + timedelta(days=7), status.remaining_hours)
+    await leaves.wait_for_step(handle, lv.REFERRAL_STEP)
+    await leaves.decide(handle, BENEFITS_REP, lv.ACCEPTED, comment="will call the employee")
+    await handle.result()
+    histories[f"leave_intermittent_exhausted_referred{suffix}"] = (await handle.fetch_history()).to_json()
+    if suffix:
+        return histories
+
+    other = "E1028"
+    leaves.eligible(other, today)
+    handle = await leaves.start(
+        today + timedelta(days=3), today + timedelta(days=30), employee_id=other, schedule="continuous"
+    )
+    await leaves.wait_for_step(handle, lv.CERTIFICATION_STEP)
+    await handle.result()
+    histories["leave_certification_never_arrives_denied"] = (await handle.fetch_history()).to_json()
+
+    third = "E1020"
+    today = await leaves.today()
+    leaves.eligible(third, today)
+    adjuster = leaves.add_tpa()
+    ends = today + timedelta(days=13)
+    handle = await leaves.start(
+        today, ends, employee_id=third, leave_type="workers_comp", schedule="continuous"
+    )
+    await leaves.wait_for_step(handle, lv.CERTIFICATION_STEP)
+    await leaves.certify(handle, third, diagnosis="fractured wrist at work")
+    await leaves.wait_for_step(handle, lv.TPA_STEP)
+    await leaves.decide(handle, adjuster, lv.ACCEPT, step_id=lv.TPA_STEP, details=tpa_claim("WC-2026-0042"))
+    await leaves.wait_for_step(handle, lv.ACKNOWLEDGEMENT_STEP)
+    await leaves.decide(handle, "E1019", lv.ACKNOWLEDGED, step_id=lv.ACKNOWLEDGEMENT_STEP)
+    await leaves.wait_for_step(handle, lv.APPROVAL_STEP)
+    await leaves.decide(handle, HR_APPROVER, lv.APPROVE, step_id=lv.APPROVAL_STEP)
+    await leaves.wait_for(handle, lambda s: s.stage == lv.ON_LEAVE)
+    await leaves.absence(handle, HR_TECHNICIAN, today, 8, through=ends)
+    await leaves.env.sleep(timedelta(days=14))
+    await leaves.wait_for_step(handle, "return-1")
+    new_end = ends + timedelta(days=14)
+    await leaves.decide(
+        handle, HR_APPROVER, lv.EXTEND, step_id="return-1", comment="surgery", details=extended_to(new_end)
+    )
+    await leaves.wait_for(handle, lambda s: s.stage == lv.ON_LEAVE and s.ends_on == new_end)
+    await leaves.env.sleep(timedelta(days=15))
+    await leaves.wait_for_step(handle, "return-2")
+    back = await leaves.today()
+    await leaves.decide(handle, HR_APPROVER, lv.RETURNED, step_id="return-2", details=fitness_on(back))
+    await handle.result()
+    histories["leave_workers_comp_tpa_extended_returned"] = (await handle.fetch_history()).to_json()
+    return histories
+
+
 @asynccontextmanager
 async def _recording(
     converter: DataConverter,
@@ -426,7 +505,7 @@ async def _recording(
 
 async def main() -> None:
     """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``), or all."""
-    wanted = set(sys.argv[1:]) or {"review", "encrypted", "recruitment", "personnel", "onboarding"}
+    wanted = set(sys.argv[1:]) or {"review", "encrypted", "recruitment", "personnel", "onboarding", "leave"}
     histories: dict[str, str] = {}
     if "review" in wanted:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
@@ -450,6 +529,13 @@ async def main() -> None:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
             histories |= await _onboarding_histories(
                 Onboard(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+    if "leave" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _leave_histories(Leaves(env=env, engine=engine, smtp=smtp, task_queue=queue))
+        async with _recording(encrypted_converter()) as (env, engine, queue, smtp):
+            histories |= await _leave_histories(
+                Leaves(env=env, engine=engine, smtp=smtp, task_queue=queue), "_encrypted"
             )
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():

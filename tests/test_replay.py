@@ -40,6 +40,10 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "onboarding_direct_appointment_late_reopened_permanent",
         "probation_cjis_escalated_awaited_permanent",
         "probation_extended_returned_released",
+        "leave_intermittent_exhausted_referred",
+        "leave_intermittent_exhausted_referred_encrypted",
+        "leave_certification_never_arrives_denied",
+        "leave_workers_comp_tpa_extended_returned",
     }
 
 
