@@ -6,6 +6,7 @@ then a return with a fitness-for-duty certificate; and the refusals that change 
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -48,7 +49,8 @@ async def _refused(call) -> str:  # type: ignore[no-untyped-def]
     return cause.message
 
 
-async def test_an_intermittent_leave_used_until_exhausted_is_referred(leaves: Leaves):
+async def test_an_intermittent_leave_used_until_exhausted_is_referred(leaves: Leaves, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
     today = await leaves.today()
     leaves.eligible(EMPLOYEE, today)
     leaves.give_role(BENEFITS_REP, lv.BENEFITS_REP_ROLE)
@@ -147,6 +149,9 @@ async def test_an_intermittent_leave_used_until_exhausted_is_referred(leaves: Le
     assert (lv.REFERRAL_STEP, BENEFITS_REP, lv.ACCEPTED) in actions
     stored = [a.comment or "" for a in leaves.audit(wid)] + [m.body + m.subject for m in leaves.outbox(wid)]
     assert not any(secret in text for text in stored for secret in (DIAGNOSIS, "migraine", "Valley Clinic"))
+    logged = capsys.readouterr().out + caplog.text
+    assert "leave recorded" in logged and "employee_id=E1025" in logged
+    assert not any(secret in logged for secret in (DIAGNOSIS, "migraine", "Valley Clinic"))
 
 
 async def test_a_leave_overlapping_an_approved_one_is_refused_and_nothing_is_written(leaves: Leaves):
