@@ -464,6 +464,9 @@ def demo(
             help="Run the recruitment's hire through onboarding and probation (HR_DEMO_PROBATION) instead.",
         ),
     ] = False,
+    leave: Annotated[
+        bool, typer.Option("--leave", help="Run a leave, request to referral, instead.")
+    ] = False,
 ) -> None:
     """Run a whole job-description review of classification 1821 with scripted answers.
 
@@ -489,7 +492,11 @@ def demo(
             engine = store_engine(settings)
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
             async with worker_and_mailer(client, settings, engine):
-                if onboarding:
+                if leave:
+                    from cli.leave_demo import run_leave_demo
+
+                    outcome = (await run_leave_demo(client, settings, engine, echo=typer.echo)).outcome
+                elif onboarding:
                     from cli.onboarding_demo import run_onboarding_demo
 
                     outcome = (await run_onboarding_demo(client, settings, engine, echo=typer.echo)).outcome
@@ -510,6 +517,8 @@ def demo(
     expected, what = ("permanent", "onboarding") if onboarding else ("hired", "recruitment")
     if not (onboarding or recruitment):
         expected, what = "adopted", "review"
+    if leave:
+        expected, what = "referred", "leave"
     if outcome != expected:
         fail(f"the demo {what} ended {outcome}, not {expected}")
 

@@ -5,7 +5,8 @@ A request refused for overlapping an approved leave; an intermittent leave reque
 certification refused from the supervisor and taken from the employee's file, acknowledged,
 approved; absences against an entitlement an earlier leave has nearly used (one refused with the
 balance); ``hr status`` and ``hr leave balance`` show it; exhausted, it is referred, and the
-referral is answered with ``hr decide``.
+referral is answered with ``hr decide``. The scripted demo (``hr demo --leave``) runs to its
+referral.
 """
 
 from __future__ import annotations
@@ -114,3 +115,16 @@ async def test_an_intermittent_leave_from_the_cli_until_referred(stack: Stack, t
         stack.client.get_workflow_handle(wid, result_type=lv.LeaveResult).result(), 30
     )
     assert result.outcome == lv.REFERRED
+
+
+async def test_the_leave_demo_runs_to_its_referral(stack: Stack):
+    from cli.leave_demo import run_leave_demo
+
+    lines: list[str] = []
+    result = await run_leave_demo(stack.client, stack.settings, stack.engine, echo=lines.append)
+    assert result.outcome == lv.REFERRED
+    printed = "\n".join(lines)
+    assert "the generic decision: refused: answer certification with `hr leave certify`" in printed
+    assert "exceed the remaining entitlement: 0 of 480 hours left" in printed
+    assert "approval: E1006 approve; the designation notice goes out" in printed
+    assert "chronic condition" not in printed and "Treatment twice" not in printed
