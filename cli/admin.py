@@ -32,8 +32,13 @@ def admin_setup() -> None:
             fail(str(err), code=2)
 
     async def body() -> None:
+        from cli.store import require_hr_staff, store_engine
         from service.schedules import ensure_schedules
 
+        try:  # the sweep runs as this person: HR staff of the store, checked before anything is written
+            require_hr_staff(store_engine(settings), settings.sweep_requested_by, "run the review sweep")
+        except CliError as err:
+            raise CliError(f"HR_SWEEP_REQUESTED_BY: {err}") from None
         client = await connect(settings)
         if await ensure_namespace(client, settings.temporal_namespace):
             typer.echo(f"namespace {settings.temporal_namespace} registered")

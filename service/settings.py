@@ -96,12 +96,12 @@ class Settings(BaseSettings):
     codec_previous_keys: SecretStr | None = None
     # The yearly job-description review sweep (a Temporal Schedule made by `hr admin setup`):
     # the day (MM-DD) and time (HH:MM) it runs, in the time zone, the age that makes a description
-    # due, and the HR person id it runs as.
+    # due, and the HR person id it runs as (HR staff in the store; `hr admin setup` checks).
     sweep_schedule_date: str = "01-15"
     sweep_schedule_time: str = "06:00"
     sweep_schedule_timezone: str = "UTC"
     sweep_older_than_years: int = 10
-    sweep_requested_by: str = "hr-analyst"
+    sweep_requested_by: str = "E1008"
     # Prometheus metrics of a worker (the SDK's and the service's) on HR_METRICS_HOST:HR_METRICS_PORT;
     # unset: no metrics endpoint.
     metrics_port: int | None = None
