@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.service import TLSConfig
 
 from service.client import ClientConfigError, connect, tls_config
@@ -123,11 +124,8 @@ async def test_tls_with_the_cluster_ca_and_a_client_certificate(ops_stack: OpsSt
             temporal_tls_key=str(pki["client_key"]),
         )
         client = await connect(good)
-        assert (
-            await client.workflow_service.get_system_info(
-                __import__("temporalio.api.workflowservice.v1", fromlist=["x"]).GetSystemInfoRequest()
-            )
-        ).server_version
+        info = await client.workflow_service.get_system_info(GetSystemInfoRequest())
+        assert info.server_version
         # without the client certificate the frontend refuses the handshake
         with pytest.raises(RuntimeError):
             await asyncio.wait_for(
