@@ -29,7 +29,7 @@ from activities.register import RegisterActivities
 from activities.store import Unstorable
 from service.client import connect
 from service.logging import configure_logging
-from service.metrics import MetricsInterceptor, metered_mailer, metrics_runtime
+from service.metrics import MetricsInterceptor, metered_mailer, metrics_runtime, report_waiting
 from service.settings import Settings, get_settings
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
@@ -184,7 +184,14 @@ async def main() -> None:
             "workflow history; set HR_CODEC_KEY (hr admin new-codec-key) outside a demo"
         )
     async with mailer_running(mailer):
-        await worker.run()
+        if runtime is None:
+            await worker.run()
+            return
+        gauges = asyncio.create_task(report_waiting(client, runtime.metric_meter))
+        try:
+            await worker.run()
+        finally:
+            gauges.cancel()
 
 
 if __name__ == "__main__":

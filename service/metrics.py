@@ -12,18 +12,25 @@ task-slot and poller gauges, …) and the service's appear on the one endpoint:
   latency of every activity (``hr_activity_seconds``, label ``activity_type``; activities are
   the store's reads and writes, so this is the store latency as the processes see it);
 - from ``MeteredMailer``: notification deliveries (``hr_notifications_sent``), failures
-  (``hr_notifications_failed``) and retries (``hr_notifications_retrying``).
+  (``hr_notifications_failed``) and retries (``hr_notifications_retrying``);
+- from ``report_waiting`` (every minute, from the visibility store): processes waiting for a
+  person now (``hr_processes_waiting``) and those past a step's due date
+  (``hr_processes_overdue``), by ``action_type`` (``HrActionType``). Counters restart with a
+  worker; these gauges are the current state, the same on every worker (use ``max``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
-from datetime import datetime
+from collections import Counter
+from datetime import datetime, timezone
 from threading import Event
 from typing import Any
 
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import (
@@ -36,6 +43,7 @@ from temporalio.worker import (
 )
 
 from activities.mailer import Mailer, Pass
+from schemas.search_attributes import HR_ACTION_TYPE, HR_DUE_AT, HR_PENDING_APPROVERS
 from service.settings import Settings
 from workflows import observability
 
@@ -151,3 +159,47 @@ def metered_mailer(settings: Settings, engine: Any, runtime: Runtime | None) -> 
     if isinstance(mailer, MeteredMailer) and runtime is not None:
         mailer.meter = runtime.metric_meter
     return mailer
+
+
+# ----- processes waiting for people, from visibility --------------------------------------------
+
+WAITING_QUERY = f"ExecutionStatus = 'Running' AND {HR_PENDING_APPROVERS.name} IS NOT NULL"
+WAITING_LIMIT = 50_000
+"""At most this many waiting processes are read per sample (a city has far fewer)."""
+
+
+async def sample_waiting(client: Client, now: datetime | None = None) -> dict[str, tuple[int, int]]:
+    """``{action type: (waiting, overdue)}`` of the running processes waiting for a person."""
+    now = now or datetime.now(timezone.utc)
+    waiting: Counter[str] = Counter()
+    overdue: Counter[str] = Counter()
+    async for execution in client.list_workflows(WAITING_QUERY, limit=WAITING_LIMIT):
+        attributes = execution.typed_search_attributes
+        kind = attributes.get(HR_ACTION_TYPE) or "unknown"
+        waiting[kind] += 1
+        due = attributes.get(HR_DUE_AT)
+        if due is not None and due < now:
+            overdue[kind] += 1
+    return {kind: (waiting[kind], overdue[kind]) for kind in waiting}
+
+
+async def report_waiting(client: Client, meter: MetricMeter, *, every_seconds: float = 60.0) -> None:
+    """Sets ``hr_processes_waiting`` and ``hr_processes_overdue`` from visibility, forever.
+
+    A kind no longer waiting is set to 0; a failed sample is skipped (the next one tries again).
+    """
+    waiting_gauge = meter.create_gauge("hr_processes_waiting", "Running processes waiting for a person")
+    overdue_gauge = meter.create_gauge("hr_processes_overdue", "Waiting processes past a step's due date")
+    seen: set[str] = set()
+    while True:
+        try:
+            sample = await sample_waiting(client)
+        except Exception:  # noqa: BLE001 (the server may be away for a moment)
+            sample = None
+        if sample is not None:
+            for kind in seen | set(sample):
+                count, late = sample.get(kind, (0, 0))
+                waiting_gauge.set(count, {"action_type": kind})
+                overdue_gauge.set(late, {"action_type": kind})
+            seen |= set(sample)
+        await asyncio.sleep(every_seconds)

@@ -8,6 +8,7 @@ import socket
 import urllib.request
 import uuid
 from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +16,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import WorkflowUpdateFailedError
 
 from service.client import connect
-from service.metrics import MeteredMailer, MetricsPortError, metrics_runtime
+from service.metrics import (
+    MeteredMailer,
+    MetricsPortError,
+    metrics_runtime,
+    report_waiting,
+    sample_waiting,
+)
 from service.settings import Settings
 from tests.harness_common import MAIL_FROM, delivered
 from tests.review_harness import Review, approve_all
@@ -70,8 +77,19 @@ async def test_metrics_endpoint_after_a_review_cycle(ops_stack: OpsStack, tmp_pa
         ):
             handle = await review.start()
             await review.wait_for_step(handle, "review-")
+            waiting = asyncio.create_task(
+                report_waiting(ops_stack.client, runtime.metric_meter, every_seconds=0.2)
+            )
+            await asyncio.sleep(1.0)  # visibility catches up; the gauge is set
             with pytest.raises(WorkflowUpdateFailedError):  # not a respondent: refused
                 await review.decide(handle, "E1001", "approve")
+            waiting.cancel()
+            later = await sample_waiting(
+                ops_stack.client, now=datetime.now(timezone.utc) + timedelta(days=400)
+            )
+            now = await sample_waiting(ops_stack.client)
+            assert later["jd_review"][0] == later["jd_review"][1] >= 1  # past its due date: overdue
+            assert now["jd_review"][0] == later["jd_review"][0] and now["jd_review"][1] == 0
             await review.drive(handle, approve_all)
             await handle.result()
             await delivered(ops_stack.engine, smtp, handle.id)
@@ -91,6 +109,7 @@ async def test_metrics_endpoint_after_a_review_cycle(ops_stack: OpsStack, tmp_pa
     assert total(samples, "hr_decisions_refused", reason="not_respondent", **review_type) == 1
     assert total(samples, "hr_notifications_sent") >= 1
     assert total(samples, "hr_activity_seconds_count", activity_type="record_audit", outcome="completed") >= 4
+    assert total(samples, "hr_processes_waiting", action_type="jd_review") >= 1
     # the SDK's own, through the same runtime's telemetry
     assert total(samples, "temporal_workflow_completed", workflow_type="JobDescriptionReview") >= 1
     assert any(name.startswith("temporal_activity_execution_latency") for name in samples)
