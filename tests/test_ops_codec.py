@@ -136,3 +136,46 @@ def test_rotate_key_prints_the_new_key_and_the_steps_never_the_old_key():
     none = _hr({}, "admin", "rotate-key")
     assert none.returncode == 1 and len(none.stderr.strip().splitlines()) == 1
     assert "HR_CODEC_KEY is not set" in none.stderr
+
+
+def test_the_codec_server_decodes_every_held_key_and_names_a_missing_one():
+    """The Web UI's decoder after a rotation: old and new payloads decode; one whose key is gone
+    is a 400 whose message names the key id (and never a key)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from google.protobuf import json_format
+    from temporalio.api.common.v1 import Payloads
+
+    from service.codec_server import CodecServer
+
+    old, new, gone = new_key(), new_key(), new_key()
+    rotated = _codec(Settings(codec_key=new, codec_key_id="hr-3", codec_previous_keys=f"hr-2:{old}"))
+    written = [
+        *_codec(Settings(codec_key=old, codec_key_id="hr-2")).encode_sync([_payload(b'"old"')]),
+        *rotated.encode_sync([_payload(b'"new"')]),
+    ]
+    lost = _codec(Settings(codec_key=gone, codec_key_id="hr-1")).encode_sync([_payload(b'"lost"')])
+
+    def post(url: str, payloads: list[Payload]) -> tuple[int, bytes]:
+        body = json_format.MessageToJson(Payloads(payloads=payloads)).encode()
+        request = urllib.request.Request(
+            f"{url}/decode", body, {"Content-Type": "application/json", "Authorization": "Bearer tok"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    with CodecServer(rotated, auth_token="tok") as server:
+        status, body = post(server.url, written)
+        assert status == 200
+        decoded = json_format.Parse(body, Payloads()).payloads
+        assert [p.data for p in decoded] == [b'"old"', b'"new"']
+        status, body = post(server.url, lost)
+    assert status == 400
+    message = json.loads(body)["message"]
+    assert "key id 'hr-1'" in message and "HR_CODEC_PREVIOUS_KEYS" in message
+    assert gone not in message and old not in message and new not in message
