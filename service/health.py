@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 from temporalio.api.common.v1 import Payload
@@ -88,6 +89,10 @@ def check_store(engine: Engine, shown_url: str) -> Check:
     from activities.db import _current_revision, head_revision
 
     head = head_revision()
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database).exists():  # connecting would create it: a check writes nothing
+            return Check("store", False, f"{shown_url}: no such file; run `hr db upgrade` (or `hr seed`)")
     try:
         with engine.connect() as connection:
             current = _current_revision(connection)

@@ -85,7 +85,7 @@ def metrics_runtime(settings: Settings) -> Runtime | None:
 class _ProcessCounts(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:  # noqa: A002 (SDK's name)
         from temporalio import workflow
-        from temporalio.exceptions import CancelledError
+        from temporalio.exceptions import CancelledError, FailureError
 
         if workflow.info().continued_run_id is None:  # a continue-as-new run is the same process
             observability.process_started()
@@ -96,7 +96,7 @@ class _ProcessCounts(WorkflowInboundInterceptor):
         except CancelledError:
             observability.process_completed("cancelled")
             raise
-        except BaseException:
+        except FailureError:  # the workflow fails (any other exception fails the task, retried)
             observability.process_completed("failed")
             raise
         observability.process_completed("completed")

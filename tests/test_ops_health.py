@@ -84,3 +84,7 @@ async def test_health_when_everything_is_down(ops_stack: OpsStack, tmp_path):
     assert lines["smtp"].startswith("FAIL smtp") and "refused" in lines["smtp"].lower()
     assert lines["codec key"].startswith("ok ") and "NOT encrypted" in lines["codec key"]
     assert (tmp_path / "empty.db").stat().st_size == 0  # a check writes nothing
+
+    missing = await ops_stack.hr_here("admin", "health", HR_DATABASE_URL=f"sqlite:///{tmp_path / 'none.db'}")
+    assert missing.code == 1 and "none.db: no such file; run `hr db upgrade`" in missing.out
+    assert not (tmp_path / "none.db").exists()
