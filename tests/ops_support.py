@@ -28,7 +28,6 @@ from temporalio.testing import WorkflowEnvironment
 from activities.db import make_engine
 from schemas.search_attributes import ALL_KEYS
 from service.settings import Settings
-from tests.dev_server import temporal_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,6 +109,8 @@ def base_env(**values: str) -> dict[str, str]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def ops_env() -> AsyncIterator[WorkflowEnvironment]:
+    from tests.dev_server import temporal_cli
+
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         search_attributes=ALL_KEYS,
@@ -122,11 +123,12 @@ async def ops_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def ops_stack(
     ops_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[OpsStack]:
-    """A seeded store and a task queue with an in-process worker on the ops dev server."""
+    """A seeded store and a task queue with an in-process worker on the ops dev server (one for the
+    session: every ops test module shares it, each test uses task queues or ids of its own)."""
     from worker import build_worker
 
     folder = tmp_path_factory.mktemp("ops")

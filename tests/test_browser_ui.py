@@ -35,7 +35,6 @@ from schemas.search_attributes import ALL_KEYS
 from service.codec import codec_from_settings, data_converter, new_key
 from service.codec_server import CodecServer, ui_origins
 from service.settings import Settings
-from tests.dev_server import temporal_cli
 from tests.smtp_server import _free_port as free_port
 from worker import build_worker
 
@@ -86,6 +85,8 @@ def chromium_path() -> str:
 
 
 async def test_the_web_ui_shows_a_recruitment_decoded_only_with_the_token(chromium_path, tmp_path):
+    from tests.dev_server import temporal_cli
+
     screens = tmp_path / "screens"
     screens.mkdir()
     ui_port = free_port()

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from temporalio.testing import WorkflowEnvironment
 
 from service.codec import new_key
-from tests.dev_server import temporal_cli
 from tests.smtp_server import SmtpSink
 
 if TYPE_CHECKING:
@@ -48,6 +47,8 @@ async def test_health_all_good(ops_stack: OpsStack):
 
 
 async def test_health_against_a_server_without_the_search_attributes(ops_stack: OpsStack):
+    from tests.dev_server import temporal_cli
+
     bare = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(), dev_server_log_level="error"
     )

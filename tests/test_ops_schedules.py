@@ -10,7 +10,12 @@ import asyncio
 import uuid
 from typing import TYPE_CHECKING
 
-from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverlapPolicy
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
+    ScheduleOverlapPolicy,
+)
 
 from schemas import jd_review as jd
 from schemas.schedules import SCHEDULED_SWEEP_WORKFLOW, ScheduledSweepResult
@@ -128,19 +133,41 @@ async def test_an_overlapping_run_is_skipped_and_a_run_sweeps(ops_stack: OpsStac
     info = (await handle.describe()).info
     assert info.num_actions == before + 1 and len(info.running_actions) == 1
     stuck = info.running_actions[0]
-    await client.get_workflow_handle(stuck.workflow_id).terminate("test: the idle run")
+    await client.get_workflow_handle(stuck.workflow_id, run_id=stuck.first_execution_run_id).terminate(
+        "test: the idle run"
+    )
+
+    async def nothing_running() -> bool:  # the schedule learns of the end a moment later
+        return not (await handle.describe()).info.running_actions
+
+    await _wait(nothing_running)
 
     # On the worker's queue a run sweeps this year's cycle through the review sweep.
     assert (await ops_stack.hr_here("admin", "setup")).code == 0
     assert (await ops_stack.hr_here("admin", "trigger-schedule", JD_SWEEP_SCHEDULE_ID)).code == 0
 
-    async def finished() -> str | None:
+    async def finished() -> ScheduleActionExecutionStartWorkflow | None:
         info = (await handle.describe()).info
-        done = [a for a in info.recent_actions if a.action.workflow_id != stuck.workflow_id]
-        return done[-1].action.workflow_id if done and not info.running_actions else None
+        # (by run: two runs started in the same second have the same workflow id)
+        done = [
+            a.action
+            for a in info.recent_actions
+            if a.action.first_execution_run_id != stuck.first_execution_run_id
+        ]
+        return done[-1] if done and not info.running_actions else None
 
-    run_id = await _wait(finished, timeout=40)
-    result = await client.get_workflow_handle(run_id, result_type=ScheduledSweepResult).result()
+    try:
+        run = await _wait(finished, timeout=60)
+    except AssertionError:
+        info = (await handle.describe()).info
+        states = [
+            (a.workflow_id, (await client.get_workflow_handle(a.workflow_id).describe()).status)
+            for a in info.running_actions
+        ]
+        raise AssertionError(f"no run finished: {info.recent_actions} running {states}") from None
+    result = await client.get_workflow_handle(
+        run.workflow_id, run_id=run.first_execution_run_id, result_type=ScheduledSweepResult
+    ).result()
     assert result.started_here and result.sweep_workflow_id == jd.sweep_workflow_id(result.cycle)
     sweep = await client.get_workflow_handle(result.sweep_workflow_id, result_type=jd.SweepResult).result()
     assert sweep.done and sweep.started >= 1
