@@ -24,6 +24,7 @@ import typer
 from cli import codec as cli_codec
 from cli import records as cli_records
 from cli.action import action_app
+from cli.admin import admin_app
 from cli.leave import leave_app
 from cli.onboarding import onboarding_app, probation_app
 from cli.recruitment import recruitment_app
@@ -81,7 +82,6 @@ app = HardExitTyper(
     add_completion=False,
 )
 review_app = typer.Typer(help="Job-description review cycles.", no_args_is_help=True)
-admin_app = typer.Typer(help="Set-up of a production Temporal cluster.", no_args_is_help=True)
 db_app = typer.Typer(help="The store's database schema.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
 app.add_typer(admin_app, name="admin")
@@ -343,7 +343,7 @@ def delegate(
     run(body())
 
 
-# --------------------------------------------------------------------------- worker, admin
+# --------------------------------------------------------------------------- worker
 
 
 @app.command("worker")
@@ -383,26 +383,6 @@ def run_mailer() -> None:
             await serve_forever()
 
     run(body(), interrupt_ok=True)
-
-
-@admin_app.command("setup")
-def admin_setup() -> None:
-    """Register the namespace (if missing) and the custom search attributes on the configured server."""
-    from service.devserver import ensure_namespace, ensure_search_attributes
-
-    settings = load_settings()
-
-    async def body() -> None:
-        client = await connect(settings)
-        if await ensure_namespace(client, settings.temporal_namespace):
-            typer.echo(f"namespace {settings.temporal_namespace} registered")
-        added = await ensure_search_attributes(client, settings.temporal_namespace)
-        if added:
-            typer.echo(f"search attributes added: {', '.join(added)}")
-        else:
-            typer.echo("search attributes already registered")
-
-    run(body())
 
 
 # --------------------------------------------------------------------------- dev, demo

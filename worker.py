@@ -30,6 +30,7 @@ from activities.register import RegisterActivities
 from activities.store import Unstorable
 from service.client import connect
 from service.logging import configure_logging
+from service.metrics import MetricsInterceptor, metered_mailer, metrics_runtime, report_waiting
 from service.settings import Settings, get_settings
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
@@ -39,6 +40,7 @@ from workflows.onboarding import Onboarding
 from workflows.personnel_action import PersonnelAction
 from workflows.probation import Probation
 from workflows.recruitment import Recruitment
+from workflows.scheduled_sweep import ScheduledReviewSweep
 
 WORKFLOWS = [
     JobDescriptionReview,
@@ -49,6 +51,7 @@ WORKFLOWS = [
     Onboarding,
     Probation,
     Leave,
+    ScheduledReviewSweep,
 ]
 
 PASSED_THROUGH = ("activities", "schemas", "sqlalchemy", "sqlmodel", "structlog", "alembic")
@@ -139,7 +142,7 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=runner or workflow_runner(),
-        interceptors=[Unstorable(), *interceptors],
+        interceptors=[Unstorable(), MetricsInterceptor(), *interceptors],
         activities=build_activities(settings, engine, client, mailer),
         activity_executor=ThreadPoolExecutor(max_workers=16),
     )
@@ -169,13 +172,16 @@ async def main() -> None:
     """Connects with the environment's settings and runs until interrupted."""
     settings = get_settings()
     configure_logging(settings)
+    runtime = metrics_runtime(settings)  # the Prometheus endpoint, when HR_METRICS_PORT is set
     engine = make_engine(settings.database_url)
     create_schema(engine)
-    client = await connect(settings)
-    mailer = Mailer.from_settings(settings, engine)
+    client = await connect(settings, runtime=runtime)
+    mailer = metered_mailer(settings, engine, runtime)
     worker = build_worker(client, settings, engine, mailer=mailer)
     log = structlog.get_logger("hr.worker")
     log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
+    if runtime is not None:
+        log.info("metrics", endpoint=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     if mailer is None:
         log.info("no SMTP host (HR_SMTP_HOST): notices stay in the outbox")
     if settings.codec_key is None:
@@ -184,7 +190,14 @@ async def main() -> None:
             "workflow history; set HR_CODEC_KEY (hr admin new-codec-key) outside a demo"
         )
     async with mailer_running(mailer):
-        await worker.run()
+        if runtime is None:
+            await worker.run()
+            return
+        gauges = asyncio.create_task(report_waiting(client, runtime.metric_meter))
+        try:
+            await worker.run()
+        finally:
+            gauges.cancel()
 
 
 if __name__ == "__main__":

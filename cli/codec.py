@@ -1,4 +1,4 @@
-"""``hr codec-server`` and ``hr admin new-codec-key``: the payload codec from the command line."""
+"""``hr codec-server``, ``hr admin new-codec-key`` and ``hr admin rotate-key``: the payload codec."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.support import CliError, load_settings, run, serve_forever, stop_on_sigterm
+from cli.support import CliError, fail, load_settings, run, serve_forever, stop_on_sigterm
 
 
 def codec_server(
@@ -62,7 +62,50 @@ def new_codec_key() -> None:
     )
 
 
+def rotate_key(
+    key_id: Annotated[
+        str | None, typer.Option("--key-id", help="Id of the new key; default: after HR_CODEC_KEY_ID's.")
+    ] = None,
+) -> None:
+    """Make the next codec key and print how to roll it out while processes stay open.
+
+    The new key is printed on stdout (a secret: put it in the secrets store); the steps on
+    stderr. The current key is never printed.
+    """
+    from service.codec import codec_from_settings, new_key, next_key_id
+
+    settings = load_settings()
+    try:
+        codec = codec_from_settings(settings)
+    except ValueError as err:
+        fail(str(err))
+    if codec is None:
+        fail("HR_CODEC_KEY is not set: there is no key to rotate; `hr admin new-codec-key` makes one")
+    new_id = (key_id or next_key_id(codec.key_id)).strip()
+    if not new_id or not new_id.isascii() or not new_id.isprintable() or ":" in new_id or "," in new_id:
+        fail(f"--key-id {new_id!r} must be a printable ASCII label without ':' or ',', e.g. hr-2")
+    if new_id in codec.key_ids:
+        fail(f"--key-id {new_id} is already in use (keys held: {', '.join(codec.key_ids)})")
+    key = new_key()
+    held = [f"{codec.key_id}:<the current HR_CODEC_KEY>", *(f"{k}:<its key>" for k in codec.key_ids[1:])]
+    previous = ",".join(held)
+    typer.echo(key)
+    steps = [
+        f"new key id {new_id}; the key is on stdout above. Roll it out in three steps:",
+        f"1. everywhere (workers, CLI, codec server, web): add it as a key that only decrypts, "
+        f"HR_CODEC_PREVIOUS_KEYS={new_id}:<new key>,{previous}; restart them one by one",
+        f"2. everywhere: HR_CODEC_KEY=<new key> HR_CODEC_KEY_ID={new_id} "
+        f"HR_CODEC_PREVIOUS_KEYS={previous}; restart them one by one (now the new key encrypts)",
+        f"3. keep {codec.key_id} in HR_CODEC_PREVIOUS_KEYS while any history written with it is kept "
+        "(open processes, and closed ones for the namespace's retention); then remove it",
+        "a payload whose key is gone fails with an error naming its key id: put that key back",
+    ]
+    for line in steps:
+        typer.echo(line, err=True)
+
+
 def register(app: typer.Typer, admin_app: typer.Typer) -> None:
-    """Adds ``codec-server`` to the ``hr`` app and ``new-codec-key`` to ``hr admin``."""
+    """Adds ``codec-server`` to the ``hr`` app and ``new-codec-key``, ``rotate-key`` to ``hr admin``."""
     app.command("codec-server")(codec_server)
     admin_app.command("new-codec-key")(new_codec_key)
+    admin_app.command("rotate-key")(rotate_key)

@@ -11,6 +11,11 @@ An encrypted payload is ``nonce (12 bytes) || ciphertext+tag`` with the metadata
 the ciphertext as associated data, so a payload relabelled with another key id does not decrypt.
 Decoding leaves payloads without that encoding untouched, so histories recorded before the key
 was configured still replay.
+
+Key rotation: the codec holds several keys by id. ``HR_CODEC_KEY`` (id ``HR_CODEC_KEY_ID``)
+encrypts; it and every key of ``HR_CODEC_PREVIOUS_KEYS`` (``id:key,id:key``) decrypt, so a key
+can be replaced while processes are open. The payload format is unchanged: each payload names
+its key id, and one whose key is gone fails with an error naming that id.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import base64
 import binascii
 import dataclasses
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
@@ -82,17 +87,28 @@ def key_from_env_value(text: str) -> bytes:
 class EncryptionCodec(PayloadCodec):
     """AES-256-GCM with a random 96-bit nonce per payload, labelled with the key's id."""
 
-    def __init__(self, key: bytes, key_id: str) -> None:
+    def __init__(self, key: bytes, key_id: str, previous: Mapping[str, bytes] | None = None) -> None:
+        """``key`` (id ``key_id``) encrypts; it and every ``previous`` key (by id) decrypt."""
         super().__init__()
-        if len(key) != KEY_BYTES:
-            raise CodecKeyError(f"the codec key must be {KEY_BYTES} bytes, not {len(key)}")
-        if not key_id:
-            raise CodecKeyError("the codec key id must not be empty")
+        for kid, k in {key_id: key, **(previous or {})}.items():
+            if len(k) != KEY_BYTES:
+                raise CodecKeyError(f"the codec key {kid!r} must be {KEY_BYTES} bytes, not {len(k)}")
+            if not kid:
+                raise CodecKeyError("the codec key id must not be empty")
+        if key_id in (previous or {}) and previous and previous[key_id] != key:
+            raise CodecKeyError(f"key id {key_id!r} names two different keys (HR_CODEC_PREVIOUS_KEYS)")
         self.key_id = key_id
         self._aead = AESGCM(key)
+        self._decrypting = {kid: AESGCM(k) for kid, k in (previous or {}).items()}
+        self._decrypting[key_id] = self._aead
+
+    @property
+    def key_ids(self) -> list[str]:
+        """Every key id this codec decrypts, the encrypting one first."""
+        return [self.key_id, *sorted(k for k in self._decrypting if k != self.key_id)]
 
     def __repr__(self) -> str:  # never the key
-        return f"EncryptionCodec(key_id={self.key_id!r})"
+        return f"EncryptionCodec(key_id={self.key_id!r}, key_ids={self.key_ids!r})"
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return self.encode_sync(payloads)
@@ -118,19 +134,22 @@ class EncryptionCodec(PayloadCodec):
 
     def decrypt_payload(self, payload: Payload) -> Payload:
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
-        if key_id != self.key_id:
+        aead = self._decrypting.get(key_id)
+        if aead is None:
+            others = ", ".join(repr(k) for k in self.key_ids[1:]) or "none"
             raise PayloadDecryptionError(
                 f"payload encrypted with key id {key_id or '(none)'!r}, but the configured key is "
-                f"{self.key_id!r} (HR_CODEC_KEY_ID); configure the key it was written with"
+                f"{self.key_id!r} (HR_CODEC_KEY_ID) and the previous keys are {others} "
+                f"(HR_CODEC_PREVIOUS_KEYS); add {key_id or '(none)'!r}:<its key> to HR_CODEC_PREVIOUS_KEYS"
             )
         data = payload.data
         if len(data) < NONCE_BYTES + TAG_BYTES:
             raise PayloadDecryptionError(f"encrypted payload too short ({len(data)} bytes)")
         try:
-            plain = self._aead.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
+            plain = aead.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
         except InvalidTag:
             raise PayloadDecryptionError(
-                f"payload labelled with key id {key_id!r} does not decrypt with the configured key "
+                f"payload labelled with key id {key_id!r} does not decrypt with the key of that id "
                 "(a different key under the same id, or corrupted data)"
             ) from None
         return Payload.FromString(plain)
@@ -144,7 +163,46 @@ def codec_from_settings(settings: Settings) -> EncryptionCodec | None:
     """The codec for ``HR_CODEC_KEY`` / ``HR_CODEC_KEY_ID``; None when no key is configured."""
     if settings.codec_key is None:  # a blank HR_CODEC_KEY is None too (service/settings.py)
         return None
-    return EncryptionCodec(key_from_env_value(settings.codec_key.get_secret_value()), settings.codec_key_id)
+    previous = getattr(settings, "codec_previous_keys", None)
+    return EncryptionCodec(
+        key_from_env_value(settings.codec_key.get_secret_value()),
+        settings.codec_key_id,
+        parse_previous_keys(previous.get_secret_value()) if previous is not None else None,
+    )
+
+
+def parse_previous_keys(text: str) -> dict[str, bytes]:
+    """``HR_CODEC_PREVIOUS_KEYS``: ``id:base64key`` pairs, comma-separated, into ``{id: key}``.
+
+    Errors name the key id (or the entry's position), never a key.
+    """
+    keys: dict[str, bytes] = {}
+    for position, entry in enumerate((e.strip() for e in text.split(",")), start=1):
+        if not entry:
+            continue
+        key_id, sep, value = entry.rpartition(":")
+        key_id = key_id.strip()
+        if not sep or not key_id:
+            raise CodecKeyError(
+                f"HR_CODEC_PREVIOUS_KEYS entry {position} is not 'id:key' (e.g. hr-1:<base64 key>)"
+            )
+        if key_id in keys:
+            raise CodecKeyError(f"HR_CODEC_PREVIOUS_KEYS names key id {key_id!r} twice")
+        try:
+            keys[key_id] = key_from_env_value(value)
+        except CodecKeyError as err:
+            raise CodecKeyError(
+                f"HR_CODEC_PREVIOUS_KEYS key id {key_id!r}: {str(err).removeprefix('HR_CODEC_KEY ')}"
+            ) from None
+    return keys
+
+
+def next_key_id(key_id: str) -> str:
+    """The id of the key after ``key_id``: ``hr-1`` -> ``hr-2``, ``x`` -> ``x-2``."""
+    stem, sep, number = key_id.rpartition("-")
+    if sep and number.isdigit():
+        return f"{stem}-{int(number) + 1}"
+    return f"{key_id}-2"
 
 
 def data_converter(settings: Settings) -> DataConverter:

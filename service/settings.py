@@ -89,6 +89,32 @@ class Settings(BaseSettings):
     # The probation of `hr demo --onboarding`'s hire (30s, 2m, 1h, 10d); under a day it counts
     # from the moment the probation starts. Only the demo sets it on its recruitment.
     demo_probation: timedelta = timedelta(minutes=1)
+    # ----- operations (issue 12) -----
+    # Retired codec keys that still decrypt (never encrypt): "id:base64key,id:base64key".
+    # Rotation (`hr admin rotate-key`): the new key becomes HR_CODEC_KEY/HR_CODEC_KEY_ID and the
+    # old one moves here until no history that needs it is kept any more.
+    codec_previous_keys: SecretStr | None = None
+    # The yearly job-description review sweep (a Temporal Schedule made by `hr admin setup`):
+    # the day (MM-DD) and time (HH:MM) it runs, in the time zone, the age that makes a description
+    # due, and the HR person id it runs as (HR staff in the store; `hr admin setup` checks).
+    sweep_schedule_date: str = "01-15"
+    sweep_schedule_time: str = "06:00"
+    sweep_schedule_timezone: str = "UTC"
+    sweep_older_than_years: int = 10
+    sweep_requested_by: str = "E1008"
+    # Prometheus metrics of a worker (the SDK's and the service's) on HR_METRICS_HOST:HR_METRICS_PORT;
+    # unset: no metrics endpoint.
+    metrics_port: int | None = None
+    metrics_host: str = "0.0.0.0"
+    # Client TLS (a Temporal cluster with TLS, Temporal Cloud): files of PEM text. A CA file alone
+    # checks the server; a certificate and key are the client's own (mTLS); HR_TEMPORAL_TLS=true
+    # with no files uses the system's roots. HR_TEMPORAL_API_KEY (Temporal Cloud) implies TLS.
+    temporal_tls: bool = False
+    temporal_tls_ca: str | None = None
+    temporal_tls_cert: str | None = None
+    temporal_tls_key: str | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -148,6 +174,60 @@ class Settings(BaseSettings):
         value = value.strip()
         if not value or not value.isascii() or not value.isprintable():
             raise ValueError("HR_CODEC_KEY_ID must be a non-empty printable ASCII label, e.g. hr-1")
+        return value
+
+    @field_validator("codec_previous_keys", "temporal_api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(text, str) and not text.strip() else value
+
+    @field_validator("codec_previous_keys")
+    @classmethod
+    def _previous_keys_are_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        from service.codec import parse_previous_keys
+
+        parse_previous_keys(value.get_secret_value())  # raises naming the key id, never the key
+        return value
+
+    @field_validator("sweep_schedule_date")
+    @classmethod
+    def _schedule_date(cls, value: str) -> str:
+        from service.schedules import parse_month_day
+
+        parse_month_day(value)
+        return value.strip()
+
+    @field_validator("sweep_schedule_time")
+    @classmethod
+    def _schedule_time(cls, value: str) -> str:
+        from service.schedules import parse_hour_minute
+
+        parse_hour_minute(value)
+        return value.strip()
+
+    @field_validator("sweep_schedule_timezone")
+    @classmethod
+    def _schedule_timezone(cls, value: str) -> str:
+        from service.schedules import check_time_zone
+
+        check_time_zone(value)
+        return value.strip()
+
+    @field_validator("sweep_older_than_years")
+    @classmethod
+    def _sweep_age(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("HR_SWEEP_OLDER_THAN_YEARS must be between 1 and 100, e.g. 10")
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _metrics_port(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 65535:
+            raise ValueError("HR_METRICS_PORT must be a port number (1-65535), e.g. 9464")
         return value
 
     @classmethod

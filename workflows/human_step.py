@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.limits import read_argument
     from schemas.search_attributes import HR_DUE_AT, HR_PENDING_APPROVERS, HR_STAGE
 
+from workflows import observability
 from workflows.rules.deadlines import (
     DEFAULT,
     ESCALATE,
@@ -113,7 +114,8 @@ def run_key(*parts: str) -> str:
 
 async def run_activity(method: Callable[..., Any], arg: Any, **options: Any) -> Any:
     """Runs an activity method with the service's options (``options`` override them)."""
-    return await workflow.execute_activity_method(method, arg, **(ACTIVITY_OPTIONS | options))
+    summary = {"summary": observability.activity_summary(method, arg)}  # the UI's timeline label
+    return await workflow.execute_activity_method(method, arg, **(summary | ACTIVITY_OPTIONS | options))
 
 
 def audit_row(
@@ -259,6 +261,7 @@ class HumanSteps:
             person_id, details = check_answer(state, inp, way)
             self._check_answer_extra(state, inp, details)
         except DecisionRefused as err:
+            observability.decision_refused(str(err))  # a metric: skipped on replay
             raise refused(str(err)) from None
         return state, person_id, details
 
@@ -441,6 +444,7 @@ class HumanSteps:
         )
         state = StepState(spec=spec, opened_at=workflow.now())
         self._steps[spec.step_id] = state
+        observability.step_opened(spec.step_id)
         self._refresh_visibility()
         invited = pending(spec, state.answers)  # before any await: someone may answer at once
         await asyncio.gather(
@@ -457,13 +461,18 @@ class HumanSteps:
             delay = (event.at - workflow.now()).total_seconds()
             if delay > 0:
                 try:
-                    await workflow.wait_condition(condition, timeout=delay)
+                    await workflow.wait_condition(
+                        condition,
+                        timeout=delay,
+                        timeout_summary=observability.timer_summary(event.kind, spec.step_id),
+                    )
                     continue
                 except asyncio.TimeoutError:
                     pass
             state.fired.append(event.key)
             await self._on_event(state, event)
         state.closed = True
+        observability.step_closed(spec.step_id)
         self._refresh_visibility()
         if self._withdrawal is not None:
             raise Withdrawn()
@@ -482,6 +491,7 @@ class HumanSteps:
         return step_events(state.opened_at, state.spec.due_at, state.spec.policy, has_defaults)
 
     async def _on_event(self, state: StepState, event: StepEvent) -> None:
+        observability.step_event(state.spec.step_id, event.kind)
         waiting = pending(state.spec, state.answers)
         if event.kind == REMINDER:
             await self._notify(state, "reminder", waiting, event.key)
