@@ -10,7 +10,9 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.seed_recruitment import demo_application
 from schemas import onboarding as ob
@@ -295,6 +297,18 @@ async def test_a_missing_cjis_clearance_is_escalated_at_30_days_and_awaited_at_t
     assert (result.outcome, result.permanent_on) == (ob.PERMANENT, cleared_on)  # it waited for it
     assert [e.kind for e in onboard.history(employee)] == ["probation_started", "cjis_cleared", "permanent"]
     assert onboard.employment_status(employee) == PERMANENT
+    # The UI's timeline says what each of the probation clock's timers waited for.
+    history = await handle.fetch_history()
+    summaries = [
+        pydantic_data_converter.payload_converter.from_payload(e.user_metadata.summary, str)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED and e.user_metadata.HasField("summary")
+    ]
+    assert summaries[:3] == [
+        "CJIS clearance check",
+        "probation reminder 14 days before the end",  # the 30-day one fell with the CJIS check
+        "probation ends",
+    ]
 
 
 async def test_onboarding_refusals_a_late_task_a_reopened_task_and_a_withdrawal(onboard: Onboard):

@@ -45,6 +45,15 @@ CJIS_COMMAND = "hr probation cjis"
 CJIS_STEP = "cjis"
 
 
+
+def _timer_summary(event: rules.ProbationEvent) -> str:
+    """What the probation's clock waits for, for the UI's timeline (codes only)."""
+    if event.kind == rules.REMIND:
+        return f"probation reminder {event.days_before} days before the end"
+    if event.kind == rules.CJIS_CHECK:
+        return "CJIS clearance check"
+    return "probation ends"
+
 @workflow.defn(name="Probation")
 class Probation(EmploymentSteps):
     ACTION_TYPE = "probation"
@@ -172,7 +181,11 @@ class Probation(EmploymentSteps):
             delay = (event.at - workflow.now()).total_seconds()
             if delay > 0:
                 try:
-                    await workflow.wait_condition(lambda: self._withdrawal is not None, timeout=delay)
+                    await workflow.wait_condition(
+                        lambda: self._withdrawal is not None,
+                        timeout=delay,
+                        timeout_summary=_timer_summary(event),
+                    )
                 except asyncio.TimeoutError:
                     pass
             if self._withdrawal is not None:
