@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -19,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
+from activities.identity import IdentityActivities, LinkIssuer
 from activities.mailer import Mailer, mailer_running
 from activities.notifications import NotificationActivities
 from activities.onboarding import OnboardingActivities
@@ -28,8 +30,10 @@ from activities.recruitment import RecruitmentActivities
 from activities.register import RegisterActivities
 from activities.store import Unstorable
 from service.client import connect
+from service.identity import load_keyring
 from service.logging import configure_logging
 from service.settings import Settings, get_settings
+from workflows.credentials import CredentialInterceptor
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
 from workflows.jd_sweep import JobDescriptionReviewSweep
@@ -53,6 +57,10 @@ PASSED_THROUGH = ("activities", "schemas", "sqlalchemy", "sqlmodel", "structlog"
 contracts, and third-party modules. Workflow code itself (``workflows``, its rules) is never
 passed through, so the sandbox's determinism checks see every line of it."""
 
+WORKFLOW_INTERCEPTORS: list[Interceptor] = [CredentialInterceptor()]
+"""Every worker and replayer runs them: each Update's and signal's credential reaches the
+human step's check (``workflows/credentials.py``)."""
+
 
 def workflow_runner(*also_passed_through: str) -> SandboxedWorkflowRunner:
     """The sandbox every workflow runs in, here and in the replay tests.
@@ -72,7 +80,18 @@ def build_activities(
     """Every activity, bound to its dependencies; a notice queued wakes ``mailer`` if given."""
     directory = DirectoryActivities(engine)
     records = RecordActivities(engine)
-    notifications = NotificationActivities(engine, on_queued=mailer.wake if mailer else None)
+    keyring = load_keyring(settings)
+    identity = IdentityActivities(keyring.public_keys)
+    links = None
+    if keyring.signing_key is not None:
+        links = LinkIssuer(
+            engine,
+            keyring,
+            settings.temporal_namespace,
+            settings.web_url,
+            timedelta(days=settings.auth_link_days),
+        )
+    notifications = NotificationActivities(engine, on_queued=mailer.wake if mailer else None, links=links)
     recruitment = RecruitmentActivities(engine, notifications)
     register = RegisterActivities(client)
     onboarding = OnboardingActivities(engine, notifications)
@@ -110,6 +129,7 @@ def build_activities(
         personnel.move_personnel_action_date,
         personnel.execute_personnel_action,
         personnel.close_work_order,
+        identity.verify_credential,
     ]
 
 
@@ -133,7 +153,7 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=runner or workflow_runner(),
-        interceptors=[Unstorable(), *interceptors],
+        interceptors=[Unstorable(), *WORKFLOW_INTERCEPTORS, *interceptors],
         activities=build_activities(settings, engine, client, mailer),
         activity_executor=ThreadPoolExecutor(max_workers=16),
     )

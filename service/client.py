@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor
 
 from service.codec import data_converter
 from service.settings import Settings
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, interceptors: Sequence[Interceptor] = ()) -> Client:
     """Connects to the configured Temporal server with the pydantic data converter.
 
     With ``HR_CODEC_KEY`` set, the converter encrypts every payload (``service/codec.py``);
@@ -18,4 +20,5 @@ async def connect(settings: Settings) -> Client:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        interceptors=interceptors,
     )

@@ -43,6 +43,7 @@ from tests.onboarding_harness import Onboard
 from tests.personnel_harness import Actions
 from tests.recruitment_harness import Hiring
 from tests.review_harness import Review, approve_all, revised
+from tests.signing import signing_interceptors
 from tests.smtp_server import SmtpSink
 from worker import worker_and_mailer
 
@@ -404,7 +405,9 @@ async def _recording(
 ) -> AsyncIterator[tuple[WorkflowEnvironment, Engine, str, SmtpSink]]:
     """A time-skipping server, a seeded SQLite store, SMTP and a worker (and its mailer) on a fresh queue."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=venv_binary("temporal-test-server"), data_converter=converter
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=converter,
+        interceptors=signing_interceptors(),
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=indexed_types())

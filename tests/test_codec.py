@@ -43,6 +43,7 @@ from service.codec_server import (
 )
 from service.settings import Settings, SettingsError
 from tests.conftest import venv_binary
+from tests.signing import signing_interceptors
 
 NAME = "Jordan Q. Applicant"
 EMAIL = "jordan.applicant@mail.example"
@@ -248,6 +249,7 @@ async def test_history_holds_no_clear_text_with_a_key():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
         data_converter=data_converter(settings),
+        interceptors=signing_interceptors(),
     )
     try:
         client = env.client
