@@ -19,9 +19,8 @@ def web() -> None:
         stop_on_sigterm()
         client = await connect(settings)
         async with web_running(settings, store_engine(settings), client):
-            typer.echo(
-                f"web application at {settings.web_url} (listening on {settings.web_host}:{settings.web_port})"
-            )
+            where = f"{settings.web_host}:{settings.web_port}"
+            typer.echo(f"web application at {settings.web_url} (listening on {where})")
             await serve_forever()
 
     run(body(), interrupt_ok=True)

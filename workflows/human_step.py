@@ -162,7 +162,14 @@ async def audit(
     await run_activity(
         RecordActivities.record_audit,
         audit_row(
-            step_id, actor_id, action, comment, on_behalf_of=on_behalf_of, event=event, at=at, token_id=token_id
+            step_id,
+            actor_id,
+            action,
+            comment,
+            on_behalf_of=on_behalf_of,
+            event=event,
+            at=at,
+            token_id=token_id,
         ),
     )
 
