@@ -41,6 +41,8 @@ ANSWER = "answer"
 LINK = "decision-link"
 """``purpose`` of a single-use decision link mailed with a notice (not a credential for answers)."""
 
+PURPOSES = {ANSWER: "answers", LINK: "opening a decision link"}
+
 NO_CREDENTIAL = "the answer carries no credential; sign in (`hr login --as PERSON`) and send it again"
 
 
@@ -87,6 +89,23 @@ class CallCredential:
 
 
 CALL: ContextVar[CallCredential | None] = ContextVar("hr_call_credential", default=None)
+
+
+def _warm_up() -> None:
+    """Fails one signature check here, outside any workflow sandbox: the cryptography library
+    looks up its ``InvalidSignature`` type on first use and aborts the process when that first
+    look-up happens inside the sandbox (an altered credential checked by a validator)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    try:
+        key.public_key().verify(b"\0" * 64, b"warm-up")
+    except InvalidSignature:
+        pass
+
+
+_warm_up()
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -157,7 +176,8 @@ def verify_token(
     if credential.expires_at <= at:
         raise CredentialRefused("the credential has expired; sign in again")
     if credential.purpose != purpose:
-        raise CredentialRefused(f"the credential is not a {purpose} credential")
+        given, wanted = (PURPOSES.get(p, p) for p in (credential.purpose, purpose))
+        raise CredentialRefused(f"the credential is for {given}, not for {wanted}")
     if workflow_id is not None and credential.workflow_id not in (None, workflow_id):
         raise CredentialRefused("the credential is for another workflow")
     return credential
