@@ -25,16 +25,16 @@ CLI_PEOPLE = [f"E{n}" for n in range(1001, 1100)]
 """People whose ``hr login`` is cached for the CLI's subprocesses (the seed and later hires)."""
 
 
-def test_keyring() -> KeyRing:
+def session_keyring() -> KeyRing:
     return load_keyring(Settings())
 
 
 def signing_interceptors(namespace: str = "default") -> list[SigningInterceptor]:
-    return [SigningInterceptor(issuing(test_keyring(), namespace, LIFETIME))]
+    return [SigningInterceptor(issuing(session_keyring(), namespace, LIFETIME))]
 
 
 def token_for(person_id: str, namespace: str = "default", **claims: object) -> str:
-    token, _ = test_keyring().issue(person_id, namespace, LIFETIME, **claims)  # type: ignore[arg-type]
+    token, _ = session_keyring().issue(person_id, namespace, LIFETIME, **claims)  # type: ignore[arg-type]
     return token
 
 

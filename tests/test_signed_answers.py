@@ -25,7 +25,7 @@ from service.identity import KeyRing
 from service.signing import SigningInterceptor
 from tests.conftest import venv_binary
 from tests.review_harness import Review, board_resolution
-from tests.signing import test_keyring, token_for, unsigned
+from tests.signing import session_keyring, token_for, unsigned
 
 
 def with_token(client: Client, token: str | None) -> Client:
@@ -60,7 +60,7 @@ async def test_every_kind_of_bad_credential_is_refused_and_changes_nothing(revie
     cases = {
         None: "the answer carries no credential",
         token_for("E1001"): f"the credential names E1001, not {supervisor}",
-        test_keyring().issue(supervisor, "default", timedelta(minutes=5), now=past)[0]: "has expired",
+        session_keyring().issue(supervisor, "default", timedelta(minutes=5), now=past)[0]: "has expired",
         altered(token_for(supervisor)): "not valid (altered, or its signature does not match)",
         foreign.issue(supervisor, "default", timedelta(minutes=5))[
             0
