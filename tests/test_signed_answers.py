@@ -56,7 +56,6 @@ async def test_every_kind_of_bad_credential_is_refused_and_changes_nothing(revie
     answer = DecisionInput(actor_id=supervisor, decision="approve", step_id="review-1")
     past = datetime.now(timezone.utc) - timedelta(hours=2)
     foreign = KeyRing(signing_key=Ed25519PrivateKey.generate())
-    foreign.public_keys[foreign.kid] = foreign.signing_key.public_key()  # type: ignore[union-attr]
     cases = {
         None: "the answer carries no credential",
         token_for("E1001"): f"the credential names E1001, not {supervisor}",

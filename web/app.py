@@ -103,8 +103,8 @@ def create_app(settings: Settings, engine: Engine, client: Client, keyring: KeyR
     def csrf_ok(binding: str, sent: str) -> bool:
         return bool(sent) and hmac.compare_digest(csrf_for(binding), sent)
 
-    def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(request, name, values, status_code=status)
+    def page(request: Request, name: str, http_status: int = 200, **values: Any) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, name, values, status_code=http_status)
 
     def message(request: Request, title: str, text: str, status: int) -> HTMLResponse:
         return page(request, "message.html", status, title=title, text=text)
