@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -15,7 +16,9 @@ from structlog.testing import capture_logs
 
 from schemas.credentials import LINK
 from service.identity import KeyRing, load_keyring, set_password
-from tests.web_stack import WebStack
+
+if TYPE_CHECKING:  # imported by pytest as a plugin (below), so that its asserts are rewritten
+    from tests.web_stack import WebStack
 
 pytest_plugins = ["tests.dev_server", "tests.web_stack"]
 
@@ -24,7 +27,8 @@ CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
 def browser(stack: WebStack) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=stack.app()), base_url="http://testserver")
+    transport = httpx.ASGITransport(app=stack.app())
+    return httpx.AsyncClient(transport=transport, base_url=stack.settings.web_url)
 
 
 async def sign_in(web: httpx.AsyncClient, person_id: str, password: str = PASSWORD) -> httpx.Response:
@@ -86,7 +90,7 @@ async def test_a_decision_link_signs_in_once_for_its_step_and_bad_links_get_a_cl
     handle, status = await web_stack.open_review()
     person = status.open_steps[0].pending[-1]
     link = await web_stack.link_mailed_to(person, handle.id)
-    path = link.removeprefix("http://testserver")
+    path = link.removeprefix(web_stack.settings.web_url)
     token = path.rsplit("/", 1)[1]
     keyring = load_keyring(web_stack.settings)
     foreign = KeyRing(signing_key=Ed25519PrivateKey.generate())

@@ -9,6 +9,7 @@ application bound to them. Its clients sign like a signed-in person's (``tests/s
 from __future__ import annotations
 
 import re
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -88,6 +89,12 @@ class WebStack:
         return found.group(1)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _body(message: Message) -> str:
     payload = message.get_payload(decode=True)
     return payload.decode() if isinstance(payload, bytes) else str(message.get_payload())
@@ -106,6 +113,7 @@ def _email(engine: Engine, person_id: str) -> str:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def web_stack(dev_env: WorkflowEnvironment, tmp_path) -> AsyncIterator[WebStack]:
+    port = free_port()
     db_url = f"sqlite:///{tmp_path / 'hr.db'}"
     engine = make_engine(db_url)
     create_schema(engine)
@@ -117,7 +125,7 @@ async def web_stack(dev_env: WorkflowEnvironment, tmp_path) -> AsyncIterator[Web
         smtp_host=smtp.host,
         smtp_port=smtp.port,
         task_queue=task_queue,
-        web_url="http://testserver",
+        web_url=f"http://127.0.0.1:{port}",
     )
     try:
         async with worker_and_mailer(
