@@ -15,6 +15,7 @@ the codec (``*_encrypted.json``, replayed with ``REPLAY_CODEC_KEY``).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import uuid
@@ -26,11 +27,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.db import make_engine
+from activities.db import make_engine, utcnow
 from activities.seed import seed_city
 from schemas import jd_review as jd
 from schemas.human_step import DecisionInput, ExtendDueInput, WithdrawInput
@@ -399,6 +401,49 @@ async def _onboarding_histories(onboard: Onboard) -> dict[str, str]:
     return histories
 
 
+async def _signed_histories(review: Review) -> dict[str, str]:
+    """Signed answers: an unsigned signal dropped, a signed signal and signed Updates taken (one
+    by a delegate's credential for the participant), an unsigned Update refused (never in
+    history), then the review to its adoption."""
+    from service.signing import SigningInterceptor
+    from tests.signing import token_for, unsigned
+
+    probe = await review.start()
+    supervisor = (await review.wait_for_step(probe, "review-1")).open_steps[0].pending[0]
+    await probe.terminate("probe")
+    with Session(review.engine) as s:
+        s.add(
+            Delegation(
+                delegator_id=supervisor,
+                delegate_id="E1030",
+                starts_on=date.today() - timedelta(days=1),
+                ends_on=date.today() + timedelta(days=60),
+                reason="on leave",
+                created_at=utcnow(),
+            )
+        )
+        s.commit()
+    handle = await review.start()
+    status = await review.wait_for_step(handle, "review-1")
+    raw = unsigned(review.client).get_workflow_handle(handle.id)
+    others = [p for p in status.open_steps[0].pending if p != supervisor]
+    await raw.signal("decide", DecisionInput(actor_id=others[0], decision="approve"))  # dropped
+    try:
+        await raw.execute_update("decide", DecisionInput(actor_id=others[0], decision="approve"))
+    except WorkflowUpdateFailedError:
+        pass  # refused by the validator: not in history
+    await handle.signal("decide", DecisionInput(actor_id=others[0], decision="approve"))  # signed
+    await review.wait_for(handle, lambda s: others[0] not in s.open_steps[0].pending)
+    config = review.client.config()
+    config["interceptors"] = [SigningInterceptor(lambda _actor: token_for("E1030"))]
+    await Client(**config).get_workflow_handle(handle.id).execute_update(
+        "decide", DecisionInput(actor_id=supervisor, decision="approve", step_id="review-1")
+    )
+    await review.drive(handle, approve_all)
+    await handle.result()
+    return {"jd_review_signed_answers_unsigned_dropped": (await handle.fetch_history()).to_json()}
+
+
 @asynccontextmanager
 async def _recording(
     converter: DataConverter,
@@ -429,7 +474,8 @@ async def _recording(
 
 async def main() -> None:
     """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``), or all."""
-    wanted = set(sys.argv[1:]) or {"review", "encrypted", "recruitment", "personnel", "onboarding"}
+    wanted = set(sys.argv[1:]) or {"review", "encrypted", "recruitment", "personnel", "onboarding", "signed"}
+    os.environ.setdefault("HR_AUTH_KEY_DIR", tempfile.mkdtemp())  # the recording's own key pair
     histories: dict[str, str] = {}
     if "review" in wanted:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
@@ -454,6 +500,9 @@ async def main() -> None:
             histories |= await _onboarding_histories(
                 Onboard(env=env, engine=engine, smtp=smtp, task_queue=queue)
             )
+    if "signed" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _signed_histories(Review(env=env, engine=engine, smtp=smtp, task_queue=queue))
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():
         path = HERE / f"{name}.json"

@@ -40,6 +40,7 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "onboarding_direct_appointment_late_reopened_permanent",
         "probation_cjis_escalated_awaited_permanent",
         "probation_extended_returned_released",
+        "jd_review_signed_answers_unsigned_dropped",
     }
 
 
