@@ -33,6 +33,7 @@ from service.client import connect
 from service.identity import load_keyring
 from service.logging import configure_logging
 from service.settings import Settings, get_settings
+from service.signing import issuing, signing_client
 from workflows.credentials import CredentialInterceptor
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
@@ -93,7 +94,12 @@ def build_activities(
         )
     notifications = NotificationActivities(engine, on_queued=mailer.wake if mailer else None, links=links)
     recruitment = RecruitmentActivities(engine, notifications)
-    register = RegisterActivities(client)
+    # The register's Updates are sent for the recruitment, for the HR actor it has checked: the
+    # worker signs them when it holds the signing key (else the register refuses them).
+    register_client = client
+    if keyring.signing_key is not None:
+        register_client = signing_client(client, issuing(keyring, settings.temporal_namespace))
+    register = RegisterActivities(register_client)
     onboarding = OnboardingActivities(engine, notifications)
     personnel = PersonnelActivities(engine)
     return [
@@ -130,6 +136,7 @@ def build_activities(
         personnel.execute_personnel_action,
         personnel.close_work_order,
         identity.verify_credential,
+        directory.current_hr_staff,
     ]
 
 
