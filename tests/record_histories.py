@@ -436,8 +436,10 @@ async def _signed_histories(review: Review) -> dict[str, str]:
     await review.wait_for(handle, lambda s: others[0] not in s.open_steps[0].pending)
     config = review.client.config()
     config["interceptors"] = [SigningInterceptor(lambda _actor: token_for("E1030"))]
-    await Client(**config).get_workflow_handle(handle.id).execute_update(
-        "decide", DecisionInput(actor_id=supervisor, decision="approve", step_id="review-1")
+    await (
+        Client(**config)
+        .get_workflow_handle(handle.id)
+        .execute_update("decide", DecisionInput(actor_id=supervisor, decision="approve", step_id="review-1"))
     )
     await review.drive(handle, approve_all)
     await handle.result()

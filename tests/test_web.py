@@ -145,3 +145,19 @@ async def test_a_forged_sign_in_form_is_refused(web_stack: WebStack, kind: str):
     async with browser(web_stack) as web:
         page = await web.post("/login", data={"person_id": "E1008", "password": PASSWORD, "csrf": "0" * 64})
         assert page.status_code == 403 and "hr_session" not in page.cookies
+
+
+async def test_the_demo_leaves_a_review_pending_and_prints_a_sign_in_link_that_opens_its_step(
+    web_stack: WebStack,
+):
+    from cli.demo import leave_one_pending
+
+    settings = web_stack.settings
+    lines: list[str] = []
+    link = await leave_one_pending(web_stack.client, settings, web_stack.engine, echo=lines.append)
+    assert link is not None and any(link in line and "pending approver" in line for line in lines)
+    workflow_id = lines[0].split()[0]
+    async with browser(web_stack) as web:
+        opened = await web.get(link.removeprefix(settings.web_url))
+        assert opened.status_code == 303 and opened.headers["location"].startswith(f"/steps/{workflow_id}/")
+    await web_stack.client.get_workflow_handle(workflow_id).terminate("done")
