@@ -83,3 +83,34 @@ async def test_set_password_login_and_the_cli_signing_with_the_cached_sign_in(st
 def test_the_settings_name_the_embedded_key_folder_by_default():
     settings = Settings.from_env({})
     assert (settings.auth_key_dir, settings.auth_token_dir) == ("var/auth", "var/auth/tokens")
+
+
+async def test_hr_web_serves_the_sign_in_page_on_its_own(stack: Stack):
+    """``hr web`` (production: the web application alone) answers until it is stopped."""
+    import signal
+    import socket
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = stack.cli_env | {"HR_WEB_PORT": str(port)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "starter.py", "web", cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(100):
+                try:
+                    page = await http.get(f"http://127.0.0.1:{port}/login")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("hr web did not answer")
+        assert page.status_code == 200 and 'name="password"' in page.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert f"listening on 127.0.0.1:{port}" in out.decode()

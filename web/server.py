@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 
 import uvicorn
@@ -38,7 +39,15 @@ async def web_running(
     """The web application served in this event loop until the block ends."""
     server = server_for(settings, engine, client, port=port)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # the CLI owns them
-    task = asyncio.create_task(server.serve())
+    # Bound here, so that an address in use is an OSError (uvicorn would end the process).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((server.config.host, server.config.port))
+    except OSError:
+        sock.close()
+        raise
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.05)
     if task.done():
@@ -49,6 +58,7 @@ async def web_running(
     finally:
         server.should_exit = True
         await task
+        sock.close()
 
 
 @contextlib.asynccontextmanager
@@ -60,8 +70,10 @@ async def web_beside(settings: Settings, engine: Engine, client: Client) -> Asyn
     try:
         running = web_running(settings, engine, client)
         await running.__aenter__()
-    except (OSError, RuntimeError, SystemExit) as err:
-        structlog.get_logger("hr.web").warning("web application not started", error=type(err).__name__)
+    except (OSError, RuntimeError) as err:
+        structlog.get_logger("hr.web").warning(
+            "web application not started", address=f"{settings.web_host}:{settings.web_port}", error=str(err)
+        )
         yield
         return
     try:
