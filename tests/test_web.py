@@ -161,3 +161,38 @@ async def test_the_demo_leaves_a_review_pending_and_prints_a_sign_in_link_that_o
         opened = await web.get(link.removeprefix(settings.web_url))
         assert opened.status_code == 303 and opened.headers["location"].startswith(f"/steps/{workflow_id}/")
     await web_stack.client.get_workflow_handle(workflow_id).terminate("done")
+
+
+async def test_a_scorers_page_lists_their_candidates_and_takes_or_refuses_scores(hiring):  # type: ignore[no-untyped-def]
+    """On the time-skipping server (a step's page reads the status query only): the oral board's
+    scorer sees the candidates assigned to them; a score out of range is refused with the
+    workflow's reason; their scores are recorded."""
+    from activities.seed_recruitment import demo_application
+    from service.settings import Settings
+    from web.app import create_app
+
+    handle = await hiring.open()
+    await hiring.approve_and_post(handle)
+    await hiring.apply(handle, [demo_application(n) for n in range(1, 4)])
+    await hiring.close_applications(handle)
+    await hiring.confirm_screen(handle)
+    status = await hiring.wait_for_step(handle, "oral-board")
+    scorer, assigned = next(iter(status.assignments["oral-board"].items()))
+    # the test server's clock runs years ahead of the real one: a session long enough for it
+    settings = Settings(web_url="http://testserver", auth_session_minutes=60 * 24 * 365 * 60)
+    set_password(hiring.engine, scorer, PASSWORD)
+    app = create_app(settings, hiring.engine, hiring.client, load_keyring(settings))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_url) as web:
+        await sign_in(web, scorer)
+        page = await web.get(f"/steps/{handle.id}/oral-board")
+        assert page.status_code == 200 and all(f'name="score_{a}"' in page.text for a in assigned)
+        form = {"csrf": csrf_of(page)} | {f"score_{a}": "101" for a in assigned}
+        refused = await web.post(f"/steps/{handle.id}/oral-board", data=form)
+        assert refused.status_code == 422 and "101 is outside 0-100" in refused.text
+        assert not (await hiring.status(handle)).candidates[0].oral
+        form = {"csrf": csrf_of(page)} | {f"score_{a}": "80" for a in assigned}
+        done = await web.post(f"/steps/{handle.id}/oral-board", data=form)
+        assert done.status_code == 200 and "scores recorded for" in done.text
+    status = await hiring.status(handle)
+    assert scorer not in next(s for s in status.open_steps if s.step_id == "oral-board").pending
+    await handle.terminate("done")

@@ -349,8 +349,13 @@ async def _send_scores(handle: Any, person_id: str, step_id: str, form: Any, can
     if not scores:
         raise _Refusal("enter at least one score")
     try:
-        inp = ScoreInput(
-            actor_id=person_id, scores=scores, step_id=step_id, comment=_form_text(form, "comment")
+        inp = ScoreInput.model_validate(
+            {
+                "actor_id": person_id,
+                "scores": scores,
+                "step_id": step_id,
+                "comment": _form_text(form, "comment"),
+            }
         )
     except ValidationError as err:
         raise _Refusal(validation_reason(err)) from None

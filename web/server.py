@@ -38,7 +38,7 @@ async def web_running(
 ) -> AsyncIterator[uvicorn.Server]:
     """The web application served in this event loop until the block ends."""
     server = server_for(settings, engine, client, port=port)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # the CLI owns them
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # the CLI owns them
     # Bound here, so that an address in use is an OSError (uvicorn would end the process).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
