@@ -196,3 +196,39 @@ async def test_a_scorers_page_lists_their_candidates_and_takes_or_refuses_scores
     status = await hiring.status(handle)
     assert scorer not in next(s for s in status.open_steps if s.step_id == "oral-board").pending
     await handle.terminate("done")
+
+
+async def test_the_inbox_lists_a_workflow_whose_worker_is_down_without_waiting_for_it(web_stack: WebStack):
+    """Its status query times out (``STATUS_TIMEOUT``); the row comes from its search attributes."""
+    import asyncio
+    import uuid
+
+    from activities.seed import load_text
+    from schemas import jd_review as jd
+    from web.app import STATUS_TIMEOUT
+    from worker import build_worker
+
+    queue = f"down-{uuid.uuid4().hex[:6]}"
+    cycle = f"d{uuid.uuid4().hex[:6]}"
+    inp = jd.StartReviewInput(
+        class_code="1821", cycle=cycle, requested_by="E1008", draft_text=load_text("1821_draft_2023")
+    )
+    async with build_worker(web_stack.client, web_stack.settings, web_stack.engine, task_queue=queue):
+        handle = await web_stack.client.start_workflow(
+            "JobDescriptionReview", inp, id=jd.review_workflow_id("1821", cycle), task_queue=queue
+        )
+        status = await web_stack.wait_for(handle, lambda s: any(st.pending for st in s.open_steps))
+    supervisor = status.open_steps[0].pending[0]
+    set_password(web_stack.engine, supervisor, PASSWORD)
+    async with browser(web_stack) as web:
+        await sign_in(web, supervisor)
+        started = asyncio.get_running_loop().time()
+        for _ in range(50):  # visibility catches up within moments
+            inbox = await web.get("/")
+            if handle.id in inbox.text:
+                break
+            await asyncio.sleep(0.2)
+        elapsed = asyncio.get_running_loop().time() - started
+    assert handle.id in inbox.text and "(status unavailable)" in inbox.text
+    assert elapsed < 10 * STATUS_TIMEOUT.total_seconds()
+    await handle.terminate("done")

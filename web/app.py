@@ -13,6 +13,7 @@ Logs carry ids and reasons only: never a token, a password or a payload.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -37,12 +38,14 @@ from schemas.credentials import LINK, Credential, CredentialRefused
 from schemas.human_step import DECIDE, DecisionInput, DecisionReceipt
 from schemas.identity_tables import DecisionLink
 from schemas.limits import reason as validation_reason
-from schemas.search_attributes import HR_PENDING_APPROVERS
+from schemas.search_attributes import HR_DUE_AT, HR_PENDING_APPROVERS
 from schemas.tables import Delegation, Document, OutboxMessage, Person
 from service.identity import KeyRing, SignInError, check_password
 from service.settings import Settings
 from service.signing import SigningInterceptor
 
+STATUS_TIMEOUT = timedelta(seconds=3)
+"""How long a page waits for a workflow's status query (its worker may be down)."""
 SESSION_COOKIE = "hr_session"
 LOGIN_COOKIE = "hr_login_nonce"
 SCORE = "score"
@@ -206,7 +209,7 @@ def create_app(settings: Settings, engine: Engine, client: Client, keyring: KeyR
         request: Request, credential: Credential, workflow_id: str, step_id: str
     ) -> dict | None:
         try:
-            status = await client.get_workflow_handle(workflow_id).query("status")
+            status = await client.get_workflow_handle(workflow_id).query("status", rpc_timeout=STATUS_TIMEOUT)
         except (RPCError, Exception) as err:  # noqa: BLE001 (an unknown id, a closed run: one page)
             _log().info("web.status_failed", workflow_id=workflow_id, error=type(err).__name__)
             return None
@@ -449,7 +452,12 @@ def _reminders(engine: Engine, workflow_id: str, step_id: str, person_id: str) -
 
 
 async def _inbox(client: Client, engine: Engine, person_id: str) -> list[Row]:
-    """Every open step waiting for ``person_id`` or for someone they act for, oldest due first."""
+    """Every open step waiting for ``person_id`` or for someone they act for, oldest due first.
+
+    The workflows come from visibility (``HrPendingApprovers``), their steps from their status
+    queries, asked all at once; a workflow whose worker does not answer in time is still listed,
+    from its search attributes, without its step.
+    """
     today = date.today()
     with Session(engine) as session:
         delegators = sorted(
@@ -466,31 +474,48 @@ async def _inbox(client: Client, engine: Engine, person_id: str) -> list[Row]:
         known = session.get(Person, person_id) is not None
     if not known:
         return []
-    rows: list[Row] = []
-    seen: set[tuple[str, str, str]] = set()
+    waiting: list[tuple[str, Any]] = []
     for whom in [person_id, *delegators]:
         query = f"ExecutionStatus = 'Running' AND {HR_PENDING_APPROVERS.name} = '{whom}'"
-        async for execution in client.list_workflows(query):
-            try:
-                status = await client.get_workflow_handle(execution.id).query("status")
-            except Exception as err:  # noqa: BLE001 (one workflow not answering leaves the others)
-                _log().info("web.status_failed", workflow_id=execution.id, error=type(err).__name__)
+        waiting += [(whom, execution) async for execution in client.list_workflows(query)]
+
+    async def status_of(workflow_id: str) -> dict[str, Any] | None:
+        try:
+            handle = client.get_workflow_handle(workflow_id)
+            return await handle.query("status", rpc_timeout=STATUS_TIMEOUT)
+        except Exception as err:  # noqa: BLE001 (one workflow not answering leaves the others)
+            _log().info("web.status_failed", workflow_id=workflow_id, error=type(err).__name__)
+            return None
+
+    ids = sorted({execution.id for _, execution in waiting})
+    statuses = dict(zip(ids, await asyncio.gather(*(status_of(i) for i in ids)), strict=True))
+    rows: list[Row] = []
+    seen: set[tuple[str, str, str]] = set()
+    for whom, execution in waiting:
+        for_whom = None if whom == person_id else whom
+        status = statuses[execution.id]
+        if status is None:
+            due = execution.typed_search_attributes.get(HR_DUE_AT) or execution.start_time
+            due = due if due.tzinfo else due.replace(tzinfo=timezone.utc)
+            rows.append(
+                Row(execution.id, execution.workflow_type, "", "(status unavailable)", due, for_whom, 0)
+            )
+            continue
+        for step in status.get("open_steps", []):
+            if whom not in step.get("pending", []) or (execution.id, step["step_id"], whom) in seen:
                 continue
-            for step in status.get("open_steps", []):
-                if whom not in step.get("pending", []) or (execution.id, step["step_id"], whom) in seen:
-                    continue
-                seen.add((execution.id, step["step_id"], whom))
-                rows.append(
-                    Row(
-                        workflow_id=execution.id,
-                        process=execution.workflow_type,
-                        step_id=step["step_id"],
-                        title=step["title"],
-                        due_at=datetime.fromisoformat(step["due_at"]),
-                        for_whom=None if whom == person_id else whom,
-                        reminders=_reminders(engine, execution.id, step["step_id"], whom),
-                    )
+            seen.add((execution.id, step["step_id"], whom))
+            rows.append(
+                Row(
+                    workflow_id=execution.id,
+                    process=execution.workflow_type,
+                    step_id=step["step_id"],
+                    title=step["title"],
+                    due_at=datetime.fromisoformat(step["due_at"]),
+                    for_whom=for_whom,
+                    reminders=_reminders(engine, execution.id, step["step_id"], whom),
                 )
+            )
     rows.sort(key=lambda r: (r.due_at, r.workflow_id, r.step_id))
     return rows
 
