@@ -21,8 +21,10 @@ from typing import Annotated
 
 import typer
 
+from cli import auth as cli_auth
 from cli import codec as cli_codec
 from cli import records as cli_records
+from cli import web as cli_web
 from cli.action import action_app
 from cli.admin import admin_app
 from cli.leave import leave_app
@@ -94,6 +96,8 @@ app.add_typer(action_app, name="action")
 app.add_typer(onboarding_app, name="onboarding")
 app.add_typer(probation_app, name="probation")
 app.add_typer(leave_app, name="leave")
+cli_auth.register(app, admin_app)
+cli_web.register(app)
 
 
 # --------------------------------------------------------------------------- seed, db
@@ -392,6 +396,7 @@ def run_mailer() -> None:
 def dev() -> None:
     """Run the embedded Temporal server, seed the store and run a worker, until Ctrl-C."""
     from service.devserver import start_dev_server
+    from web.server import web_beside
 
     settings = load_settings()
 
@@ -403,12 +408,13 @@ def dev() -> None:
         try:
             engine = store_engine(settings)
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
-            async with worker_and_mailer(client, settings, engine):
+            async with worker_and_mailer(client, settings, engine), web_beside(settings, engine, client):
                 how = "started" if server.started_here else "reused"
                 typer.echo(
                     f"Temporal dev server {how} at {server.address} (state in {settings.dev_db_filename})"
                 )
                 typer.echo(f"Web UI: {settings.ui_url}")
+                typer.echo(f"approvers' inbox: {settings.web_url}")
                 if server.codec_endpoint:  # the token is masked: it is in the UI's settings
                     typer.echo(f"codec server for the Web UI: {server.codec_endpoint}")
                 typer.echo(f"worker polling {settings.task_queue}; store {safe_url(settings.database_url)}")
@@ -453,9 +459,12 @@ def demo(
     With --recruitment: seed 001's recruitment instead, from the announcement to the hire.
     With --onboarding: that recruitment's hire, then its onboarding and probation to permanent status.
     """
-    from cli.demo import run_demo
+    from cli.demo import leave_one_pending, run_demo
     from cli.recruitment_demo import run_recruitment_demo
     from service.devserver import start_dev_server
+    from service.identity import load_keyring
+    from service.signing import issuing, signing_client
+    from web.server import web_beside
 
     settings = load_settings()
     quiet_logging(settings)
@@ -471,7 +480,8 @@ def demo(
             typer.echo(f"Temporal dev server {how} at {server.address}")
             engine = store_engine(settings)
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
-            async with worker_and_mailer(client, settings, engine):
+            async with worker_and_mailer(client, settings, engine), web_beside(settings, engine, client):
+                client = signing_client(client, issuing(load_keyring(settings), settings.temporal_namespace))
                 if leave:
                     from cli.leave_demo import run_leave_demo
 
@@ -485,6 +495,8 @@ def demo(
                 else:
                     outcome = (await run_demo(client, settings, engine, echo=typer.echo)).outcome
                 if keep:
+                    if not (onboarding or recruitment or leave):
+                        await leave_one_pending(client, settings, engine, echo=typer.echo)
                     typer.echo(
                         f"the server and worker keep running; browse {settings.ui_url}; Ctrl-C to stop"
                     )

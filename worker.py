@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -19,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
+from activities.identity import IdentityActivities, LinkIssuer
 from activities.leave import LeaveActivities
 from activities.mailer import Mailer, mailer_running
 from activities.notifications import NotificationActivities
@@ -29,9 +31,12 @@ from activities.recruitment import RecruitmentActivities
 from activities.register import RegisterActivities
 from activities.store import Unstorable
 from service.client import connect
+from service.identity import load_keyring
 from service.logging import configure_logging
 from service.metrics import MetricsInterceptor, metered_mailer, metrics_runtime, report_waiting
 from service.settings import Settings, get_settings
+from service.signing import issuing, signing_client
+from workflows.credentials import CredentialInterceptor
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
 from workflows.jd_sweep import JobDescriptionReviewSweep
@@ -59,6 +64,10 @@ PASSED_THROUGH = ("activities", "schemas", "sqlalchemy", "sqlmodel", "structlog"
 contracts, and third-party modules. Workflow code itself (``workflows``, its rules) is never
 passed through, so the sandbox's determinism checks see every line of it."""
 
+WORKFLOW_INTERCEPTORS: list[Interceptor] = [CredentialInterceptor()]
+"""Every worker and replayer runs them: each Update's and signal's credential reaches the
+human step's check (``workflows/credentials.py``)."""
+
 
 def workflow_runner(*also_passed_through: str) -> SandboxedWorkflowRunner:
     """The sandbox every workflow runs in, here and in the replay tests.
@@ -78,9 +87,25 @@ def build_activities(
     """Every activity, bound to its dependencies; a notice queued wakes ``mailer`` if given."""
     directory = DirectoryActivities(engine)
     records = RecordActivities(engine)
-    notifications = NotificationActivities(engine, on_queued=mailer.wake if mailer else None)
+    keyring = load_keyring(settings)
+    identity = IdentityActivities(keyring.public_keys)
+    links = None
+    if keyring.signing_key is not None:
+        links = LinkIssuer(
+            engine,
+            keyring,
+            settings.temporal_namespace,
+            settings.web_url,
+            timedelta(days=settings.auth_link_days),
+        )
+    notifications = NotificationActivities(engine, on_queued=mailer.wake if mailer else None, links=links)
     recruitment = RecruitmentActivities(engine, notifications)
-    register = RegisterActivities(client)
+    # The register's Updates are sent for the recruitment, for the HR actor it has checked: the
+    # worker signs them when it holds the signing key (else the register refuses them).
+    register_client = client
+    if keyring.signing_key is not None:
+        register_client = signing_client(client, issuing(keyring, settings.temporal_namespace))
+    register = RegisterActivities(register_client)
     onboarding = OnboardingActivities(engine, notifications)
     personnel = PersonnelActivities(engine)
     leave = LeaveActivities(engine, notifications)
@@ -119,6 +144,8 @@ def build_activities(
         personnel.close_work_order,
         leave.resolve_leave,
         leave.record_leave,
+        identity.verify_credential,
+        directory.current_hr_staff,
     ]
 
 
@@ -142,7 +169,7 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=runner or workflow_runner(),
-        interceptors=[Unstorable(), MetricsInterceptor(), *interceptors],
+        interceptors=[Unstorable(), MetricsInterceptor(), *WORKFLOW_INTERCEPTORS, *interceptors],
         activities=build_activities(settings, engine, client, mailer),
         activity_executor=ThreadPoolExecutor(max_workers=16),
     )

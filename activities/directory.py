@@ -78,6 +78,12 @@ class DirectoryActivities:
         with Session(self.engine) as session:
             return active_delegates(session, set(inp.person_ids), inp.on)
 
+    @activity.defn(name="current_hr_staff")
+    def current_hr_staff(self, purpose: str) -> list[str]:
+        """Everyone active with an HR role today (``purpose`` names the asker, for the log)."""
+        with Session(self.engine) as session:
+            return hr_staff(session)
+
     @activity.defn(name="resolve_review_participants")
     def resolve_review_participants(self, inp: ResolveInput) -> ReviewParticipants:
         """Supervisors, incumbents, union, directors, HR and the Board for one classification."""

@@ -38,6 +38,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 
 from activities import rendering
 from activities.db import utcnow
+from activities.identity import DECISION_TEMPLATES, LinkIssuer
 from activities.rendering import render_staff_notice, template_errors
 from schemas.human_step import NotifyInput, NotifyResult
 from schemas.tables import OutboxMessage, Person
@@ -114,9 +115,17 @@ class NotificationActivities:
             so delivery starts at once rather than at the mailer's next poll.
     """
 
-    def __init__(self, engine: Engine, *, on_queued: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        on_queued: Callable[[], None] | None = None,
+        links: LinkIssuer | None = None,
+    ) -> None:
         self.engine = engine
         self.on_queued = on_queued
+        self.links = links
+        """Makes the decision link of a notice that asks for a decision (none when None)."""
 
     @activity.defn(name="notify")
     def notify(self, inp: NotifyInput) -> NotifyResult:
@@ -153,7 +162,13 @@ class NotificationActivities:
                     recipients.append(Recipient(id=person.id, name=person.name, email=person.email))
 
         def render_for(recipient: Recipient) -> tuple[str, str]:
-            return render(inp.template, inp.params, recipient.name, inp.workflow_id)
+            params = inp.params
+            step_id = params.get("step_id")
+            if self.links and inp.template in DECISION_TEMPLATES and inp.workflow_id and step_id:
+                outbox_key = f"{inp.key}:{recipient.key_id}"
+                link = self.links.link(recipient.id, inp.workflow_id, step_id, outbox_key)
+                params = params | {"decision_link": link}
+            return render(inp.template, params, recipient.name, inp.workflow_id)
 
         return self.queue(inp.key, inp.workflow_id, recipients, render_for, log=log, run_id=inp.run_id)
 

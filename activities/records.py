@@ -67,6 +67,7 @@ class RecordActivities:
                 action=inp.action,
                 comment=inp.comment,
                 at=inp.at,
+                token_id=inp.token_id,
             ),
         )
         if created:

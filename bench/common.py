@@ -45,8 +45,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.db import make_engine
 from activities.seed import seed_city
 from schemas.search_attributes import ALL_KEYS
+from service.identity import load_keyring
 from service.logging import configure_logging
 from service.settings import Settings
+from service.signing import SigningInterceptor, issuing
 from worker import build_worker
 
 # ----- options --------------------------------------------------------------------------------
@@ -167,6 +169,8 @@ async def dev_server(args: argparse.Namespace) -> AsyncIterator[Server]:
             dev_server_startup_timeout=timedelta(seconds=30),
             search_attributes=ALL_KEYS,
             data_converter=pydantic_data_converter,
+            # answers are signed, as a signed-in person's client does (the service's own key)
+            interceptors=[SigningInterceptor(issuing(load_keyring(Settings()), "default"))],
         )
     finally:
         os.dup2(saved_stdout, 1)

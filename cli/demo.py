@@ -250,3 +250,45 @@ async def run_demo(
     )
     echo(f"open it in the Web UI: {workflow_url(settings, result.workflow_id)}")
     return result
+
+
+async def leave_one_pending(
+    client: Client, settings: Settings, engine: Engine, *, echo: Callable[[str], None] = print
+) -> str | None:
+    """Starts one more review of 1821 and leaves it waiting at its review step; prints a sign-in
+    link (a decision link, as the notice mails it) for its first pending approver, to answer in
+    the web application. Returns the link, or None if no step opened in time."""
+    from datetime import timedelta
+
+    from activities.identity import LinkIssuer
+    from activities.seed import DEMO_REQUESTER_ID, load_text
+    from service.identity import load_keyring
+
+    handle = await start_review(
+        client,
+        settings,
+        class_code=DEMO_CLASS_CODE,
+        cycle=f"demo-inbox-{datetime.now():%Y%m%d%H%M%S}",
+        requested_by=DEMO_REQUESTER_ID,
+        draft_text=load_text(DEMO_DRAFT_FILE),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = await handle.query("status", result_type=ReviewStatus)
+        steps = [s for s in status.open_steps if s.pending]
+        if steps:
+            step, person_id = steps[0], steps[0].pending[0]
+            issuer = LinkIssuer(
+                engine,
+                load_keyring(settings),
+                settings.temporal_namespace,
+                settings.web_url,
+                timedelta(days=settings.auth_link_days),
+            )
+            link = await asyncio.to_thread(issuer.link, person_id, handle.id, step.step_id, "demo")
+            echo(f"{handle.id} waits at {step.step_id} for {', '.join(step.pending)}")
+            echo(f"sign in as pending approver {person_id} and answer in the web inbox (single use): {link}")
+            return link
+        await asyncio.sleep(0.3)
+    echo(f"{handle.id} opened no step within 30 s")
+    return None

@@ -6,6 +6,7 @@ a query) become ``CliError`` with one line of explanation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -35,12 +36,32 @@ T = TypeVar("T")
 QUERY_TIMEOUT = timedelta(seconds=15)
 
 
+def cached_sign_in(settings: Settings) -> Callable[[str | None], str | None]:
+    """The credential source of the CLI: the cached ``hr login`` of the person the payload
+    names; refused in one line (before anything is sent) when that person is not signed in."""
+    from service.identity import cached_token
+
+    def token_for(actor_id: str | None) -> str | None:
+        if actor_id is None:
+            return None
+        token = cached_token(settings, actor_id)
+        if token is None:
+            raise CliError(
+                f"{actor_id} is not signed in (or the sign-in expired): run `hr login --as {actor_id}`"
+            )
+        return token
+
+    return token_for
+
+
 async def connect(settings: Settings) -> Client:
-    """A client on the configured server; an unreachable server is one line of advice."""
+    """A client on the configured server that signs each Update and signal with the cached sign-in
+    of its actor (``hr login``); an unreachable server is one line of advice."""
     from service.client import connect as connect_client
+    from service.signing import SigningInterceptor
 
     try:
-        return await connect_client(settings)
+        return await connect_client(settings, interceptors=[SigningInterceptor(cached_sign_in(settings))])
     except RuntimeError as err:
         detail = str(err)
         if "onnection refused" in detail or "ConnectionRefused" in detail:

@@ -90,6 +90,8 @@ class Answer(BaseModel):
     details: DecisionDetails | None = None
     at: datetime
     source: Literal["update", "signal", "default"] = "update"
+    token_id: str | None = None
+    """The id of the signed credential the answer carried (None for a default answer)."""
 
 
 class StepState(BaseModel):
@@ -172,6 +174,8 @@ class AuditInput(BaseModel):
     at: datetime
     on_behalf_of: str | None = None
     comment: str | None = None
+    token_id: str | None = None
+    """The id (``jti``) of the credential the answer or command carried."""
 
 
 MAX_EXTENSION = timedelta(days=730)

@@ -136,6 +136,8 @@ class AuditEvent(SQLModel, table=True):
     action: str
     comment: str | None = Field(default=None, sa_column=Column(Text))
     at: datetime
+    token_id: str | None = None
+    """The id (``jti``) of the credential the answer carried; None for the system's rows."""
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -446,4 +448,5 @@ class SeparationEvent(SQLModel, table=True):
 
 # Each later process keeps its tables in its own module; importing them here registers them.
 import schemas.benefits_tables  # noqa: E402,F401
+import schemas.identity_tables  # noqa: E402,F401
 import schemas.leave_tables  # noqa: E402,F401

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
+from temporalio.common import HeaderCodecBehavior
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
@@ -53,7 +55,9 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     return bool(settings.temporal_tls or settings.temporal_api_key)
 
 
-async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+async def connect(
+    settings: Settings, interceptors: Sequence[Interceptor] = (), *, runtime: Runtime | None = None
+) -> Client:
     """Connects to the configured Temporal server with the pydantic data converter.
 
     With ``HR_CODEC_KEY`` set, the converter encrypts every payload (``service/codec.py``);
@@ -61,6 +65,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
     settings (``tls_config``); ``runtime`` carries a worker's metrics (service/metrics.py).
     """
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    headers = HeaderCodecBehavior.CODEC if settings.codec_key else HeaderCodecBehavior.NO_CODEC
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
@@ -68,4 +73,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         tls=tls_config(settings),
         api_key=api_key,
         runtime=runtime,
+        interceptors=interceptors,
+        # With a key, headers are encrypted too: an answer's credential is not readable in history.
+        header_codec_behavior=headers,
     )

@@ -115,6 +115,21 @@ class Settings(BaseSettings):
     temporal_tls_key: str | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
+    # Sign-in (service/identity.py). Production: HR_AUTH_PRIVATE_KEY (PEM Ed25519) where
+    # credentials are issued, HR_AUTH_PUBLIC_KEYS_FILE (PEM public keys: the current key, the
+    # previous one until its credentials expire, the identity provider's) on every worker.
+    # Unset: the embedded default keeps a key pair under auth_key_dir, made on first start.
+    auth_private_key: SecretStr | None = None
+    auth_public_keys_file: str | None = None
+    auth_key_dir: str = "var/auth"
+    auth_token_dir: str = "var/auth/tokens"
+    auth_login_minutes: int = 480
+    auth_session_minutes: int = 60
+    auth_link_days: int = 14
+    # The approvers' web application (web/): where it listens, and the address in mailed links.
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_url: str = "http://localhost:8080"
 
     @classmethod
     def settings_customise_sources(
@@ -131,7 +146,7 @@ class Settings(BaseSettings):
             env_settings = _MappingEnvSource(settings_cls, environ)
         return init_settings, env_settings
 
-    @field_validator("codec_key", "codec_auth_token", mode="before")
+    @field_validator("codec_key", "codec_auth_token", "auth_private_key", mode="before")
     @classmethod
     def _blank_secret_is_unset(cls, value: Any) -> Any:
         text = value.get_secret_value() if isinstance(value, SecretStr) else value

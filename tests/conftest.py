@@ -34,6 +34,7 @@ from tests.onboarding_harness import Onboard
 from tests.personnel_harness import Actions
 from tests.recruitment_harness import Hiring
 from tests.review_harness import Review
+from tests.signing import prepare, signing_interceptors
 from tests.smtp_server import SmtpSink
 from worker import worker_and_mailer
 
@@ -42,7 +43,7 @@ DB_KINDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _no_settings_from_the_environment() -> Iterator[None]:
+def _no_settings_from_the_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """``Settings(...)`` reads ``HR_<FIELD>`` variables (pydantic-settings); tests set their own.
 
     A developer's ``HR_CODEC_KEY`` or ``HR_DATABASE_URL`` would otherwise leak into every
@@ -52,6 +53,11 @@ def _no_settings_from_the_environment() -> Iterator[None]:
         for name in list(os.environ):
             if name.upper().startswith("HR_") and name[3:].lower() in Settings.model_fields:
                 patch.delenv(name)
+        # The session's signing keys and the CLI's cached sign-ins (tests/signing.py).
+        auth = tmp_path_factory.mktemp("auth")
+        patch.setenv("HR_AUTH_KEY_DIR", str(auth / "keys"))
+        patch.setenv("HR_AUTH_TOKEN_DIR", str(auth / "tokens"))
+        prepare(auth / "keys", auth / "tokens")
         yield
 
 
@@ -132,6 +138,7 @@ async def time_skipping_env():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
+        interceptors=signing_interceptors(),
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=indexed_types())

@@ -32,6 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.db import make_engine
 from schemas.search_attributes import ALL_KEYS
 from service.settings import Settings
+from tests.signing import signing_interceptors
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -104,6 +105,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=ALL_KEYS,
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        interceptors=signing_interceptors(),
     )
     try:
         yield env
@@ -128,6 +130,8 @@ async def stack(
         HR_DATABASE_URL=db_url,
         HR_TASK_QUEUE=task_queue,
         HR_LOG_LEVEL="WARNING",
+        HR_AUTH_KEY_DIR=os.environ["HR_AUTH_KEY_DIR"],
+        HR_AUTH_TOKEN_DIR=os.environ["HR_AUTH_TOKEN_DIR"],
     )
     settings = Settings(temporal_address=target, database_url=db_url, task_queue=task_queue)
     engine = make_engine(db_url)

@@ -15,6 +15,7 @@ the codec (``*_encrypted.json``, replayed with ``REPLAY_CODEC_KEY``).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import uuid
@@ -26,11 +27,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.db import make_engine
+from activities.db import make_engine, utcnow
 from activities.seed import seed_city
 from schemas import jd_review as jd
 from schemas.human_step import DecisionInput, ExtendDueInput, WithdrawInput
@@ -44,6 +46,7 @@ from tests.onboarding_harness import Onboard
 from tests.personnel_harness import Actions
 from tests.recruitment_harness import Hiring
 from tests.review_harness import Review, approve_all, revised
+from tests.signing import signing_interceptors
 from tests.smtp_server import SmtpSink
 from worker import worker_and_mailer
 
@@ -475,6 +478,49 @@ async def _leave_histories(leaves: Leaves, suffix: str = "") -> dict[str, str]:
     await handle.result()
     histories["leave_workers_comp_tpa_extended_returned"] = (await handle.fetch_history()).to_json()
     return histories
+async def _signed_histories(review: Review) -> dict[str, str]:
+    """Signed answers: an unsigned signal dropped, a signed signal and signed Updates taken (one
+    by a delegate's credential for the participant), an unsigned Update refused (never in
+    history), then the review to its adoption."""
+    from service.signing import SigningInterceptor
+    from tests.signing import token_for, unsigned
+
+    probe = await review.start()
+    supervisor = (await review.wait_for_step(probe, "review-1")).open_steps[0].pending[0]
+    await probe.terminate("probe")
+    with Session(review.engine) as s:
+        s.add(
+            Delegation(
+                delegator_id=supervisor,
+                delegate_id="E1030",
+                starts_on=date.today() - timedelta(days=1),
+                ends_on=date.today() + timedelta(days=60),
+                reason="on leave",
+                created_at=utcnow(),
+            )
+        )
+        s.commit()
+    handle = await review.start()
+    status = await review.wait_for_step(handle, "review-1")
+    raw = unsigned(review.client).get_workflow_handle(handle.id)
+    others = [p for p in status.open_steps[0].pending if p != supervisor]
+    await raw.signal("decide", DecisionInput(actor_id=others[0], decision="approve"))  # dropped
+    try:
+        await raw.execute_update("decide", DecisionInput(actor_id=others[0], decision="approve"))
+    except WorkflowUpdateFailedError:
+        pass  # refused by the validator: not in history
+    await handle.signal("decide", DecisionInput(actor_id=others[0], decision="approve"))  # signed
+    await review.wait_for(handle, lambda s: others[0] not in s.open_steps[0].pending)
+    config = review.client.config()
+    config["interceptors"] = [SigningInterceptor(lambda _actor: token_for("E1030"))]
+    await (
+        Client(**config)
+        .get_workflow_handle(handle.id)
+        .execute_update("decide", DecisionInput(actor_id=supervisor, decision="approve", step_id="review-1"))
+    )
+    await review.drive(handle, approve_all)
+    await handle.result()
+    return {"jd_review_signed_answers_unsigned_dropped": (await handle.fetch_history()).to_json()}
 
 
 @asynccontextmanager
@@ -483,7 +529,9 @@ async def _recording(
 ) -> AsyncIterator[tuple[WorkflowEnvironment, Engine, str, SmtpSink]]:
     """A time-skipping server, a seeded SQLite store, SMTP and a worker (and its mailer) on a fresh queue."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=venv_binary("temporal-test-server"), data_converter=converter
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=converter,
+        interceptors=signing_interceptors(),
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=indexed_types())
@@ -505,7 +553,10 @@ async def _recording(
 
 async def main() -> None:
     """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``), or all."""
-    wanted = set(sys.argv[1:]) or {"review", "encrypted", "recruitment", "personnel", "onboarding", "leave"}
+    wanted = set(sys.argv[1:]) or {
+        "review", "encrypted", "recruitment", "personnel", "onboarding", "leave", "signed"
+    }
+    os.environ.setdefault("HR_AUTH_KEY_DIR", tempfile.mkdtemp())  # the recording's own key pair
     histories: dict[str, str] = {}
     if "review" in wanted:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
@@ -537,6 +588,9 @@ async def main() -> None:
             histories |= await _leave_histories(
                 Leaves(env=env, engine=engine, smtp=smtp, task_queue=queue), "_encrypted"
             )
+    if "signed" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _signed_histories(Review(env=env, engine=engine, smtp=smtp, task_queue=queue))
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():
         path = HERE / f"{name}.json"

@@ -42,7 +42,9 @@ from service.codec_server import (
     ui_origins,
 )
 from service.settings import Settings, SettingsError
+from service.signing import SigningInterceptor
 from tests.conftest import venv_binary
+from tests.signing import signing_interceptors
 
 NAME = "Jordan Q. Applicant"
 EMAIL = "jordan.applicant@mail.example"
@@ -248,6 +250,7 @@ async def test_history_holds_no_clear_text_with_a_key():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
         data_converter=data_converter(settings),
+        interceptors=signing_interceptors(),
     )
     try:
         client = env.client
@@ -286,6 +289,41 @@ async def test_history_holds_no_clear_text_with_a_key():
         # Decoded with the codec, the same payloads are the original values.
         decoded = await client.data_converter.decode(payloads[:1], [Application])
         assert decoded == [Application(name=NAME, email=EMAIL)]
+    finally:
+        await env.shutdown()
+
+
+async def test_with_a_key_an_answers_credential_is_encrypted_in_history_too():
+    """``service.client.connect`` encrypts headers with the payload key: the credential an Update
+    carries (``hr_credential``) is not in clear text in the history; the worker still reads it."""
+    from service.client import connect
+    from tests.signing import token_for
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_binary("temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    try:
+        target = env.client.service_client.config.target_host
+        settings = _settings().model_copy(update={"temporal_address": target})
+        token = token_for("E1")
+        client = await connect(settings, interceptors=[SigningInterceptor(lambda _actor: token)])
+        task_queue = f"codec-{uuid.uuid4().hex[:8]}"
+        async with Worker(client, task_queue=task_queue, workflows=[CodecProbe]):
+            handle = await client.start_workflow(
+                CodecProbe.run,
+                Application(name=NAME, email=EMAIL),
+                id=f"codec-probe-{uuid.uuid4().hex[:8]}",
+                task_queue=task_queue,
+            )
+            assert await handle.execute_update(CodecProbe.comment, Comment(author_id="E1", text=COMMENT)) == 1
+            await handle.signal(CodecProbe.done)
+            await handle.result()
+        history = await env.client.get_workflow_handle(handle.id).fetch_history()
+        raw = b"".join(event.SerializeToString() for event in history.events)
+        assert b"hr_credential" in raw and token.encode() not in raw
+        accepted = event_of(history, "workflow_execution_update_accepted_event_attributes")
+        header = accepted.accepted_request.input.header.fields["hr_credential"]
+        assert header.metadata["encoding"] == b"binary/encrypted"
     finally:
         await env.shutdown()
 

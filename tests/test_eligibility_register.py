@@ -15,7 +15,9 @@ from tests.recruitment_harness import Hiring
 HR = "E1006"
 
 
-async def _register(hiring: Hiring, *, entries: int = 8, vacancies: int = 3, **kw) -> WorkflowHandle:
+async def _register(
+    hiring: Hiring, *, entries: int = 8, vacancies: int = 3, starter_says_hr: list[str] | None = None, **kw
+) -> WorkflowHandle:
     now = await hiring.env.get_current_time()
     rid = f"T{uuid.uuid4().hex[:8]}"
     inp = er.RegisterInput(
@@ -30,7 +32,7 @@ async def _register(hiring: Hiring, *, entries: int = 8, vacancies: int = 3, **k
             er.RegisterEntry(applicant_id=f"A{n:03d}", final=95.0 - n, oral=90.0, applied_at=now, rank=n)
             for n in range(1, entries + 1)
         ],
-        hr_staff=[HR, "E1005"],
+        hr_staff=starter_says_hr or [HR, "E1005"],
         **kw,
     )
     return await hiring.client.start_workflow(
@@ -139,3 +141,35 @@ async def test_the_register_ranks_the_candidates_it_is_given_and_says_so_when_as
     assert [(e.applicant_id, e.rank) for e in standing] == [("A004", 1), ("A003", 2), ("A002", 3)]
     assert (await _status(handle)).entries == standing
     await handle.terminate("test over")
+
+
+async def test_hr_staff_come_from_the_directory_not_from_who_started_the_register(hiring: Hiring):
+    """A register started naming an outsider as its HR staff does not take their commands; the
+    directory's HR staff (E1006) may, signed as themselves."""
+    from tests.signing import token_for
+    from tests.test_signed_answers import with_token
+
+    handle = await _register(hiring, starter_says_hr=["E1020"])
+    outsider = with_token(hiring.client, token_for("E1020")).get_workflow_handle(handle.id)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await outsider.execute_update(
+            "certify", er.CertifyInput(actor_id="E1020", request_id="r1"), result_type=er.Certification
+        )
+    assert "E1020 may not certify from this register" in str(err.value.cause)
+    assert await _certify(handle, "r2") == ["A001", "A002"]
+
+
+async def test_the_worker_signs_the_register_updates_it_sends_for_a_recruitment(hiring: Hiring):
+    """``register_certify`` runs on a worker whose client signs nothing: the worker signs the
+    Update with its own key for the actor the recruitment checked."""
+    from service.settings import Settings
+    from tests.signing import unsigned
+    from worker import build_activities
+
+    handle = await _register(hiring)
+    activities = build_activities(Settings(), hiring.engine, unsigned(hiring.client))
+    certify = next(a for a in activities if getattr(a, "__name__", "") == "certify")
+    cert = await certify(
+        er.RegisterCall(register_workflow_id=handle.id, certify=er.CertifyInput(actor_id=HR, request_id="w1"))
+    )
+    assert cert.applicant_ids == ["A001", "A002"]

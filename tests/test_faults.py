@@ -39,9 +39,11 @@ from schemas import recruitment as rc
 from schemas.human_step import DecisionInput
 from schemas.tables import Applicant, AuditEvent, OutboxMessage
 from service.settings import Settings
+from service.signing import signing_client
 from tests.conftest import PG_URL
 from tests.harness_common import mailer_for_tests, poll_until
 from tests.review_harness import approve_all
+from tests.signing import signing_interceptors
 from tests.smtp_server import SmtpSink
 from worker import worker_and_mailer
 
@@ -108,6 +110,7 @@ def _worker_process(dev_env, url: str, queue: str, smtp: SmtpSink) -> asyncio.su
         "HR_SMTP_HOST": smtp.host,
         "HR_SMTP_PORT": str(smtp.port),
         "HR_LOG_LEVEL": "WARNING",
+        "HR_AUTH_KEY_DIR": os.environ["HR_AUTH_KEY_DIR"],  # the session's keys (tests/signing.py)
     }
     return asyncio.create_subprocess_exec(  # type: ignore[return-value]
         sys.executable, "starter.py", "worker", cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL
@@ -294,6 +297,7 @@ async def test_a_review_goes_on_across_a_dev_server_restart(tmp_path: Path, stor
     try:
         server, client = await start_dev_server(settings, headless=True)
         servers.append(server)
+        client = signing_client(client, signing_interceptors()[0].token_for)  # answers are signed
         async with worker_and_mailer(
             client, settings, engine, task_queue=settings.task_queue, mailer=mailer_for_tests(engine, smtp)
         ):
@@ -324,6 +328,7 @@ async def test_a_review_goes_on_across_a_dev_server_restart(tmp_path: Path, stor
             server.stop()
             server, client = await start_dev_server(settings, headless=True)
             servers.append(server)
+            client = signing_client(client, signing_interceptors()[0].token_for)
             again = client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
             final = await _drive_review(client, again, timeout=90)
             assert final.outcome == jd.ADOPTED

@@ -43,6 +43,7 @@ from schemas.tables import Applicant, Person
 from service.codec import new_key
 from service.logging import configure_logging
 from service.settings import Settings
+from tests.signing import signing_interceptors
 
 REPO = Path(__file__).resolve().parents[1]
 HR = Path(sys.executable).parent / "hr"
@@ -400,7 +401,9 @@ async def _fail_three_times() -> int:
     configure_logging(settings)
     server = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server, data_converter=data_converter(settings)
+        test_server_existing_path=server,
+        data_converter=data_converter(settings),
+        interceptors=signing_interceptors(),
     )
     try:
         async with Worker(

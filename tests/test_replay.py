@@ -16,7 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.record_histories import encrypted_converter
-from worker import WORKFLOWS, workflow_runner
+from worker import WORKFLOW_INTERCEPTORS, WORKFLOWS, workflow_runner
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -44,6 +44,7 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "leave_intermittent_exhausted_referred_encrypted",
         "leave_certification_never_arrives_denied",
         "leave_workers_comp_tpa_extended_returned",
+        "jd_review_signed_answers_unsigned_dropped",
     }
 
 
@@ -51,7 +52,12 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
 async def test_history_replays_without_nondeterminism(path: Path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     converter = encrypted_converter() if path.stem.endswith("_encrypted") else pydantic_data_converter
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter, workflow_runner=workflow_runner())
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=converter,
+        workflow_runner=workflow_runner(),
+        interceptors=WORKFLOW_INTERCEPTORS,
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 

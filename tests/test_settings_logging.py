@@ -38,6 +38,8 @@ def test_settings_are_pydantic_settings_reading_hr_variables_in_any_case(monkeyp
     monkeypatch.setenv("hr_log_format", "json")
     monkeypatch.setenv("HR_SMTP_HOST", "")  # empty means unset
     monkeypatch.setenv("HR_NOT_A_SETTING", "ignored")
+    monkeypatch.delenv("HR_AUTH_KEY_DIR")  # the session's keys (tests/conftest.py): not this test's
+    monkeypatch.delenv("HR_AUTH_TOKEN_DIR")
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("HR_LOG_LEVEL=DEBUG\n")  # no .env file is read
 

@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.directory import DirectoryActivities
     from activities.recruitment import RecruitmentActivities
     from schemas import eligibility_register as er
     from schemas.recruitment import REGISTER_ACTION_TYPE, CertificationRecord, recruitment_workflow_id
@@ -23,6 +24,9 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.human_step import audit, refused, require_hr, run_activity, run_key, update_arg
 from workflows.rules.recruitment import Scored, certify, rank
+
+HR_STAFF_FROM_DIRECTORY = "hr-staff-from-directory"
+"""``workflow.patched`` id: the register reads HR staff from the directory as each run starts."""
 
 
 @workflow.defn(name="EligibilityRegister")
@@ -34,6 +38,7 @@ class EligibilityRegister:
             self._s.entries = rank([Scored(**c.model_dump()) for c in self._s.candidates], self._s.plan)
         self._s.candidates = []  # ranked once; continue-as-new carries the entries
         self._outcome: str | None = None
+        self._staff_looked_up = False
 
     @workflow.run
     async def run(self, inp: er.RegisterInput) -> er.RegisterResult:
@@ -46,6 +51,10 @@ class EligibilityRegister:
                 HR_DUE_AT.value_set(inp.expires_at),
             ]
         )
+        if workflow.patched(HR_STAFF_FROM_DIRECTORY):
+            # who is HR staff comes from the directory's roles, not from whoever started the run
+            self._s.hr_staff = await run_activity(DirectoryActivities.current_hr_staff, "register")
+            self._staff_looked_up = True
         self._show()
         while self._outcome is None:
             wait = (self._s.expires_at - workflow.now()).total_seconds()
@@ -109,6 +118,7 @@ class EligibilityRegister:
     async def certify(self, *args: Any) -> er.Certification:
         """Certifies names for vacancies; the same request id gives the same answer."""
         inp = update_arg(er.CertifyInput, args)
+        await self._hr_from_directory(inp.actor_id, "certify from this register")
         earlier = next((c for c in self._s.certifications if c.request_id == inp.request_id), None)
         if earlier is not None:
             return earlier
@@ -162,6 +172,7 @@ class EligibilityRegister:
         A running recruitment is told, so it no longer accepts a selection of them.
         """
         inp = update_arg(er.RemoveInput, args)
+        await self._hr_from_directory(inp.actor_id, "change the register")
         entry = self._entry(inp.applicant_id)
         assert entry is not None
         if self._repeated(entry, inp.request_id):
@@ -195,6 +206,7 @@ class EligibilityRegister:
     async def fill(self, *args: Any) -> er.RegisterEntry:
         """A vacancy filled from the register: by the recruitment's hire, or HR's later one."""
         inp = update_arg(er.FillInput, args)
+        await self._hr_from_directory(inp.actor_id, "fill a vacancy from this register")
         entry = self._entry(inp.applicant_id)
         assert entry is not None
         if self._repeated(entry, inp.request_id):
@@ -243,6 +255,13 @@ class EligibilityRegister:
 
     def _require_hr(self, actor_id: str, what: str) -> None:
         require_hr(self._s.hr_staff, actor_id, what)
+
+    async def _hr_from_directory(self, actor_id: str, what: str) -> None:
+        """An HR command's handler checks its actor again once the run has read the directory's
+        HR staff (its validator may have run before, against the staff the run was started with)."""
+        if workflow.patched(HR_STAFF_FROM_DIRECTORY):
+            await workflow.wait_condition(lambda: self._staff_looked_up)
+            self._require_hr(actor_id, what)
 
     def _require_open(self) -> None:
         if self._outcome is not None:

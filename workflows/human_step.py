@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.directory import DirectoryActivities
     from activities.notifications import NotificationActivities
     from activities.records import RecordActivities
+    from schemas.credentials import Credential, CredentialRefused
     from schemas.decision_details import DecisionDetails
     from schemas.human_step import (
         DECIDE,
@@ -52,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.search_attributes import HR_DUE_AT, HR_PENDING_APPROVERS, HR_STAGE
 
 from workflows import observability
+from workflows.credentials import call_credential, current_token_id
 from workflows.rules.deadlines import (
     DEFAULT,
     ESCALATE,
@@ -63,6 +65,7 @@ from workflows.rules.deadlines import (
 from workflows.rules.human_step import (
     DecisionRefused,
     check_answer,
+    check_signer,
     escalation_targets,
     is_complete,
     pending,
@@ -127,8 +130,10 @@ def audit_row(
     on_behalf_of: str | None = None,
     event: str | None = None,
     at: datetime | None = None,
+    token_id: str | None = None,
 ) -> AuditInput:
-    """One audit row, keyed by run, step and ``event`` (the action when not given)."""
+    """One audit row, keyed by run, step and ``event`` (the action when not given); it records
+    ``token_id``, else the credential of the Update or signal being handled, if any."""
     info = workflow.info()
     return AuditInput(
         key=run_key(step_id, event or action),
@@ -140,6 +145,7 @@ def audit_row(
         action=action,
         comment=comment,
         at=at or workflow.now(),
+        token_id=token_id or current_token_id(),
     )
 
 
@@ -152,20 +158,44 @@ async def audit(
     on_behalf_of: str | None = None,
     event: str | None = None,
     at: datetime | None = None,
+    token_id: str | None = None,
 ) -> None:
     """Writes one audit row (``audit_row``)."""
     await run_activity(
         RecordActivities.record_audit,
-        audit_row(step_id, actor_id, action, comment, on_behalf_of=on_behalf_of, event=event, at=at),
+        audit_row(
+            step_id,
+            actor_id,
+            action,
+            comment,
+            on_behalf_of=on_behalf_of,
+            event=event,
+            at=at,
+            token_id=token_id,
+        ),
     )
 
 
 def require_hr(staff: Iterable[str], actor_id: str, what: str) -> None:
-    """Refuses (an Update's ``ApplicationError``) anyone who is not HR staff."""
+    """Refuses (an Update's ``ApplicationError``) anyone who is not HR staff, and a command
+    whose credential does not name ``actor_id`` (``signed_by``)."""
     try:
         require_staff(set(staff), actor_id, what)
     except DecisionRefused as err:
         raise refused(str(err)) from None
+    signed_by(actor_id)
+
+
+def signed_by(actor_id: str) -> Credential | None:
+    """Refuses a command whose credential is missing, not good, or names someone else than
+    ``actor_id`` (None: a run recorded before signed answers)."""
+    try:
+        credential = call_credential()
+    except CredentialRefused as err:
+        raise refused(str(err)) from None
+    if credential is not None and credential.person_id != actor_id:
+        raise refused(f"the credential names {credential.person_id}, not {actor_id}")
+    return credential
 
 
 def update_arg(model: type[D], args: tuple[Any, ...]) -> D:
@@ -257,10 +287,13 @@ class HumanSteps:
         the process's own (``_check_answer_extra``). Raises ``refused(...)``.
         """
         try:
+            credential = call_credential()
             state = select_step(self._steps, inp, way)
             person_id, details = check_answer(state, inp, way)
+            if credential is not None:
+                check_signer(state, inp, person_id, credential)
             self._check_answer_extra(state, inp, details)
-        except DecisionRefused as err:
+        except (DecisionRefused, CredentialRefused) as err:
             observability.decision_refused(str(err))  # a metric: skipped on replay
             raise refused(str(err)) from None
         return state, person_id, details
@@ -288,10 +321,16 @@ class HumanSteps:
         source: str = "update",
     ) -> Answer:
         """Takes an answer ``_checked`` has passed into the step (a dedicated Update whose input
-        comes in parts, such as scores, takes it once the last part is in)."""
+        comes in parts, such as scores, takes it once the last part is in). The actor on record
+        is the person the credential names (a delegate signing for the actor named)."""
+        try:
+            credential = call_credential()
+        except CredentialRefused:
+            credential = None  # not in a handler (a default, a part-by-part answer): as checked
         answer = Answer(
             person_id=person_id,
-            actor_id=inp.actor_id,
+            actor_id=credential.person_id if credential else inp.actor_id,
+            token_id=credential.token_id if credential else None,
             decision=inp.decision,
             comment=inp.comment,
             details=details,
@@ -549,6 +588,7 @@ class HumanSteps:
             on_behalf_of=answer.person_id if answer.person_id != answer.actor_id else None,
             event=f"answer:{answer.person_id}",
             at=answer.at,
+            token_id=answer.token_id,
         )
         if answer.source != "default" and answer.person_id != answer.actor_id:
             await self._notify(

@@ -52,7 +52,16 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.employment_steps import EmploymentSteps, run_local
-from workflows.human_step import SYSTEM_ACTOR, Withdrawn, audit_row, details_of, refused, run_key, update_arg
+from workflows.human_step import (
+    SYSTEM_ACTOR,
+    Withdrawn,
+    audit_row,
+    details_of,
+    refused,
+    run_key,
+    signed_by,
+    update_arg,
+)
 from workflows.rules import leave as rules
 from workflows.rules.human_step import DecisionRefused
 
@@ -585,6 +594,7 @@ class Leave(EmploymentSteps):
             raise refused(f"absences are recorded during an approved leave; this one is at {self._stage}")
         if inp.actor_id not in {self._employee_id, self._supervisor(), *self._hr_staff}:
             raise refused(f"{inp.actor_id} may not record {self._employee_id}'s absences")
+        signed_by(inp.actor_id)  # the credential names the actor
         problem = rules.absence_problem(inp.on, inp.through, inp.hours, self._inp.starts_on, self._ends_on)
         if problem:
             raise refused(problem)

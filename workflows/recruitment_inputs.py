@@ -30,6 +30,7 @@ from workflows.human_step import (
     refused,
     run_activity,
     run_key,
+    signed_by,
     update_arg,
 )
 from workflows.rules.human_step import DecisionRefused
@@ -186,6 +187,7 @@ class RecruitmentInputs(HumanSteps):
             raise refused("the minimum-qualification review is not open")
         if inp.actor_id != self._inp.hr_reviewer_id and inp.actor_id not in self._hr_staff:
             raise refused(f"{inp.actor_id} may not override the screen")
+        signed_by(inp.actor_id)
         if inp.applicant_id not in self._candidates:
             raise refused(f"unknown applicant {inp.applicant_id}")
         if not inp.reason.strip():

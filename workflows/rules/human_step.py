@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from schemas.credentials import Credential
 from schemas.decision_details import DecisionDetails, parse_details
 from schemas.human_step import APPROVE, Answer, DecisionInput, StepSpec, StepState
 
@@ -169,3 +170,17 @@ def require_staff(staff: set[str] | list[str], actor_id: str, what: str) -> None
     """HR's commands (extend a due date, withdraw, certify, ...) come from HR staff only."""
     if actor_id not in staff:
         raise DecisionRefused(f"{actor_id} may not {what}")
+
+
+def check_signer(state: StepState, inp: DecisionInput, person_id: str, credential: Credential) -> None:
+    """The credential an answer carries must name the actor, or a delegate of the participant
+    the answer is for (active when the step opened); a credential from a decision link is good
+    for its step only."""
+    if credential.step_id is not None and credential.step_id != state.spec.step_id:
+        raise DecisionRefused(f"the credential is for step {credential.step_id}, not {state.spec.step_id}")
+    signer = credential.person_id
+    if signer == inp.actor_id:
+        return
+    if person_id in state.spec.delegates.get(signer, []):
+        return
+    raise DecisionRefused(f"the credential names {signer}, not {inp.actor_id}")

@@ -1,0 +1,95 @@
+"""Signing on the client: every Update and signal a client sends carries its actor's credential.
+
+``SigningInterceptor(token_for)`` adds the header ``hr_credential`` to each Update and signal;
+``token_for(actor_id)`` gives the credential of the person the payload names as its actor
+(``actor_id``), or None to send none (the workflow then refuses the answer). Sources:
+
+- the CLI: the person's cached sign-in (``hr login``; ``cli/temporal.py``);
+- the web application: the signed-in person's session credential;
+- ``hr demo`` and the tests: ``issuing(keyring, namespace)``, which signs in whoever the payload
+  names with the service's own key (they stand for every person of their script).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    SignalWorkflowInput,
+    StartWorkflowUpdateInput,
+)
+
+from schemas.credentials import HEADER
+from service.identity import KeyRing
+
+TokenSource = Callable[[str | None], str | None]
+
+
+def actor_of(args: Any) -> str | None:
+    """The ``actor_id`` of a payload (a contract or a mapping), if it names one."""
+    if not args:
+        return None
+    first = args[0]
+    actor = first.get("actor_id") if isinstance(first, Mapping) else getattr(first, "actor_id", None)
+    return actor if isinstance(actor, str) else None
+
+
+def header(token: str) -> Payload:
+    """The header payload, as the ``temporal`` CLI's ``--headers hr_credential="..."`` sends it."""
+    return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(token).encode())
+
+
+def with_credential(headers: Mapping[str, Payload], token: str | None) -> Mapping[str, Payload]:
+    if token is None or HEADER in headers:
+        return headers
+    return {**headers, HEADER: header(token)}
+
+
+class _Outbound(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, token_for: TokenSource) -> None:
+        super().__init__(next)
+        self._token_for = token_for
+
+    async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
+        input.headers = with_credential(input.headers, self._token_for(actor_of(input.args)))
+        return await super().start_workflow_update(input)
+
+    async def signal_workflow(self, input: SignalWorkflowInput) -> None:
+        input.headers = with_credential(input.headers, self._token_for(actor_of(input.args)))
+        await super().signal_workflow(input)
+
+
+class SigningInterceptor(Interceptor):
+    """Adds the actor's credential (``token_for``) to every Update and signal."""
+
+    def __init__(self, token_for: TokenSource) -> None:
+        self.token_for = token_for
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _Outbound(next, self.token_for)
+
+
+def issuing(keyring: KeyRing, namespace: str, lifetime: timedelta = timedelta(minutes=15)) -> TokenSource:
+    """Signs in the payload's actor with ``keyring`` for each message (the demo, tests)."""
+
+    def token_for(actor_id: str | None) -> str | None:
+        if actor_id is None:
+            return None
+        token, _ = keyring.issue(actor_id, namespace, lifetime)
+        return token
+
+    return token_for
+
+
+def signing_client(client: Client, token_for: TokenSource) -> Client:
+    """The same connection, signing each Update and signal with ``token_for``."""
+    config = client.config()
+    config["interceptors"] = [*config.get("interceptors", []), SigningInterceptor(token_for)]
+    return Client(**config)

@@ -1,0 +1,146 @@
+"""The credential of an Update or signal, read and checked inside the workflow.
+
+``CredentialInterceptor`` (installed on every worker and replayer, ``worker.WORKFLOW_INTERCEPTORS``)
+takes the ``hr_credential`` header of each Update and signal and hands it to the handler
+(``schemas.credentials.CALL``); the human step's one answer check (``HumanSteps._checked``) and
+HR's commands (``_require_hr``) call ``call_credential``, which decides whether it is good:
+
+- **Update validator** (never replayed): the signature, audience, expiry and workflow are checked
+  now, with the public keys this worker holds (``activities.identity``).
+- **Update handler**: the validator has checked the signature; the handler reads the claims
+  (pure), so a replay takes the same answer whatever keys the worker holds by then.
+- **Signal** (handlers do run on replay): the interceptor checks the credential in a local
+  activity (``verify_credential``) before the handler runs; its verdict is recorded in history
+  and a replay reads it from there.
+
+Handlers do all this only under ``workflow.patched("signed-answers")``: a run under way before
+signed answers existed replays its history as recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.worker import (
+    HandleSignalInput,
+    HandleUpdateInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from activities.identity import worker_public_keys
+    from schemas.credentials import (
+        CALL,
+        HEADER,
+        NO_CREDENTIAL,
+        SIGNED_ANSWERS,
+        CallCredential,
+        Credential,
+        CredentialCheck,
+        CredentialRefused,
+        CredentialVerdict,
+        read_claims,
+        verify_token,
+    )
+
+VERIFY_TIMEOUT = timedelta(seconds=10)
+
+
+def header_token(headers: Any) -> str | None:
+    """The credential in an ``hr_credential`` header (a JSON string), or None."""
+    payload: Payload | None = headers.get(HEADER) if headers else None
+    if payload is None:
+        return None
+    try:
+        value = json.loads(payload.data) if payload.data else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= 4096 else None
+
+
+def _check(token: str | None) -> CredentialCheck:
+    info = workflow.info()
+    return CredentialCheck(
+        token=token, audience=info.namespace, workflow_id=info.workflow_id, at=workflow.now()
+    )
+
+
+def call_credential() -> Credential | None:
+    """The verified credential of the Update or signal being handled.
+
+    Returns None for a run recorded before signed answers (handlers only; validators always
+    check). Raises ``CredentialRefused`` with the reason when it is missing or not good.
+    """
+    call = CALL.get()
+    if workflow.unsafe.is_read_only():  # an Update's validator: never replayed, checks the signature
+        check = _check(call.token if call else None)
+        return verify_token(
+            check.token,
+            worker_public_keys(),
+            audience=check.audience,
+            at=check.at,
+            workflow_id=check.workflow_id,
+        )
+    if not workflow.patched(SIGNED_ANSWERS):
+        return None
+    if call is None or call.kind == "validator":
+        raise CredentialRefused(NO_CREDENTIAL)
+    if call.kind == "signal":
+        verdict = call.verdict or CredentialVerdict(reason=NO_CREDENTIAL)
+        if verdict.credential is None:
+            raise CredentialRefused(verdict.reason or NO_CREDENTIAL)
+        return verdict.credential
+    return read_claims(call.token)  # an Update's handler: its validator checked the signature
+
+
+def current_token_id() -> str | None:
+    """The id of the credential the Update or signal being handled carried (for its audit row);
+    read from the recorded header or verdict only, so the same on replay."""
+    call = CALL.get()
+    if call is None:
+        return None
+    if call.kind == "signal":
+        return call.verdict.credential.token_id if call.verdict and call.verdict.credential else None
+    try:
+        return read_claims(call.token).token_id
+    except CredentialRefused:
+        return None
+
+
+class _Inbound(WorkflowInboundInterceptor):
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        reset = CALL.set(CallCredential("validator", header_token(input.headers)))
+        try:
+            self.next.handle_update_validator(input)
+        finally:
+            CALL.reset(reset)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        CALL.set(CallCredential("update", header_token(input.headers)))  # this handler's task only
+        return await self.next.handle_update_handler(input)
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        token = header_token(input.headers)
+        verdict: CredentialVerdict | None = None
+        if token is not None and workflow.patched(SIGNED_ANSWERS):
+            verdict = await workflow.execute_local_activity(
+                "verify_credential",
+                _check(token),
+                result_type=CredentialVerdict,
+                start_to_close_timeout=VERIFY_TIMEOUT,
+            )
+        CALL.set(CallCredential("signal", token, verdict))  # this handler's task only
+        await self.next.handle_signal(input)
+
+
+class CredentialInterceptor(Interceptor):
+    """Hands each Update's and signal's credential to its handler (see the module)."""
+
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[_Inbound]:
+        return _Inbound
