@@ -11,11 +11,12 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from schemas import leave as lv
 from schemas.search_attributes import HR_ACTION_TYPE, HR_EMPLOYEE_ID, HR_STAGE
+from service.signing import SigningInterceptor
 from tests.conftest import _city_at_work
 from tests.harness_common import delivered
 from tests.leave_harness import (
@@ -30,6 +31,7 @@ from tests.leave_harness import (
     fitness_on,
     tpa_claim,
 )
+from tests.signing import token_for, unsigned
 
 DIAGNOSIS = "recurrent migraine, see attached MRI 4471"
 
@@ -113,6 +115,16 @@ async def test_an_intermittent_leave_used_until_exhausted_is_referred(leaves: Le
     assert cause == f"absences are recorded inside the leave, {today} to {today + timedelta(days=60)}"
     cause = await _refused(leaves.absence(handle, "E1020", day, 1))
     assert cause == f"E1020 may not record {EMPLOYEE}'s absences"
+    # An absence needs a credential that names its recorder: none, or another person's, is refused.
+    absence = lv.AbsenceInput(actor_id=EMPLOYEE, on=day, hours=1)
+    raw = unsigned(leaves.env.client).get_workflow_handle(wid)
+    cause = await _refused(raw.execute_update(lv.RECORD_ABSENCE, absence))
+    assert "carries no credential" in cause
+    config = leaves.env.client.config()
+    config["interceptors"] = [SigningInterceptor(lambda _actor: token_for(SUPERVISOR))]
+    forged = Client(**config).get_workflow_handle(wid)
+    cause = await _refused(forged.execute_update(lv.RECORD_ABSENCE, absence))
+    assert cause == f"the credential names {SUPERVISOR}, not {EMPLOYEE}"
     assert len(leaves.absence_rows(wid)) == len(status.absences)
 
     await leaves.absence(handle, EMPLOYEE, day, left)
