@@ -61,6 +61,28 @@ def test_rotation_keeps_the_previous_keys_credentials_valid_until_retired(tmp_pa
         load_keyring(settings).verify(token, "default", at=NOW)
 
 
+
+def test_hr_admin_rotate_signing_key_then_retire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The command line's rotation: a new key that signs, the old one trusted until ``--retire``."""
+    from typer.testing import CliRunner
+
+    from starter import app
+
+    monkeypatch.setenv("HR_AUTH_KEY_DIR", str(tmp_path / "keys"))
+    settings = settings_in(tmp_path)
+    old = load_keyring(settings)
+    token, _ = old.issue("E1006", "default", timedelta(hours=1), now=NOW)
+    runner = CliRunner()
+    rotated = runner.invoke(app, ["admin", "rotate-signing-key"])
+    assert rotated.exit_code == 0, rotated.output
+    now = load_keyring(settings)
+    assert f"new signing key {now.kid}" in rotated.output and now.kid != old.kid
+    assert now.verify(token, "default", at=NOW).person_id == "E1006"
+    retired = runner.invoke(app, ["admin", "rotate-signing-key", "--retire"])
+    assert (retired.exit_code, retired.output.strip()) == (0, "retired 1 previous key(s)")
+    with pytest.raises(CredentialRefused, match="not signed by a key this service trusts"):
+        load_keyring(settings).verify(token, "default", at=NOW)
+
 def test_production_keys_from_the_environment_and_a_worker_that_only_verifies(tmp_path: Path):
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
