@@ -77,15 +77,24 @@ def _first_free_day(engine: Engine, today: date) -> date:
 
 
 async def _step(handle: WorkflowHandle[Any, Any], step_id: str, stall: float) -> lv.LeaveStatus:
+    def pending(status: lv.LeaveStatus) -> bool:
+        return any(s.step_id == step_id and s.pending for s in status.open_steps)
+
+    return await _until(handle, pending, step_id, stall)
+
+
+async def _until(
+    handle: WorkflowHandle[Any, Any], reached: Callable[[lv.LeaveStatus], bool], what: str, stall: float
+) -> lv.LeaveStatus:
     deadline = time.monotonic() + stall
     while True:
         status = await handle.query("status", result_type=lv.LeaveStatus)
-        if any(s.step_id == step_id and s.pending for s in status.open_steps):
+        if reached(status):
             return status
         if status.outcome is not None:
             raise CliError(f"the demo leave ended {status.outcome}: {status.outcome_reason}")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the demo leave did not reach {step_id}; is a worker polling?")
+            raise TimeoutError(f"the demo leave did not reach {what}; is a worker polling?")
         await asyncio.sleep(0.25)
 
 
@@ -153,6 +162,8 @@ async def run_leave_demo(
     echo(
         await _decide(handle, HR_APPROVER, lv.APPROVE, lv.APPROVAL_STEP) + "; the designation notice goes out"
     )
+    # The approval closes its step; the leave starts once the designation is recorded.
+    await _until(handle, lambda status: status.stage == lv.ON_LEAVE, lv.ON_LEAVE, stall_seconds)
     for day, hours in ((starts_on, 4.0), (starts_on + timedelta(days=2), 4.0)):
         absence = lv.AbsenceInput(actor_id=EMPLOYEE, on=day, hours=hours)
         status = await update(handle, lv.RECORD_ABSENCE, absence, lv.LeaveStatus)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.db import utcnow
 from activities.onboarding import place_in_position
@@ -116,7 +117,17 @@ class Onboard(Harness):
     async def wait_for_probation(
         self, handle: WorkflowHandle, predicate: Callable[[ob.ProbationStatus], bool], timeout: float = 30
     ) -> ob.ProbationStatus:
-        return await poll_until(lambda: self.probation(handle), predicate, timeout)
+        async def fetch() -> ob.ProbationStatus | None:
+            try:
+                return await self.probation(handle)
+            except RPCError as err:  # the onboarding names its child as it starts it
+                if err.status == RPCStatusCode.NOT_FOUND:
+                    return None
+                raise
+
+        found = await poll_until(fetch, lambda s: s is not None and predicate(s), timeout)
+        assert found is not None
+        return found
 
     async def wait_for_task(self, handle: WorkflowHandle, task: str) -> ob.TaskView:
         status = await self.wait_for(

@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.db import make_engine
 from schemas.search_attributes import ALL_KEYS
 from service.settings import Settings
+from tests.signing import signing_interceptors
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -103,7 +104,10 @@ class OpsStack:
 
 
 def base_env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HR_")}
+    # The session's signing keys and cached sign-ins (tests/signing.py) go on: the CLI and the
+    # workers sign with them. Every other HR_* variable is the test's own.
+    kept = {"HR_AUTH_KEY_DIR", "HR_AUTH_TOKEN_DIR"}
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HR_") or k in kept}
     return env | {"HR_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"} | values
 
 
@@ -116,6 +120,7 @@ async def ops_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=ALL_KEYS,
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        interceptors=signing_interceptors(),
     )
     try:
         yield env

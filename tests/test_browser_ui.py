@@ -35,6 +35,7 @@ from schemas.search_attributes import ALL_KEYS
 from service.codec import codec_from_settings, data_converter, new_key
 from service.codec_server import CodecServer, ui_origins
 from service.settings import Settings
+from tests.signing import signing_interceptors
 from tests.smtp_server import _free_port as free_port
 from worker import build_worker
 
@@ -108,6 +109,7 @@ async def test_the_web_ui_shows_a_recruitment_decoded_only_with_the_token(chromi
         ui_port=ui_port,
         dev_server_extra_args=["--ui-codec-endpoint", codec_server.endpoint, "--ui-disable-news-fetch"],
         dev_server_log_level="error",
+        interceptors=signing_interceptors(),
     )
     engine = make_engine(settings.database_url)
     try:

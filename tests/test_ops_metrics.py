@@ -26,6 +26,7 @@ from service.metrics import (
 from service.settings import Settings
 from tests.harness_common import MAIL_FROM, delivered
 from tests.review_harness import Review, approve_all
+from tests.signing import signing_interceptors
 from tests.smtp_server import SmtpSink
 from worker import worker_and_mailer
 
@@ -65,7 +66,7 @@ async def test_metrics_endpoint_after_a_review_cycle(ops_stack: OpsStack, tmp_pa
     )
     runtime = metrics_runtime(settings)
     assert runtime is not None
-    client = await connect(settings, runtime=runtime)
+    client = await connect(settings, signing_interceptors(), runtime=runtime)
     task_queue = f"metrics-{uuid.uuid4().hex[:6]}"
     smtp = SmtpSink().start()
     mailer = MeteredMailer(ops_stack.engine, smtp.host, smtp.port, MAIL_FROM, poll_seconds=0.1)
