@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.benefits import BenefitsActivities
 from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
 from activities.mailer import Mailer, mailer_running
@@ -30,6 +31,8 @@ from activities.store import Unstorable
 from service.client import connect
 from service.logging import configure_logging
 from service.settings import Settings, get_settings
+from workflows.benefits import BenefitsEnrollment
+from workflows.benefits_open_enrollment import OpenEnrollment
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
 from workflows.jd_sweep import JobDescriptionReviewSweep
@@ -46,6 +49,8 @@ WORKFLOWS = [
     PersonnelAction,
     Onboarding,
     Probation,
+    BenefitsEnrollment,
+    OpenEnrollment,
 ]
 
 PASSED_THROUGH = ("activities", "schemas", "sqlalchemy", "sqlmodel", "structlog", "alembic")
@@ -77,6 +82,7 @@ def build_activities(
     register = RegisterActivities(client)
     onboarding = OnboardingActivities(engine, notifications)
     personnel = PersonnelActivities(engine)
+    benefits = BenefitsActivities(engine, notifications)
     return [
         directory.resolve_review_participants,
         directory.active_delegations,
@@ -110,6 +116,11 @@ def build_activities(
         personnel.move_personnel_action_date,
         personnel.execute_personnel_action,
         personnel.close_work_order,
+        benefits.resolve_enrollment,
+        benefits.record_enrollment,
+        benefits.eligible_employees,
+        benefits.enrollment_counts,
+        benefits.open_enrollment_facts,
     ]
 
 

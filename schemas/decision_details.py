@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from schemas.benefits import PLAN_KINDS, Dependant, PlanChoice
 from schemas.limits import Day, Id, LongText, reason
 
 
@@ -69,8 +70,20 @@ class ProbationExtension(_Details):
     days: int = Field(ge=1, le=MAX_EXTENSION_DAYS)
 
 
+# ----- benefits enrollment (seeds 000, 003) ----------------------------------------------------------
+
+
+class BenefitElections(_Details):
+    """The employee's elections: one plan and tier per kind chosen, and the dependants covered
+    (their dates of birth travel only inside payloads, which the codec encrypts)."""
+
+    kind: Literal["benefit_elections"] = "benefit_elections"
+    plans: list[PlanChoice] = Field(min_length=1, max_length=len(PLAN_KINDS))
+    dependants: list[Dependant] = Field(default_factory=list, max_length=20)
+
+
 DecisionDetails = Annotated[
-    RevisedText | BoardResolution | Selection | OrientationDate | ProbationExtension,
+    RevisedText | BoardResolution | Selection | OrientationDate | ProbationExtension | BenefitElections,
     Field(discriminator="kind"),
 ]
 """Every kind of details a decision may carry, told apart by ``kind``."""
