@@ -17,9 +17,9 @@ attributes, workflow ids, summaries and logs carry ids and codes only.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from schemas.limits import Contract, Day, Id, Moment
 
@@ -87,6 +87,16 @@ STARTING = "starting"
 PAUSED = "paused"
 WAITING = "waiting"
 DONE = "done"
+
+
+def born_in_range(value: date) -> date:
+    """A date of birth from 1900 on (``Day`` starts in 2000); the refusal never shows it."""
+    if not date(1900, 1, 1) <= value < date(2100, 1, 1):
+        raise ValueError("must be between 1900 and 2100")
+    return value
+
+
+BirthDate = Annotated[date, AfterValidator(born_in_range)]
 
 
 def enrollment_workflow_id(employee_id: str, event: str, event_on: date, year: int | None = None) -> str:
@@ -160,7 +170,7 @@ class Dependant(BaseModel):
     model_config = {"extra": "forbid", "frozen": True, "hide_input_in_errors": True}
 
     relation: Relation
-    date_of_birth: Day
+    date_of_birth: BirthDate
 
 
 class PlanChoice(BaseModel):
@@ -196,27 +206,6 @@ class ElectionView(BaseModel):
     tier: str
     dependants: int
     monthly_premium_cents: int = 0
-
-
-class EnrollmentStatus(BaseModel):
-    workflow_id: str
-    employee_id: str
-    event: str
-    life_event: str | None = None
-    event_on: date
-    stage: str
-    window_closes_at: datetime | None = None
-    coverage_on: date | None = None
-    offered: list[str] = Field(default_factory=list)
-    current_coverage: list[Coverage] = Field(default_factory=list)
-    elections: list[ElectionView] = Field(default_factory=list)
-    decision: str | None = None
-    defaulted: bool = False
-    cobra_notice_sent_on: date | None = None
-    cobra_notice_due_on: date | None = None
-    outcome: str | None = None
-    open_steps: list = Field(default_factory=list)
-    closed_steps: list = Field(default_factory=list)
 
 
 class EnrollmentResult(BaseModel):

@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from schemas.benefits import ElectionRecord
-from schemas.human_step import AuditInput, NotifyInput
+from schemas.benefits import Coverage, ElectionRecord, ElectionView
+from schemas.human_step import AuditInput, NotifyInput, StepSnapshot
 
 
 class EnrollmentRecords(BaseModel):
@@ -42,3 +42,24 @@ class EnrollmentRecords(BaseModel):
 
 class RecordsWritten(BaseModel):
     delegates: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class EnrollmentStatus(BaseModel):
+    workflow_id: str
+    employee_id: str
+    event: str
+    life_event: str | None = None
+    event_on: date
+    stage: str
+    window_closes_at: datetime | None = None
+    coverage_on: date | None = None
+    offered: list[str] = Field(default_factory=list)
+    current_coverage: list[Coverage] = Field(default_factory=list)
+    elections: list[ElectionView] = Field(default_factory=list)
+    decision: str | None = None
+    defaulted: bool = False
+    cobra_notice_sent_on: date | None = None
+    cobra_notice_due_on: date | None = None
+    outcome: str | None = None
+    open_steps: list[StepSnapshot] = Field(default_factory=list)
+    closed_steps: list[StepSnapshot] = Field(default_factory=list)

@@ -28,7 +28,7 @@ from temporalio.exceptions import ActivityError, is_cancelled_exception
 with workflow.unsafe.imports_passed_through():
     from activities.benefits import BenefitsActivities
     from schemas import benefits as bn
-    from schemas.benefits_records import EnrollmentRecords, RecordsWritten
+    from schemas.benefits_records import EnrollmentRecords, EnrollmentStatus, RecordsWritten
     from schemas.decision_details import BenefitElections, DecisionDetails
     from schemas.human_step import (
         Answer,
@@ -367,10 +367,10 @@ class BenefitsEnrollment(HumanSteps):
     # ----- status and visibility ----------------------------------------------------------------------
 
     @workflow.query
-    def status(self) -> bn.EnrollmentStatus:
-        steps = [self._snapshot(s) for s in self._steps.values()]
+    def status(self) -> EnrollmentStatus:
+        steps = [self._shown_snapshot(s) for s in self._steps.values()]
         inp = self._inp
-        return bn.EnrollmentStatus(
+        return EnrollmentStatus(
             workflow_id=workflow.info().workflow_id,
             employee_id=inp.employee_id,
             event=inp.event,
@@ -392,6 +392,14 @@ class BenefitsEnrollment(HumanSteps):
             open_steps=[s for s in steps if not s.closed],
             closed_steps=[s for s in steps if s.closed],
         )
+
+    def _shown_snapshot(self, state: StepState) -> Any:
+        """The step as the status shows it: the answers without their details (the dependants'
+        dates of birth stay in the election's payload and the store); ``elections`` says what
+        was chosen."""
+        snapshot = self._snapshot(state)
+        snapshot.answers = [a.model_copy(update={"details": None}) for a in snapshot.answers]
+        return snapshot
 
     def _refresh_visibility(self) -> None:
         """``HrActionType``, ``HrEmployeeId``, ``HrDepartment``, ``HrStage``,
