@@ -404,7 +404,8 @@ class PersonnelAction(HumanSteps):
         await audit("execute", SYSTEM_ACTOR, action, probation_id)
 
     async def _start_cobra(self) -> None:
-        """A separation starts the COBRA enrollment (notice, 60-day election window), not awaited."""
+        """A separation starts the COBRA enrollment (notice, 60-day election window), not awaited;
+        its own records (``cobranotice``, ``benefitenrollment``) say so."""
         inp = self._inp
         enrollment_id = enrollment_workflow_id(inp.employee_id, COBRA, self._effective_on)
         try:
@@ -421,10 +422,8 @@ class PersonnelAction(HumanSteps):
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=f"COBRA enrollment of {inp.employee_id} after {inp.kind}",
             )
-            action = "cobra_enrollment_started"
         except WorkflowAlreadyStartedError:
-            action = "cobra_enrollment_already_started"
-        await audit("execute", SYSTEM_ACTOR, action, enrollment_id)
+            pass  # this separation's COBRA enrollment runs already
 
     async def _end(self, outcome: str, reason: str, *, record: bool = True) -> None:
         """An action that ends without executing: rejected, withdrawn or void."""
