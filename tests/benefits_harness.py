@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 from activities.seed_benefits import seed_benefits
 from schemas import benefits as bn
@@ -79,8 +80,18 @@ class Benefits(Harness):
     ) -> EnrollmentStatus:
         return await poll_until(lambda: self.status(handle), predicate, timeout)
 
-    async def electing(self, handle: WorkflowHandle) -> EnrollmentStatus:
-        return await self.wait_for(handle, lambda s: bool(s.open_steps))
+    async def electing(self, handle: WorkflowHandle, timeout: float = 60) -> EnrollmentStatus:
+        """The status once the elections step is open (the workflow may not have started yet)."""
+
+        async def fetch() -> EnrollmentStatus | None:
+            try:
+                return await self.status(handle)
+            except RPCError:  # not started yet (a bulk run's child still to come)
+                return None
+
+        status = await poll_until(fetch, lambda s: s is not None and bool(s.open_steps), timeout)
+        assert status is not None
+        return status
 
     async def decide(self, handle: WorkflowHandle, actor: str, decision: str, **kw: Any) -> DecisionReceipt:
         return await handle.execute_update(

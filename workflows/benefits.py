@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.human_step import ACTIVITY_OPTIONS, SYSTEM_ACTOR, HumanSteps, Withdrawn, audit_row, run_key
 from workflows.rules import benefits as rules
-from workflows.rules.human_step import DecisionRefused, pending
+from workflows.rules.human_step import DecisionRefused, escalation_targets, pending
 
 STEP_ID = "elections"
 STEP_TITLES = {
@@ -161,7 +161,9 @@ class BenefitsEnrollment(HumanSteps):
         election notice) in one write, which also looks up the delegations in force."""
         inp, facts, window = self._inp, self._facts, self._window
         assert facts is not None and window is not None
-        boss = facts.supervisor_id if inp.event != bn.COBRA else None
+        # Open enrollment escalates nobody (the current elections carry over); a separated
+        # employee has no supervisor any more: HR hears of them.
+        boss = facts.supervisor_id if inp.event not in (bn.COBRA, bn.OPEN_ENROLLMENT) else None
         spec = self._step(
             STEP_ID,
             STEP_TITLES[inp.event],
@@ -240,6 +242,18 @@ class BenefitsEnrollment(HumanSteps):
         self._refresh_visibility()
         if self._withdrawal is not None and self._outcome is None:
             raise Withdrawn()
+
+    async def _escalate(self, state: StepState, waiting: list[str], event: Any) -> None:
+        """At the close: the escalation target hears of it (none in open enrollment); the
+        employee gets no "overdue" notice, since the default follows at once and its
+        confirmation tells them what was recorded."""
+        if self._inp.event == bn.OPEN_ENROLLMENT:
+            return
+        for target, overdue in escalation_targets(state.spec, waiting).items():
+            state.escalated_to.append(target)
+            await self._notify(
+                state, "escalation", [target], f"{event.key}:{target}", extra={"overdue": ", ".join(overdue)}
+            )
 
     def _check_answer_extra(
         self, state: StepState, inp: DecisionInput, details: DecisionDetails | None
