@@ -40,6 +40,14 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "onboarding_direct_appointment_late_reopened_permanent",
         "probation_cjis_escalated_awaited_permanent",
         "probation_extended_returned_released",
+        "benefits_new_hire_elected",
+        "benefits_new_hire_defaulted",
+        "benefits_cobra_elected",
+        "personnel_action_separation_starts_cobra",
+        "onboarding_starts_new_hire_benefits",
+        "open_enrollment_paused_resumed_outcomes",
+        "benefits_open_enrollment_carried_over",
+        "open_enrollment_continued_as_new",
     }
 
 
