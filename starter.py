@@ -387,6 +387,7 @@ def run_mailer() -> None:
 def admin_setup() -> None:
     """Register the namespace (if missing) and the custom search attributes on the configured server."""
     from service.devserver import ensure_namespace, ensure_search_attributes
+    from service.open_enrollment_schedule import ensure_open_enrollment_schedule
 
     settings = load_settings()
 
@@ -399,6 +400,7 @@ def admin_setup() -> None:
             typer.echo(f"search attributes added: {', '.join(added)}")
         else:
             typer.echo("search attributes already registered")
+        typer.echo(f"open-enrollment schedule {await ensure_open_enrollment_schedule(client, settings)}")
 
     run(body())
 

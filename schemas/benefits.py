@@ -235,7 +235,8 @@ class ElectionRecord(BaseModel):
 class OpenEnrollmentInput(Contract):
     """Open enrollment for a coverage year (one command, or the yearly schedule)."""
 
-    year: int = Field(ge=2000, le=2100)
+    year: int | None = Field(default=None, ge=2000, le=2100)
+    """The coverage year; None (the yearly schedule): the year after the run starts."""
     requested_by: Id
     closes_at: Moment | None = None
     """When every employee's window closes; None: 30 days after the run starts."""

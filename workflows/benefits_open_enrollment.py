@@ -45,6 +45,8 @@ class OpenEnrollment:
     @workflow.init
     def __init__(self, inp: bn.OpenEnrollmentInput) -> None:
         self._inp = inp
+        self._year: int = inp.year or 0
+        """The coverage year; the schedule leaves it to the run: the year after it starts."""
         self._cursor = inp.cursor
         self._started = inp.started
         self._already = inp.already
@@ -59,10 +61,12 @@ class OpenEnrollment:
 
     @workflow.run
     async def run(self, inp: bn.OpenEnrollmentInput) -> bn.OpenEnrollmentProgress:
+        if not self._year:
+            self._year = workflow.now().year + 1
         if self._closes_at is None:
             self._closes_at = end_of_day(workflow.now().date() + timedelta(days=OPEN_ENROLLMENT_DAYS))
         facts: bn.OpenEnrollmentFacts = await run_local(
-            BenefitsActivities.open_enrollment_facts, bn.ProgressQuery(year=inp.year)
+            BenefitsActivities.open_enrollment_facts, bn.ProgressQuery(year=self._year)
         )
         self._hr_staff = set(facts.hr_staff)
         self._show()
@@ -92,7 +96,7 @@ class OpenEnrollment:
         if inp.wait_for_outcomes:
             while True:
                 self._counts = await run_local(
-                    BenefitsActivities.enrollment_counts, bn.ProgressQuery(year=inp.year)
+                    BenefitsActivities.enrollment_counts, bn.ProgressQuery(year=self._year)
                 )
                 self._show()
                 counted = self._counts.elected + self._counts.defaulted
@@ -112,16 +116,16 @@ class OpenEnrollment:
                 bn.EnrollmentInput(
                     employee_id=employee_id,
                     event=bn.OPEN_ENROLLMENT,
-                    event_on=date(inp.year, 1, 1),
+                    event_on=date(self._year, 1, 1),
                     requested_by=inp.requested_by,
-                    year=inp.year,
+                    year=self._year,
                     closes_at=self._closes_at,
                     parent_id=workflow.info().workflow_id,
                 ),
-                id=bn.enrollment_workflow_id(employee_id, bn.OPEN_ENROLLMENT, date(inp.year, 1, 1), inp.year),
+                id=bn.enrollment_workflow_id(employee_id, bn.OPEN_ENROLLMENT, date(self._year, 1, 1), self._year),
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=f"Open enrollment {inp.year} of {employee_id}",
+                static_summary=f"Open enrollment {self._year} of {employee_id}",
             )
             self._started += 1
         except WorkflowAlreadyStartedError:
@@ -132,6 +136,7 @@ class OpenEnrollment:
     def _carried(self) -> bn.OpenEnrollmentInput:
         return self._inp.model_copy(
             update={
+                "year": self._year,
                 "cursor": self._cursor,
                 "started": self._started,
                 "already": self._already,
@@ -157,9 +162,9 @@ class OpenEnrollment:
         inp = update_arg(bn.PauseInput, args)
         require_hr(self._hr_staff, inp.actor_id, "pause open enrollment")
         if self._stage != bn.STARTING:
-            raise refused(f"open enrollment {self._inp.year} has started every enrollment; nothing to pause")
+            raise refused(f"open enrollment {self._year} has started every enrollment; nothing to pause")
         if self._paused:
-            raise refused(f"open enrollment {self._inp.year} is already paused")
+            raise refused(f"open enrollment {self._year} is already paused")
 
     @workflow.update
     async def resume(self, *args: Any) -> bn.OpenEnrollmentProgress:
@@ -174,7 +179,7 @@ class OpenEnrollment:
         inp = update_arg(bn.PauseInput, args)
         require_hr(self._hr_staff, inp.actor_id, "resume open enrollment")
         if not self._paused:
-            raise refused(f"open enrollment {self._inp.year} is not paused")
+            raise refused(f"open enrollment {self._year} is not paused")
 
     # ----- progress ------------------------------------------------------------------------------
 
@@ -185,7 +190,7 @@ class OpenEnrollment:
     def status(self) -> bn.OpenEnrollmentProgress:
         return bn.OpenEnrollmentProgress(
             workflow_id=workflow.info().workflow_id,
-            year=self._inp.year,
+            year=self._year,
             stage=self._stage_shown(),
             paused=self._paused,
             closes_at=self._closes_at,
@@ -210,11 +215,11 @@ class OpenEnrollment:
             self._shown = (stage, True)
         c = self._counts
         workflow.set_current_details(
-            f"**Open enrollment {self._inp.year}:** {stage} (run {self._inp.runs + 1})\n"
+            f"**Open enrollment {self._year}:** {stage} (run {self._inp.runs + 1})\n"
             f"- started {self._started}, already started {self._already}, failed {self._failed}, "
             f"in flight {self._in_flight}, last employee {self._cursor or '-'}\n"
             f"- elected {c.elected}, defaulted {c.defaulted}, open {c.open}\n"
             f"- windows close {self._closes_at:%Y-%m-%d %H:%M} UTC"
             if self._closes_at
-            else f"**Open enrollment {self._inp.year}:** {stage}"
+            else f"**Open enrollment {self._year}:** {stage}"
         )
