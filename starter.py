@@ -24,6 +24,7 @@ import typer
 from cli import codec as cli_codec
 from cli import records as cli_records
 from cli.action import action_app
+from cli.benefits import benefits_app
 from cli.onboarding import onboarding_app, probation_app
 from cli.recruitment import recruitment_app
 from cli.register import register_app
@@ -92,6 +93,7 @@ app.add_typer(register_app, name="register")
 app.add_typer(action_app, name="action")
 app.add_typer(onboarding_app, name="onboarding")
 app.add_typer(probation_app, name="probation")
+app.add_typer(benefits_app, name="benefits")
 
 
 # --------------------------------------------------------------------------- seed, db

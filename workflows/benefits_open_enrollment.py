@@ -122,7 +122,9 @@ class OpenEnrollment:
                     closes_at=self._closes_at,
                     parent_id=workflow.info().workflow_id,
                 ),
-                id=bn.enrollment_workflow_id(employee_id, bn.OPEN_ENROLLMENT, date(self._year, 1, 1), self._year),
+                id=bn.enrollment_workflow_id(
+                    employee_id, bn.OPEN_ENROLLMENT, date(self._year, 1, 1), self._year
+                ),
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=f"Open enrollment {self._year} of {employee_id}",
