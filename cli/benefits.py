@@ -118,10 +118,11 @@ def start(
 ) -> None:
     """HR starts an employee's enrollment for a new hire or a qualifying life event."""
     settings = load_settings()
-    employee = employee_id(employee)
-    event_on = parse_date(on, "--on")
 
     async def body() -> None:
+        nonlocal employee
+        employee = employee_id(employee)
+        event_on = parse_date(on, "--on")
         engine = store_engine(settings)
         require_hr_staff(engine, as_, "start a benefits enrollment")
         require_person(engine, employee)
@@ -177,13 +178,14 @@ def elect(
 ) -> None:
     """The employee's elections (one validated answer), or a waiver, or keeping what is there."""
     settings = load_settings()
-    employee = employee_id(employee)
-    if sum((waive, carry_over, bool(plan))) != 1:
-        raise CliError("give --plan (one or more), or --waive, or --carry-over")
-    details = parse_elections(plan, spouse, domestic_partner, child) if plan else None
     decision = bn.WAIVE if waive else bn.CARRY_OVER if carry_over else bn.ELECT
 
     async def body() -> None:
+        nonlocal employee
+        employee = employee_id(employee)
+        if sum((waive, carry_over, bool(plan))) != 1:
+            raise CliError("give --plan (one or more), or --waive, or --carry-over")
+        details = parse_elections(plan, spouse, domestic_partner, child) if plan else None
         require_person(store_engine(settings), as_)
         client = await connect(settings)
         handle = await enrollment_handle(client, employee)
@@ -204,9 +206,10 @@ def elect(
 def status(employee: EmployeeArgument) -> None:
     """The employee's enrollments on record, current elections, and the open one's window."""
     settings = load_settings()
-    employee = employee_id(employee)
 
     async def body() -> None:
+        nonlocal employee
+        employee = employee_id(employee)
         engine = store_engine(settings)
         require_person(engine, employee)
         with store(engine) as session:
