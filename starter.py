@@ -466,6 +466,9 @@ def demo(
             help="Run the recruitment's hire through onboarding and probation (HR_DEMO_PROBATION) instead.",
         ),
     ] = False,
+    open_enrollment: Annotated[
+        bool, typer.Option("--open-enrollment", help="Run open enrollment for the demo city instead.")
+    ] = False,
 ) -> None:
     """Run a whole job-description review of classification 1821 with scripted answers.
 
@@ -491,7 +494,13 @@ def demo(
             engine = store_engine(settings)
             typer.echo(render_seeded(await asyncio.to_thread(seed_store, engine)))
             async with worker_and_mailer(client, settings, engine):
-                if onboarding:
+                if open_enrollment:
+                    from cli.benefits_demo import run_open_enrollment_demo
+
+                    outcome = (
+                        await run_open_enrollment_demo(client, settings, engine, echo=typer.echo)
+                    ).stage
+                elif onboarding:
                     from cli.onboarding_demo import run_onboarding_demo
 
                     outcome = (await run_onboarding_demo(client, settings, engine, echo=typer.echo)).outcome
@@ -512,6 +521,8 @@ def demo(
     expected, what = ("permanent", "onboarding") if onboarding else ("hired", "recruitment")
     if not (onboarding or recruitment):
         expected, what = "adopted", "review"
+    if open_enrollment:
+        expected, what = "done", "open enrollment"
     if outcome != expected:
         fail(f"the demo {what} ended {outcome}, not {expected}")
 
