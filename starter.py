@@ -27,6 +27,7 @@ from cli import records as cli_records
 from cli import web as cli_web
 from cli.action import action_app
 from cli.admin import admin_app
+from cli.benefits import benefits_app
 from cli.leave import leave_app
 from cli.onboarding import onboarding_app, probation_app
 from cli.recruitment import recruitment_app
@@ -98,6 +99,7 @@ app.add_typer(probation_app, name="probation")
 app.add_typer(leave_app, name="leave")
 cli_auth.register(app, admin_app)
 cli_web.register(app)
+app.add_typer(benefits_app, name="benefits")
 
 
 # --------------------------------------------------------------------------- seed, db
@@ -453,6 +455,9 @@ def demo(
     leave: Annotated[
         bool, typer.Option("--leave", help="Run a leave, request to referral, instead.")
     ] = False,
+    open_enrollment: Annotated[
+        bool, typer.Option("--open-enrollment", help="Run open enrollment for the demo city instead.")
+    ] = False,
 ) -> None:
     """Run a whole job-description review of classification 1821 with scripted answers.
 
@@ -486,6 +491,12 @@ def demo(
                     from cli.leave_demo import run_leave_demo
 
                     outcome = (await run_leave_demo(client, settings, engine, echo=typer.echo)).outcome
+                elif open_enrollment:
+                    from cli.benefits_demo import run_open_enrollment_demo
+
+                    outcome = (
+                        await run_open_enrollment_demo(client, settings, engine, echo=typer.echo)
+                    ).stage
                 elif onboarding:
                     from cli.onboarding_demo import run_onboarding_demo
 
@@ -495,7 +506,7 @@ def demo(
                 else:
                     outcome = (await run_demo(client, settings, engine, echo=typer.echo)).outcome
                 if keep:
-                    if not (onboarding or recruitment or leave):
+                    if not (onboarding or recruitment or leave or open_enrollment):
                         await leave_one_pending(client, settings, engine, echo=typer.echo)
                     typer.echo(
                         f"the server and worker keep running; browse {settings.ui_url}; Ctrl-C to stop"
@@ -511,6 +522,8 @@ def demo(
         expected, what = "adopted", "review"
     if leave:
         expected, what = "referred", "leave"
+    if open_enrollment:
+        expected, what = "done", "open enrollment"
     if outcome != expected:
         fail(f"the demo {what} ended {outcome}, not {expected}")
 

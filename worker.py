@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.benefits import BenefitsActivities
 from activities.db import create_schema, make_engine
 from activities.directory import DirectoryActivities
 from activities.identity import IdentityActivities, LinkIssuer
@@ -36,6 +37,8 @@ from service.logging import configure_logging
 from service.metrics import MetricsInterceptor, metered_mailer, metrics_runtime, report_waiting
 from service.settings import Settings, get_settings
 from service.signing import issuing, signing_client
+from workflows.benefits import BenefitsEnrollment
+from workflows.benefits_open_enrollment import OpenEnrollment
 from workflows.credentials import CredentialInterceptor
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
@@ -57,6 +60,8 @@ WORKFLOWS = [
     Probation,
     Leave,
     ScheduledReviewSweep,
+    BenefitsEnrollment,
+    OpenEnrollment,
 ]
 
 PASSED_THROUGH = ("activities", "schemas", "sqlalchemy", "sqlmodel", "structlog", "alembic")
@@ -109,6 +114,7 @@ def build_activities(
     onboarding = OnboardingActivities(engine, notifications)
     personnel = PersonnelActivities(engine)
     leave = LeaveActivities(engine, notifications)
+    benefits = BenefitsActivities(engine, notifications)
     return [
         directory.resolve_review_participants,
         directory.active_delegations,
@@ -146,6 +152,11 @@ def build_activities(
         leave.record_leave,
         identity.verify_credential,
         directory.current_hr_staff,
+        benefits.resolve_enrollment,
+        benefits.record_enrollment,
+        benefits.eligible_employees,
+        benefits.enrollment_counts,
+        benefits.open_enrollment_facts,
     ]
 
 

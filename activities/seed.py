@@ -399,4 +399,7 @@ def seed_city(engine: Engine) -> SeedSummary:
                 )
                 summary.positions += 1
         session.commit()
+    from activities.seed_benefits import seed_benefits  # the plans and the seeded people's elections
+
+    seed_benefits(engine, people=[p.id for p in PEOPLE])
     return summary

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from schemas.benefits import PLAN_KINDS, Dependant, PlanChoice
 from schemas.limits import Day, Id, LongText, reason
 
 
@@ -93,6 +94,18 @@ class LeaveExtension(_Details):
     ends_on: Day
 
 
+# ----- benefits enrollment (seeds 000, 003) ----------------------------------------------------------
+
+
+class BenefitElections(_Details):
+    """The employee's elections: one plan and tier per kind chosen, and the dependants covered
+    (their dates of birth travel only inside payloads, which the codec encrypts)."""
+
+    kind: Literal["benefit_elections"] = "benefit_elections"
+    plans: list[PlanChoice] = Field(min_length=1, max_length=len(PLAN_KINDS))
+    dependants: list[Dependant] = Field(default_factory=list, max_length=20)
+
+
 DecisionDetails = Annotated[
     RevisedText
     | BoardResolution
@@ -101,7 +114,8 @@ DecisionDetails = Annotated[
     | ProbationExtension
     | TpaClaim
     | FitnessForDuty
-    | LeaveExtension,
+    | LeaveExtension
+    | BenefitElections,
     Field(discriminator="kind"),
 ]
 """Every kind of details a decision may carry, told apart by ``kind``."""

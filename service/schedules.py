@@ -40,6 +40,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from schemas.jd_review import SWEEP_ACTION_TYPE
 from schemas.schedules import SCHEDULED_SWEEP_WORKFLOW, ScheduledSweepInput
 from schemas.search_attributes import HR_ACTION_TYPE
+from service.open_enrollment_schedule import SCHEDULE_ID as OPEN_ENROLLMENT_SCHEDULE_ID
+from service.open_enrollment_schedule import open_enrollment_schedule
 from service.settings import Settings
 
 JD_SWEEP_SCHEDULE_ID = "hr-jd-review-sweep-yearly"
@@ -148,6 +150,11 @@ SCHEDULES: list[ScheduleDefinition] = [
         JD_SWEEP_SCHEDULE_ID,
         "yearly job-description review sweep",
         jd_sweep_schedule,
+    ),
+    ScheduleDefinition(
+        OPEN_ENROLLMENT_SCHEDULE_ID,
+        "yearly benefits open enrollment",
+        open_enrollment_schedule,
     ),
 ]
 

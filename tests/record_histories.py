@@ -478,6 +478,8 @@ async def _leave_histories(leaves: Leaves, suffix: str = "") -> dict[str, str]:
     await handle.result()
     histories["leave_workers_comp_tpa_extended_returned"] = (await handle.fetch_history()).to_json()
     return histories
+
+
 async def _signed_histories(review: Review) -> dict[str, str]:
     """Signed answers: an unsigned signal dropped, a signed signal and signed Updates taken (one
     by a delegate's credential for the participant), an unsigned Update refused (never in
@@ -523,6 +525,101 @@ async def _signed_histories(review: Review) -> dict[str, str]:
     return {"jd_review_signed_answers_unsigned_dropped": (await handle.fetch_history()).to_json()}
 
 
+async def _benefits_histories(scenario: str, actions: Actions) -> dict[str, str]:
+    """Benefits enrollment, one scenario per fresh server (``_BENEFITS_SCENARIOS``): a new hire
+    who elects, one defaulted after reminders; a separation starting COBRA (the personnel
+    action's new path) and its election; an onboarding starting the new-hire enrollment; open
+    enrollment paused, resumed and waiting for the outcomes, and one continuing as new."""
+    from schemas import benefits as bn
+    from tests.benefits_harness import Benefits, elections
+
+    benefits = Benefits(
+        env=actions.env, engine=actions.engine, smtp=actions.smtp, task_queue=actions.task_queue
+    )
+    if scenario == "new_hire":
+        employee = benefits.add_employee("E2201")
+        handle = await benefits.start(employee, bn.NEW_HIRE, await benefits.today() + timedelta(days=3))
+        await benefits.electing(handle)
+        details = elections({"MED-PPO": "employee_children"}, [("child", date(2020, 5, 1))])
+        await benefits.decide(handle, employee, bn.ELECT, details=details)
+        await handle.result()
+        return {"benefits_new_hire_elected": (await handle.fetch_history()).to_json()}
+    if scenario == "defaulted":
+        employee = benefits.add_employee("E2202")
+        handle = await benefits.start(employee, bn.NEW_HIRE, await benefits.today())
+        await benefits.electing(handle)
+        await benefits.env.sleep(timedelta(days=31))
+        await handle.result()
+        return {"benefits_new_hire_defaulted": (await handle.fetch_history()).to_json()}
+    if scenario == "cobra":
+        action = await actions.start("E1016", "resignation", requested_by="E1016", effective_in_days=0)
+        await actions.approve_all(action)
+        status = await actions.wait_for(action, lambda s: s.stage == "work_orders")
+        cobra = actions.client.get_workflow_handle(
+            bn.enrollment_workflow_id("E1016", bn.COBRA, status.effective_on), result_type=bn.EnrollmentResult
+        )
+        await benefits.electing(cobra)
+        await benefits.decide(cobra, "E1016", bn.ELECT, details=elections({"MED-PPO": "employee_only"}))
+        await cobra.result()
+        return {
+            "benefits_cobra_elected": (await cobra.fetch_history()).to_json(),
+            "personnel_action_separation_starts_cobra": (await action.fetch_history()).to_json(),
+        }
+    if scenario == "onboarding":
+        onboard = Onboard(
+            env=actions.env, engine=actions.engine, smtp=actions.smtp, task_queue=actions.task_queue
+        )
+        employee = onboard.add_employee("E2203", position_id="P-CI1659-04")
+        starts_on = await onboard.today() + timedelta(days=4)
+        handle = await onboard.start(employee, starts_on)
+        await benefits.electing(
+            actions.client.get_workflow_handle(bn.enrollment_workflow_id(employee, bn.NEW_HIRE, starts_on))
+        )
+        return {"onboarding_starts_new_hire_benefits": (await handle.fetch_history()).to_json()}
+    closes_at = await benefits.now() + timedelta(days=10)
+    if scenario == "outcomes":
+        bulk = await benefits.client.start_workflow(
+            bn.OPEN_ENROLLMENT_WORKFLOW,
+            bn.OpenEnrollmentInput(year=2028, requested_by="E1008", closes_at=closes_at, window=3),
+            id=bn.open_enrollment_workflow_id(2028),
+            task_queue=benefits.task_queue,
+            result_type=bn.OpenEnrollmentProgress,
+        )
+        await bulk.execute_update("pause", bn.PauseInput(actor_id="E1008"))
+        await bulk.execute_update("resume", bn.PauseInput(actor_id="E1008"))
+        elector = benefits.client.get_workflow_handle(
+            "benefits-E1006-open-2028", result_type=bn.EnrollmentResult
+        )
+        await benefits.electing(elector)
+        await benefits.decide(elector, "E1006", bn.CARRY_OVER)
+        await bulk.result()
+        carried = benefits.client.get_workflow_handle("benefits-E1007-open-2028")
+        return {
+            "open_enrollment_paused_resumed_outcomes": (await bulk.fetch_history()).to_json(),
+            "benefits_open_enrollment_carried_over": (await carried.fetch_history()).to_json(),
+        }
+    bulk = await benefits.client.start_workflow(
+        bn.OPEN_ENROLLMENT_WORKFLOW,
+        bn.OpenEnrollmentInput(
+            year=2027,
+            requested_by="E1008",
+            closes_at=closes_at,
+            window=4,
+            per_run_limit=12,
+            wait_for_outcomes=False,
+        ),
+        id=bn.open_enrollment_workflow_id(2027),
+        task_queue=benefits.task_queue,
+        result_type=bn.OpenEnrollmentProgress,
+    )
+    await bulk.result()
+    first = benefits.client.get_workflow_handle(bulk.id, run_id=bulk.first_execution_run_id)
+    return {"open_enrollment_continued_as_new": (await first.fetch_history()).to_json()}
+
+
+_BENEFITS_SCENARIOS = ("new_hire", "defaulted", "cobra", "onboarding", "outcomes", "continued")
+
+
 @asynccontextmanager
 async def _recording(
     converter: DataConverter,
@@ -554,7 +651,14 @@ async def _recording(
 async def main() -> None:
     """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``), or all."""
     wanted = set(sys.argv[1:]) or {
-        "review", "encrypted", "recruitment", "personnel", "onboarding", "leave", "signed"
+        "review",
+        "encrypted",
+        "recruitment",
+        "personnel",
+        "onboarding",
+        "leave",
+        "signed",
+        "benefits",
     }
     os.environ.setdefault("HR_AUTH_KEY_DIR", tempfile.mkdtemp())  # the recording's own key pair
     histories: dict[str, str] = {}
@@ -591,6 +695,12 @@ async def main() -> None:
     if "signed" in wanted:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
             histories |= await _signed_histories(Review(env=env, engine=engine, smtp=smtp, task_queue=queue))
+    for scenario in _BENEFITS_SCENARIOS if "benefits" in wanted else ():
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _benefits_histories(
+                scenario, Actions(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+        print(f"benefits: {scenario} recorded", file=sys.stderr)
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():
         path = HERE / f"{name}.json"

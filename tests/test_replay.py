@@ -45,6 +45,14 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "leave_certification_never_arrives_denied",
         "leave_workers_comp_tpa_extended_returned",
         "jd_review_signed_answers_unsigned_dropped",
+        "benefits_new_hire_elected",
+        "benefits_new_hire_defaulted",
+        "benefits_cobra_elected",
+        "personnel_action_separation_starts_cobra",
+        "onboarding_starts_new_hire_benefits",
+        "open_enrollment_paused_resumed_outcomes",
+        "benefits_open_enrollment_carried_over",
+        "open_enrollment_continued_as_new",
     }
 
 

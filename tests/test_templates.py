@@ -62,6 +62,8 @@ STAFF_FIELDS: dict[str, list[str]] = {
         "remaining_hours",
         "command",
     ],
+    "benefits_confirmation": ["event", "outcome", "elections", "coverage_on"],
+    "cobra_notice": ["separated_on", "coverage_ends_on", "elect_by", "plans"],
 }
 """The parameters each staff notice needs (``name`` and ``workflow_id`` come from ``render``)."""
 
@@ -118,7 +120,17 @@ LEAVE_VALUES = {
     "remaining_hours": "40",
 }
 """The leave's designation notice (dates and command are onboarding's)."""
-ALL_STAFF_VALUES = STAFF_VALUES | ACTION_VALUES | ONBOARDING_VALUES | LEAVE_VALUES
+BENEFITS_VALUES = {
+    "event": "new hire",
+    "elections": "MED-PPO (medical, family); DEN-DELTA (dental, family)",
+    "coverage_on": "2027-02-01",
+    "separated_on": "2027-01-15",
+    "coverage_ends_on": "2027-01-31",
+    "elect_by": "2027-04-01",
+    "plans": "MED-PPO (medical), DEN-DELTA (dental)",
+}
+"""Benefits enrollment's notices (``outcome`` is the staff notices')."""
+ALL_STAFF_VALUES = STAFF_VALUES | ACTION_VALUES | ONBOARDING_VALUES | LEAVE_VALUES | BENEFITS_VALUES
 
 APPLICANT_VALUES = {
     "title": "Information Technology Accounting Technician",
@@ -182,6 +194,8 @@ STAFF_SUBJECTS = {
     "probation_reminder": "Probation of E1016 ends 2027-07-04 (30 days)",
     "cjis_missing": "CJIS clearance of E1016 is not on record (probation ends 2027-07-04)",
     "probation_extended": "Probation of E1016 extended to 2027-07-04",
+    "benefits_confirmation": "Your benefits new hire enrollment: adopted",
+    "cobra_notice": "COBRA continuation: elect by 2027-04-01",
     "board_packet": f"Human Resources notice: board_packet ({WF})",  # no template of its own
     "leave_designation": "Leave of E1016 approved and designated: 2027-01-04 to 2027-07-04",
 }

@@ -22,11 +22,18 @@ import asyncio
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError, is_cancelled_exception
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+    is_cancelled_exception,
+)
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from schemas import onboarding as ob
+    from schemas.benefits import BENEFITS_WORKFLOW, NEW_HIRE, EnrollmentInput, enrollment_workflow_id
     from schemas.decision_details import DecisionDetails, OrientationDate
     from schemas.employment import (
         ON_PROBATION,
@@ -54,6 +61,8 @@ from workflows.rules.human_step import DecisionRefused, is_complete
 
 DONE_COMMAND = "hr onboarding done"
 SCHEDULED_DATE_KIND = "orientation_date"
+BENEFITS_PATCH = "onboarding-starts-new-hire-benefits-enrollment"
+"""Runs started before this change replay without the new-hire enrollment (issue 10)."""
 ORIENTATION_NAMES = {ob.ORIENTATION: "new-employee orientation", ob.BENEFITS: "benefits orientation"}
 
 
@@ -82,6 +91,8 @@ class Onboarding(EmploymentSteps):
             self._templates = {t.task: t for t in templates}
             self._tasks = {t.task: self._waiting(t, facts) for t in templates}
             await self._open(rules.first_tasks(templates), base=inp.starts_on)
+            if workflow.patched(BENEFITS_PATCH):
+                await self._start_benefits_enrollment()
             watcher = asyncio.ensure_future(self._watch_due_dates())
             await self._until(self._all_done)
             self._set_stage(ob.PROBATION)
@@ -505,6 +516,29 @@ class Onboarding(EmploymentSteps):
             state.fired.append(event.key)
             if not state.closed and not is_complete(state.spec, state.answers):
                 await self._on_event(state, event)
+
+    # ----- benefits ----------------------------------------------------------------------------
+
+    async def _start_benefits_enrollment(self) -> None:
+        """The new-hire benefits enrollment, a child workflow the onboarding does not wait for
+        (its window runs from the start date; it outlives the onboarding if need be)."""
+        inp = self._inp
+        try:
+            await workflow.start_child_workflow(
+                BENEFITS_WORKFLOW,
+                EnrollmentInput(
+                    employee_id=inp.employee_id,
+                    event=NEW_HIRE,
+                    event_on=inp.starts_on,
+                    requested_by=inp.requested_by,
+                ),
+                id=enrollment_workflow_id(inp.employee_id, NEW_HIRE, inp.starts_on),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"New-hire benefits enrollment of {inp.employee_id} from {inp.starts_on}",
+            )
+        except WorkflowAlreadyStartedError:
+            pass
 
     # ----- probation ---------------------------------------------------------------------------
 

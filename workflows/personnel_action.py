@@ -18,17 +18,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError, is_cancelled_exception
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.personnel import PersonnelActivities
     from schemas import personnel_action as pa
+    from schemas.benefits import BENEFITS_WORKFLOW, COBRA, EnrollmentInput, enrollment_workflow_id
     from schemas.employment import (
         PERSONNEL_ACTION_TYPE,
         PERSONNEL_ACTION_WORKFLOW,
         PROBATION_WORKFLOW,
+        SEPARATIONS,
         PersonnelActionInput,
         ProbationInput,
         probation_workflow_id,
@@ -60,6 +62,8 @@ STEP_TITLES = {
     pa.HR: "Human Resources",
     pa.FINANCE: "Finance",
 }
+COBRA_PATCH = "separation-starts-cobra-enrollment"
+"""Runs started before this change replay without the COBRA enrollment (issue 10)."""
 WORK_ORDER_TITLES = {
     pa.IT_DEPROVISIONING: "IT de-provisioning",
     pa.EQUIPMENT_RETURN: "Equipment return",
@@ -337,6 +341,8 @@ class PersonnelAction(HumanSteps):
         self._executed_at = workflow.now()
         self._work_orders = dict(result.work_orders)
         await audit("execute", SYSTEM_ACTOR, "executed", result.summary)
+        if self._inp.kind in SEPARATIONS and workflow.patched(COBRA_PATCH):
+            await self._start_cobra()
         if facts.new_probation:
             await self._start_probation()
         recipients = {*self._told(), *facts.employee.payroll_ids, facts.employee.hr_supervisor_id}
@@ -396,6 +402,28 @@ class PersonnelAction(HumanSteps):
             action = "probation_already_started"
         self._probation_id = probation_id
         await audit("execute", SYSTEM_ACTOR, action, probation_id)
+
+    async def _start_cobra(self) -> None:
+        """A separation starts the COBRA enrollment (notice, 60-day election window), not awaited;
+        its own records (``cobranotice``, ``benefitenrollment``) say so."""
+        inp = self._inp
+        enrollment_id = enrollment_workflow_id(inp.employee_id, COBRA, self._effective_on)
+        try:
+            await workflow.start_child_workflow(
+                BENEFITS_WORKFLOW,
+                EnrollmentInput(
+                    employee_id=inp.employee_id,
+                    event=COBRA,
+                    event_on=self._effective_on,
+                    requested_by=inp.requested_by,
+                ),
+                id=enrollment_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"COBRA enrollment of {inp.employee_id} after {inp.kind}",
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # this separation's COBRA enrollment runs already
 
     async def _end(self, outcome: str, reason: str, *, record: bool = True) -> None:
         """An action that ends without executing: rejected, withdrawn or void."""
