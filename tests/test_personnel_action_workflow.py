@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 
 from schemas import personnel_action as pa
 from schemas.employment import ProbationInput, probation_workflow_id
@@ -209,7 +210,13 @@ async def test_conflicting_and_bad_requests_are_refused_and_cancelled_or_rejecte
     assert [r.id for r in actions.rows(PersonnelAction)] == ["E1016-transfer-1"]
 
     # HR cancels the transfer before it executes: nothing changes but its status.
-    await transfer.execute_update("withdraw", WithdrawInput(actor_id="E1006", reason="position frozen"))
+    try:
+        await transfer.execute_update("withdraw", WithdrawInput(actor_id="E1006", reason="position frozen"))
+    except RPCError as err:
+        # Under load the time-skipping server can close the run before the client reads the
+        # Update's result and then no longer finds it; the run's result below says what happened.
+        if not (err.status == RPCStatusCode.NOT_FOUND and str(err).startswith("update ")):
+            raise
     result = await transfer.result()
     assert (result.outcome, result.reason) == (pa.WITHDRAWN, "withdrawn by E1006: position frozen")
     # Now a pay change may be requested; finance rejects it: it ends, nothing executed.
