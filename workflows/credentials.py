@@ -34,7 +34,7 @@ from temporalio.worker import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.identity import worker_public_keys
+    from activities.identity import worker_person_claims, worker_public_keys
     from schemas.credentials import (
         CALL,
         HEADER,
@@ -96,7 +96,8 @@ def call_credential() -> Credential | None:
         if verdict.credential is None:
             raise CredentialRefused(verdict.reason or NO_CREDENTIAL)
         return verdict.credential
-    return read_claims(call.token)  # an Update's handler: its validator checked the signature
+    # An Update's handler: its validator checked the signature.
+    return read_claims(call.token, worker_person_claims())
 
 
 def current_token_id() -> str | None:
@@ -108,7 +109,7 @@ def current_token_id() -> str | None:
     if call.kind == "signal":
         return call.verdict.credential.token_id if call.verdict and call.verdict.credential else None
     try:
-        return read_claims(call.token).token_id
+        return read_claims(call.token, worker_person_claims()).token_id
     except CredentialRefused:
         return None
 
