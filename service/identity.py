@@ -186,7 +186,8 @@ def load_keyring(settings: Settings, *, create: bool = True) -> KeyRing:
         public |= _dir_public_keys(key_dir)
     if signing is not None:
         public[key_id(signing.public_key())] = signing.public_key()
-    return KeyRing(signing_key=signing, public_keys=public | provider_keys(settings))
+    public.update(provider_keys(settings))
+    return KeyRing(signing_key=signing, public_keys=public)
 
 
 def provider_keys(settings: Settings) -> dict[str, IdentityProviderKey]:

@@ -184,19 +184,21 @@ def test_every_bad_providers_token_is_refused_with_its_reason(oidc_settings: Set
 
 
 def test_oidc_settings_that_cannot_work_are_refused_at_start(tmp_path: Path, provider):
-    base = {"auth_key_dir": str(tmp_path / "auth")}
+    key_dir = str(tmp_path / "auth")
     with pytest.raises(SignInError, match="set together"):
-        provider_keys(Settings(**base, oidc_issuer=ISSUER))
+        provider_keys(Settings(auth_key_dir=key_dir, oidc_issuer=ISSUER))
     with pytest.raises(SignInError, match="cannot be read"):
-        provider_keys(Settings(**base, oidc_issuer=ISSUER, oidc_jwks_file=str(tmp_path / "missing.json")))
+        provider_keys(
+            Settings(auth_key_dir=key_dir, oidc_issuer=ISSUER, oidc_jwks_file=str(tmp_path / "missing.json"))
+        )
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
     with pytest.raises(SignInError, match="not a JWKS"):
-        provider_keys(Settings(**base, oidc_issuer=ISSUER, oidc_jwks_file=str(garbage)))
+        provider_keys(Settings(auth_key_dir=key_dir, oidc_issuer=ISSUER, oidc_jwks_file=str(garbage)))
     symmetric = tmp_path / "hmac.json"
     symmetric.write_text(json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h1"}]}))
     with pytest.raises(SignInError, match="no signing key"):
-        provider_keys(Settings(**base, oidc_issuer=ISSUER, oidc_jwks_file=str(symmetric)))
+        provider_keys(Settings(auth_key_dir=key_dir, oidc_issuer=ISSUER, oidc_jwks_file=str(symmetric)))
     from_env = Settings.from_env(
         {"HR_OIDC_ISSUER": ISSUER, "HR_OIDC_AUDIENCE": AUDIENCE, "HR_OIDC_PERSON_CLAIM": "upn"}
     )
