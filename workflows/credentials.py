@@ -9,6 +9,9 @@ HR's commands (``_require_hr``) call ``call_credential``, which decides whether 
   now, with the public keys this worker holds (``activities.identity``).
 - **Update handler**: the validator has checked the signature; the handler reads the claims
   (pure), so a replay takes the same answer whatever keys the worker holds by then.
+  A token of the city's identity provider (OIDC) names the person in the claim the settings
+  say (``HR_OIDC_PERSON_CLAIM``, by issuer: ``worker_person_claims``), read as the validator
+  read it.
 - **Signal** (handlers do run on replay): the interceptor checks the credential in a local
   activity (``verify_credential``) before the handler runs; its verdict is recorded in history
   and a replay reads it from there.
