@@ -17,33 +17,51 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from schemas.credentials import LINK, CredentialCheck, CredentialRefused, CredentialVerdict, verify_token
+from schemas.credentials import (
+    LINK,
+    CredentialCheck,
+    CredentialRefused,
+    CredentialVerdict,
+    IdentityProviderKey,
+    TrustedKey,
+    verify_token,
+)
 from schemas.identity_tables import DecisionLink
 
 if TYPE_CHECKING:
     from service.identity import KeyRing
 
-_PUBLIC_KEYS: dict[str, Ed25519PublicKey] = {}
+_PUBLIC_KEYS: dict[str, TrustedKey] = {}
+_PERSON_CLAIMS: dict[str, str] = {}
+"""The identity provider's issuer -> the claim naming the person (Update handlers read an
+answer's claims with it, as its validator did)."""
 
 DECISION_TEMPLATES = ("step_opened", "reminder", "escalation")
 """The notices that ask for a decision: each carries a decision link."""
 
 
-def install_public_keys(keys: dict[str, Ed25519PublicKey]) -> None:
-    """Adds keys to those this process verifies with (every worker in it shares them)."""
+def install_public_keys(keys: dict[str, TrustedKey]) -> None:
+    """Adds keys to those this process verifies with (every worker in it shares them): the
+    service's own and the identity provider's (whose issuer and person claim it notes)."""
     _PUBLIC_KEYS.update(keys)
+    for key in keys.values():
+        if isinstance(key, IdentityProviderKey):
+            _PERSON_CLAIMS[key.issuer] = key.person_claim
 
 
-def worker_public_keys() -> dict[str, Ed25519PublicKey]:
+def worker_public_keys() -> dict[str, TrustedKey]:
     return dict(_PUBLIC_KEYS)
 
 
-def check(inp: CredentialCheck, keys: dict[str, Ed25519PublicKey]) -> CredentialVerdict:
+def worker_person_claims() -> dict[str, str]:
+    return dict(_PERSON_CLAIMS)
+
+
+def check(inp: CredentialCheck, keys: dict[str, TrustedKey]) -> CredentialVerdict:
     try:
         credential = verify_token(
             inp.token, keys, audience=inp.audience, at=inp.at, workflow_id=inp.workflow_id
@@ -56,7 +74,7 @@ def check(inp: CredentialCheck, keys: dict[str, Ed25519PublicKey]) -> Credential
 class IdentityActivities:
     """``verify_credential``: a signal's credential checked once, its verdict recorded."""
 
-    def __init__(self, public_keys: dict[str, Ed25519PublicKey]) -> None:
+    def __init__(self, public_keys: dict[str, TrustedKey]) -> None:
         self.public_keys = public_keys
         install_public_keys(public_keys)
 

@@ -11,12 +11,18 @@ every answer of every process carries it without a field of its own.
 ``verify_token`` checks a token against public keys (pure: the keys and the moment are given).
 ``read_claims`` reads a token already verified once (no keys needed), for a handler replaying
 an answer whose signature its validator, or its recorded verification, has checked.
+
+In production the sign-in may be the city's identity provider (OIDC): its public keys (from its
+JWKS, by ``kid``) are ``IdentityProviderKey`` entries among the trusted keys, each saying the
+issuer, the audience and the claim that names the person; ``verify_token`` checks such a token
+(RS256, ES256 or EdDSA) against them, and it is good for answers only.
 ``CALL`` holds the credential of the Update or signal being handled (set by the workflow
 interceptor in ``workflows/credentials.py``; every handler runs in a task of its own).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -42,6 +48,10 @@ LINK = "decision-link"
 """``purpose`` of a single-use decision link mailed with a notice (not a credential for answers)."""
 
 PURPOSES = {ANSWER: "answers", LINK: "opening a decision link"}
+
+IDP_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+"""The algorithms accepted from the city's identity provider (OIDC); the service's own
+credentials are EdDSA only."""
 
 NO_CREDENTIAL = "the answer carries no credential; sign in (`hr login --as PERSON`) and send it again"
 
@@ -86,6 +96,25 @@ class CallCredential:
     token: str | None
     verdict: CredentialVerdict | None = None
     """A signal's verification, as recorded in history (``verify_credential``)."""
+
+
+@dataclass(frozen=True)
+class IdentityProviderKey:
+    """A public key of the city's identity provider (one entry of its JWKS, ``kid`` its id) and
+    what a token it signed must say: its issuer (``iss``), this service's audience (``aud``) and
+    the claim that names the person (``service/identity.py`` builds these from the settings)."""
+
+    key: Any
+    """The key as PyJWT uses it (``jwt.PyJWK(...).key``: RSA, EC or Ed25519)."""
+    algorithm: str | None
+    """The JWK's ``alg`` when it names one (a token must then use it)."""
+    issuer: str
+    audience: str
+    person_claim: str = "employee_id"
+
+
+TrustedKey = Ed25519PublicKey | IdentityProviderKey
+"""A key a worker verifies with: the service's own (Ed25519) or the identity provider's."""
 
 
 CALL: ContextVar[CallCredential | None] = ContextVar("hr_call_credential", default=None)
@@ -134,7 +163,7 @@ def _credential(claims: Mapping[str, Any]) -> Credential:
 
 def verify_token(
     token: str | None,
-    public_keys: Mapping[str, Ed25519PublicKey],
+    public_keys: Mapping[str, TrustedKey],
     *,
     audience: str,
     at: datetime,
@@ -156,6 +185,8 @@ def verify_token(
     except jwt.PyJWTError:
         raise CredentialRefused("the credential is not valid (malformed)") from None
     key = public_keys.get(str(header.get("kid")))
+    if isinstance(key, IdentityProviderKey):
+        return _verify_provider_token(token, header, key, at=at, purpose=purpose)
     if key is None or header.get("alg") != ALGORITHM:
         raise CredentialRefused("the credential is not valid (not signed by a key this service trusts)")
     try:
@@ -183,13 +214,81 @@ def verify_token(
     return credential
 
 
-def read_claims(token: str | None) -> Credential:
+def _provider_credential(token: str, claims: Mapping[str, Any], person_claim: str) -> Credential:
+    """What an identity provider's token says: the person from ``person_claim``; its id from
+    ``jti`` (or, for a provider that sets none, a digest of its signature: never the token)."""
+    person = claims.get(person_claim)
+    if person is None or isinstance(person, (dict, list, bool)) or not str(person).strip():
+        raise CredentialRefused(f"the credential does not name the person (no {person_claim!r} claim)")
+    token_id = claims.get("jti")
+    if not token_id:
+        token_id = "sig-" + hashlib.sha256(token.rsplit(".", 1)[-1].encode()).hexdigest()[:24]
+    try:
+        return Credential(
+            person_id=str(person).strip(),
+            token_id=str(token_id),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=timezone.utc),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise CredentialRefused("the credential is not valid (a claim is missing)") from None
+
+
+def _verify_provider_token(
+    token: str, header: Mapping[str, Any], key: IdentityProviderKey, *, at: datetime, purpose: str
+) -> Credential:
+    """A sign-in by the city's identity provider: its key, issuer, this service's audience,
+    unexpired at ``at``, naming the person. It is good for answers only (decision links are
+    the service's own)."""
+    algorithm = header.get("alg")
+    if algorithm not in IDP_ALGORITHMS or (key.algorithm and algorithm != key.algorithm):
+        raise CredentialRefused("the credential is not valid (not signed by a key this service trusts)")
+    try:
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[str(algorithm)],
+            audience=key.audience,
+            issuer=key.issuer,
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "require": ["iss", "aud", "exp"],
+            },
+        )
+    except jwt.InvalidAudienceError:
+        raise CredentialRefused("the credential is for another service (audience)") from None
+    except jwt.InvalidIssuerError:
+        raise CredentialRefused("the credential is from an issuer this service does not trust") from None
+    except jwt.MissingRequiredClaimError:
+        raise CredentialRefused("the credential is not valid (a claim is missing)") from None
+    except jwt.PyJWTError:
+        raise CredentialRefused(
+            "the credential is not valid (altered, or its signature does not match)"
+        ) from None
+    credential = _provider_credential(token, claims, key.person_claim)
+    if credential.expires_at <= at:
+        raise CredentialRefused("the credential has expired; sign in again")
+    if purpose != ANSWER:
+        wanted = PURPOSES.get(purpose, purpose)
+        raise CredentialRefused(f"the credential is for {PURPOSES[ANSWER]}, not for {wanted}")
+    return credential
+
+
+def read_claims(token: str | None, person_claims: Mapping[str, str] | None = None) -> Credential:
     """The claims of a token whose signature was checked before (by a validator, or by the
-    recorded ``verify_credential``): pure, so a replay reads the same whatever keys it holds."""
+    recorded ``verify_credential``): pure, so a replay reads the same whatever keys it holds.
+
+    ``person_claims`` maps an identity provider's issuer to the claim naming the person (the
+    worker's ``worker_person_claims()``), so a provider's token reads as ``verify_token`` read it.
+    """
     if not token:
         raise CredentialRefused(NO_CREDENTIAL)
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise CredentialRefused("the credential is not valid (malformed)") from None
+    issuer = claims.get("iss")
+    if person_claims and issuer != ISSUER and isinstance(issuer, str) and issuer in person_claims:
+        return _provider_credential(token, claims, person_claims[issuer])
     return _credential(claims)

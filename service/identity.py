@@ -34,7 +34,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from schemas.credentials import ALGORITHM, ANSWER, ISSUER, Credential, key_id, read_claims, verify_token
+from schemas.credentials import (
+    ALGORITHM,
+    ANSWER,
+    IDP_ALGORITHMS,
+    ISSUER,
+    Credential,
+    IdentityProviderKey,
+    TrustedKey,
+    key_id,
+    read_claims,
+    verify_token,
+)
 from schemas.identity_tables import LocalAccount
 from schemas.tables import Person
 from service.settings import Settings
@@ -52,7 +63,7 @@ class KeyRing:
     """The key that signs (None on a worker that only verifies) and every trusted public key."""
 
     signing_key: Ed25519PrivateKey | None
-    public_keys: dict[str, Ed25519PublicKey] = field(default_factory=dict)
+    public_keys: dict[str, TrustedKey] = field(default_factory=dict)
 
     @property
     def kid(self) -> str:
@@ -162,7 +173,7 @@ def load_keyring(settings: Settings, *, create: bool = True) -> KeyRing:
         )
     else:
         signing = None
-    public: dict[str, Ed25519PublicKey] = {}
+    public: dict[str, TrustedKey] = {}
     if settings.auth_public_keys_file:
         public |= _public_keys_from_pem(Path(settings.auth_public_keys_file).read_bytes())
     if signing is None and not settings.auth_public_keys_file:
@@ -175,7 +186,40 @@ def load_keyring(settings: Settings, *, create: bool = True) -> KeyRing:
         public |= _dir_public_keys(key_dir)
     if signing is not None:
         public[key_id(signing.public_key())] = signing.public_key()
+    public.update(provider_keys(settings))
     return KeyRing(signing_key=signing, public_keys=public)
+
+
+def provider_keys(settings: Settings) -> dict[str, IdentityProviderKey]:
+    """The city's identity provider's public keys (``HR_OIDC_JWKS_FILE``, by ``kid``), each with
+    the issuer, audience and person claim its tokens must carry; none when OIDC is not set."""
+    if not settings.oidc_issuer and not settings.oidc_jwks_file:
+        return {}
+    if not settings.oidc_issuer or not settings.oidc_jwks_file:
+        raise SignInError("HR_OIDC_ISSUER and HR_OIDC_JWKS_FILE are set together (or neither)")
+    try:
+        jwks = jwt.PyJWKSet.from_json(Path(settings.oidc_jwks_file).read_text())
+    except OSError:
+        raise SignInError("HR_OIDC_JWKS_FILE cannot be read") from None
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
+        raise SignInError("HR_OIDC_JWKS_FILE is not a JWKS with a usable key") from None
+    keys: dict[str, IdentityProviderKey] = {}
+    for jwk in jwks.keys:
+        # Only asymmetric signing keys with an id; each verifies the one algorithm it names (or
+        # its type implies), so a token cannot choose another (no algorithm confusion).
+        usable = jwk.public_key_use in (None, "sig") and jwk.algorithm_name in IDP_ALGORITHMS
+        if not jwk.key_id or not usable:
+            continue
+        keys[jwk.key_id] = IdentityProviderKey(
+            key=jwk.key,
+            algorithm=jwk.algorithm_name,
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience or settings.temporal_namespace,
+            person_claim=settings.oidc_person_claim,
+        )
+    if not keys:
+        raise SignInError("HR_OIDC_JWKS_FILE holds no signing key with a kid")
+    return keys
 
 
 def rotate_key(key_dir: Path) -> str:

@@ -130,6 +130,16 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_url: str = "http://localhost:8080"
+    # Production sign-in by the city's identity provider (OIDC; service/identity.py): tokens it
+    # issues (RS256/ES256/EdDSA) are accepted as answers' credentials when signed by a key of
+    # HR_OIDC_JWKS_FILE (its JWKS, as fetched from its jwks_uri), issued by HR_OIDC_ISSUER (its
+    # `iss`), for HR_OIDC_AUDIENCE (its `aud` for this service; unset: the namespace), naming the
+    # person in HR_OIDC_PERSON_CLAIM (e.g. "sub" where the provider's subject is the employee id).
+    # Keep the issuer and person claim while runs answered with its tokens are open.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_file: str | None = None
+    oidc_person_claim: str = "employee_id"
 
     @classmethod
     def settings_customise_sources(

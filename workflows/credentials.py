@@ -9,6 +9,9 @@ HR's commands (``_require_hr``) call ``call_credential``, which decides whether 
   now, with the public keys this worker holds (``activities.identity``).
 - **Update handler**: the validator has checked the signature; the handler reads the claims
   (pure), so a replay takes the same answer whatever keys the worker holds by then.
+  A token of the city's identity provider (OIDC) names the person in the claim the settings
+  say (``HR_OIDC_PERSON_CLAIM``, by issuer: ``worker_person_claims``), read as the validator
+  read it.
 - **Signal** (handlers do run on replay): the interceptor checks the credential in a local
   activity (``verify_credential``) before the handler runs; its verdict is recorded in history
   and a replay reads it from there.
@@ -34,7 +37,7 @@ from temporalio.worker import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.identity import worker_public_keys
+    from activities.identity import worker_person_claims, worker_public_keys
     from schemas.credentials import (
         CALL,
         HEADER,
@@ -96,7 +99,8 @@ def call_credential() -> Credential | None:
         if verdict.credential is None:
             raise CredentialRefused(verdict.reason or NO_CREDENTIAL)
         return verdict.credential
-    return read_claims(call.token)  # an Update's handler: its validator checked the signature
+    # An Update's handler: its validator checked the signature.
+    return read_claims(call.token, worker_person_claims())
 
 
 def current_token_id() -> str | None:
@@ -108,7 +112,7 @@ def current_token_id() -> str | None:
     if call.kind == "signal":
         return call.verdict.credential.token_id if call.verdict and call.verdict.credential else None
     try:
-        return read_claims(call.token).token_id
+        return read_claims(call.token, worker_person_claims()).token_id
     except CredentialRefused:
         return None
 
