@@ -4,6 +4,7 @@ schedules): created once, updated in place on a second ``hr admin setup``, a pau
 from __future__ import annotations
 
 from temporalio.client import ScheduleActionStartWorkflow
+from temporalio.service import RPCError, RPCStatusCode
 
 from service.open_enrollment_schedule import SCHEDULE_ID, ensure_open_enrollment_schedule
 from service.settings import Settings
@@ -14,8 +15,12 @@ pytest_plugins = ["tests.dev_server"]
 async def test_the_schedule_is_created_once_then_updated_keeping_its_pause(dev_env):
     client = dev_env.client
     settings = Settings(task_queue="benefits-schedule-test")
-    assert await ensure_open_enrollment_schedule(client, settings) == "created"
     handle = client.get_schedule_handle(SCHEDULE_ID)
+    try:  # the dev server is the session's: start from no such schedule, whatever ran before
+        await handle.delete()
+    except RPCError as err:
+        assert err.status == RPCStatusCode.NOT_FOUND, err
+    assert await ensure_open_enrollment_schedule(client, settings) == "created"
     try:
         described = await handle.describe()
         action = described.schedule.action

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowExecution
+from temporalio.service import RPCError
 
 from activities.seed import DEMO_REQUESTER_ID
 from schemas import jd_review as jd
@@ -201,14 +202,25 @@ async def test_sweep_from_the_command_line(stack: Stack) -> None:
 
 
 async def test_admin_setup_is_idempotent(stack: Stack) -> None:
-    run = await stack.hr("admin", "setup")
-    assert run.code == 0, run.err
-    assert "already registered" in run.out
-    listed = await stack.client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace="default")
-    )
-    for name, kind in indexed_types().items():
-        assert listed.custom_attributes[name] == kind
+    from service.schedules import SCHEDULES
+
+    try:
+        run = await stack.hr("admin", "setup")
+        assert run.code == 0, run.err
+        assert "already registered" in run.out
+        listed = await stack.client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace="default")
+        )
+        for name, kind in indexed_types().items():
+            assert listed.custom_attributes[name] == kind
+    finally:
+        # `setup` also made the yearly schedules on the session's shared dev server; another
+        # module (the schedule tests) expects to create them itself.
+        for definition in SCHEDULES:
+            try:
+                await stack.client.get_schedule_handle(definition.schedule_id).delete()
+            except RPCError:
+                pass
 
 
 async def test_demo_runs_a_review_to_adoption(stack: Stack) -> None:
