@@ -38,6 +38,10 @@ from tests.signing import prepare, signing_interceptors
 from tests.smtp_server import SmtpSink
 from worker import worker_and_mailer
 
+# Plugins that test modules name in ``pytest_plugins`` and that import one another: rewrite
+# their asserts even when one is imported before pytest loads it as a plugin.
+pytest.register_assert_rewrite("tests.dev_server", "tests.ops_support", "tests.web_stack")
+
 PG_URL = os.environ.get("HR_TEST_DATABASE_URL", "")
 DB_KINDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 

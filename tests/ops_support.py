@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,13 +21,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.db import make_engine
-from schemas.search_attributes import ALL_KEYS
 from service.settings import Settings
-from tests.signing import signing_interceptors
+from tests.dev_server import Run, local_dev_server, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,13 +34,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
 
 
 @dataclass
@@ -64,19 +54,7 @@ class OpsStack:
 
     async def hr(self, *args: str, timeout: float = 90, **env: str) -> Run:
         """``python starter.py ARGS`` with the stack's variables (and ``env`` over them)."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "starter.py",
-            *args,
-            cwd=REPO,
-            env=self.cli_env | env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-        run = Run(proc.returncode or 0, out.decode(), err.decode())
-        assert "Traceback" not in run.err, run.err
-        return run
+        return await run_cli(args, self.cli_env | env, timeout)
 
     async def hr_here(self, *args: str, **env: str) -> Run:
         """The same command in this process (Typer's runner, on a thread): no interpreter start-up.
@@ -113,19 +91,8 @@ def base_env(**values: str) -> dict[str, str]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def ops_env() -> AsyncIterator[WorkflowEnvironment]:
-    from tests.dev_server import temporal_cli
-
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=ALL_KEYS,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-        interceptors=signing_interceptors(),
-    )
-    try:
+    async with local_dev_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
