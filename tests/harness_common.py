@@ -7,14 +7,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import Message
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mailer import Mailer
+from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import AuditEvent, OutboxMessage, ReviewCycle
 from tests.smtp_server import SmtpSink
 
@@ -33,6 +34,29 @@ class Harness:
     @property
     def client(self) -> Client:
         return self.env.client
+
+    async def decide(self, handle: WorkflowHandle, actor: str, decision: str, **kw: Any) -> DecisionReceipt:
+        """The shared human step's ``decide`` Update, signed for ``actor`` by the test client."""
+        return await handle.execute_update(
+            "decide", DecisionInput(actor_id=actor, decision=decision, **kw), result_type=DecisionReceipt
+        )
+
+    def audit(self, workflow_id: str) -> list[AuditEvent]:
+        return audit_rows(self.engine, workflow_id)
+
+    def outbox(self, workflow_id: str) -> list[OutboxMessage]:
+        with Session(self.engine) as s:
+            return list(
+                s.exec(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.workflow_id == workflow_id)
+                    .order_by(col(OutboxMessage.id))
+                ).all()
+            )
+
+    def notices(self, workflow_id: str, template: str) -> list[str]:
+        """The recipients of a workflow's notices of ``template`` (from the outbox keys)."""
+        return [m.recipient_id for m in self.outbox(workflow_id) if f":{template}:" in m.key]
 
 
 async def poll_until(fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float) -> T:

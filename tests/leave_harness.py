@@ -15,10 +15,9 @@ from temporalio.client import WorkflowHandle
 from activities.db import utcnow
 from schemas import leave as lv
 from schemas.decision_details import FitnessForDuty, LeaveExtension, TpaClaim, as_sent
-from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.leave_tables import HoursWorked, LeaveAbsence, LeaveCertification, LeaveRequest
-from schemas.tables import AuditEvent, EmploymentEvent, OutboxMessage, Person
-from tests.harness_common import Harness, audit_rows, poll_until
+from schemas.tables import EmploymentEvent, Person
+from tests.harness_common import Harness, poll_until
 
 HR_TECHNICIAN = "E1008"
 HR_APPROVER = "E1006"
@@ -195,11 +194,6 @@ class Leaves(Harness):
 
     # ----- answering -----------------------------------------------------------------------------
 
-    async def decide(self, handle: WorkflowHandle, actor: str, decision: str, **kw: Any) -> DecisionReceipt:
-        return await handle.execute_update(
-            "decide", DecisionInput(actor_id=actor, decision=decision, **kw), result_type=DecisionReceipt
-        )
-
     async def certify(self, handle: WorkflowHandle, actor: str, **kw: Any) -> lv.LeaveStatus:
         values: dict[str, Any] = {"provider": "Valley Clinic", "diagnosis": "lumbar strain"} | kw
         return await handle.execute_update(
@@ -230,9 +224,6 @@ class Leaves(Harness):
 
     # ----- the record ----------------------------------------------------------------------------
 
-    def audit(self, workflow_id: str) -> list[AuditEvent]:
-        return audit_rows(self.engine, workflow_id)
-
     def request_row(self, workflow_id: str) -> LeaveRequest | None:
         with Session(self.engine) as s:
             return s.get(LeaveRequest, workflow_id)
@@ -253,16 +244,3 @@ class Leaves(Harness):
                 s.exec(select(LeaveCertification).where(LeaveCertification.leave_id == workflow_id)).all()
             )
 
-    def outbox(self, workflow_id: str) -> list[OutboxMessage]:
-        with Session(self.engine) as s:
-            return list(
-                s.exec(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.workflow_id == workflow_id)
-                    .order_by(col(OutboxMessage.id))
-                ).all()
-            )
-
-    def notices(self, workflow_id: str, template: str) -> list[str]:
-        """The recipients of a workflow's notices of ``template`` (from the outbox keys)."""
-        return [m.recipient_id for m in self.outbox(workflow_id) if f":{template}:" in m.key]

@@ -17,9 +17,9 @@ from activities.onboarding import place_in_position
 from schemas import onboarding as ob
 from schemas.decision_details import OrientationDate, ProbationExtension, as_sent
 from schemas.employment import OnboardingInput, ProbationInput, onboarding_workflow_id, probation_workflow_id
-from schemas.human_step import DecisionInput, DecisionReceipt
-from schemas.tables import AuditEvent, EmploymentEvent, OnboardingTask, OutboxMessage, Person
-from tests.harness_common import Harness, audit_rows, poll_until
+from schemas.human_step import DecisionReceipt
+from schemas.tables import EmploymentEvent, OnboardingTask, Person
+from tests.harness_common import Harness, poll_until
 from tests.recruitment_harness import Hiring
 
 HR_TECHNICIAN = "E1008"
@@ -142,11 +142,6 @@ class Onboard(Harness):
 
     # ----- answering ---------------------------------------------------------------------------
 
-    async def decide(self, handle: WorkflowHandle, actor: str, decision: str, **kw: Any) -> DecisionReceipt:
-        return await handle.execute_update(
-            "decide", DecisionInput(actor_id=actor, decision=decision, **kw), result_type=DecisionReceipt
-        )
-
     async def done(
         self, handle: WorkflowHandle, task: str, actor: str | None = None, **kw: Any
     ) -> DecisionReceipt:
@@ -170,9 +165,6 @@ class Onboard(Harness):
 
     # ----- the record ----------------------------------------------------------------------------
 
-    def audit(self, workflow_id: str) -> list[AuditEvent]:
-        return audit_rows(self.engine, workflow_id)
-
     def task_rows(self, workflow_id: str) -> dict[str, OnboardingTask]:
         with Session(self.engine) as s:
             rows = s.exec(select(OnboardingTask).where(OnboardingTask.workflow_id == workflow_id)).all()
@@ -193,20 +185,6 @@ class Onboard(Harness):
             person = s.get(Person, employee_id)
             assert person is not None
             return person.employment_status
-
-    def outbox(self, workflow_id: str) -> list[OutboxMessage]:
-        with Session(self.engine) as s:
-            return list(
-                s.exec(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.workflow_id == workflow_id)
-                    .order_by(col(OutboxMessage.id))
-                ).all()
-            )
-
-    def notices(self, workflow_id: str, template: str) -> list[str]:
-        """The recipients of a workflow's notices of ``template`` (from the outbox keys)."""
-        return [m.recipient_id for m in self.outbox(workflow_id) if f":{template}:" in m.key]
 
 
 def stamp() -> str:
