@@ -305,8 +305,8 @@ class SignInFlow:
         """Checks the redirect's ``params`` against ``pending``, exchanges the code, verifies the
         ID token. Returns it with what it says. Raises ``OidcError`` with the reason."""
         if "error" in params:
-            code = "".join(c for c in str(params["error"])[:40] if c.isalnum() or c in "_-")
-            raise OidcError(f"the identity provider refused the sign-in ({code or 'error'})")
+            error = "".join(c for c in str(params["error"])[:40] if c.isalnum() or c in "_-")
+            raise OidcError(f"the identity provider refused the sign-in ({error or 'error'})")
         state = params.get("state") or ""
         if not secrets.compare_digest(state.encode(), pending.state.encode()):
             raise OidcError("the sign-in's state does not match (start the sign-in again)")

@@ -7,9 +7,9 @@ pending sign-in in a short-lived HMAC-sealed cookie; the callback verifies the I
 the person is active in the directory, then signs them in exactly as a password does), or by
 opening a decision link from a notice (``/link/<token>``: single use, bound to the person, the
 workflow, the step and an expiry; it signs the person in for that step only). The session is a
-cookie holding the person's signed credential (HttpOnly, SameSite=Lax); every form carries a CSRF token bound to that credential. An answer goes to the
-workflow as the same validated, signed Update the CLI sends (``decide``, or ``score`` for a
-scoring step); a refusal shows the workflow's reason on the page.
+cookie holding the person's signed credential (HttpOnly, SameSite=Lax); every form carries a CSRF token
+bound to that credential. An answer goes to the workflow as the same validated, signed Update the CLI sends
+(``decide``, or ``score`` for a scoring step); a refusal shows the workflow's reason on the page.
 
 Logs carry ids and reasons only: never a token, a password or a payload.
 """
