@@ -229,7 +229,12 @@ def jwks_source(settings: Settings, metadata: Mapping[str, Any] | None = None) -
         person_claim=settings.oidc_person_claim,
         min_interval=settings.oidc_jwks_min_refresh_seconds,
     )
-    source.fetch()
+    try:
+        source.fetch()
+    except OidcError as err:
+        # A provider down when a worker starts must not stop the city's processes: the worker
+        # starts without its keys (its tokens are refused meanwhile) and fetches them on demand.
+        _log().warning("oidc.jwks_unavailable_at_start", reason=str(err))
     return source
 
 

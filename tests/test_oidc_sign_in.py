@@ -38,7 +38,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from activities import identity as worker_identity
 from activities.db import create_schema, make_engine
 from activities.seed import seed_city
+from schemas.credentials import CredentialRefused
 from schemas.human_step import DecisionInput, DecisionReceipt
+from service.identity import load_keyring
 from service.oidc import JwksSource, OidcError, SignInFlow
 from service.settings import Settings
 from service.signing import SigningInterceptor
@@ -455,3 +457,19 @@ async def test_a_rotated_provider_key_is_fetched_by_the_worker_outside_the_workf
     await oidc_stack.wait_for(handle, lambda s: not s.open_steps or second not in s.open_steps[0].pending)
     assert source.fetches >= fetched + 2
     await handle.terminate("done")
+
+
+def test_a_provider_down_when_a_process_starts_is_fetched_from_once_it_answers(provider: Provider):
+    provider.person("hal@city.example", "E1003")
+    token = provider.sign_in(CLI_CLIENT, "hal@city.example")
+    jwks = f"{provider.issuer}/jwks"
+    down = oidc_settings(provider, oidc_jwks_url="http://127.0.0.1:9/jwks", oidc_audience=CLI_CLIENT)
+    with capture_logs() as logs:
+        keyring = load_keyring(down)  # starts anyway, without the provider's keys
+    assert keyring.jwks is not None and keyring.jwks.keys == {}
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["oidc.jwks_unavailable_at_start"]
+    with pytest.raises(CredentialRefused, match="not signed by a key this service trusts"):
+        keyring.verify(token, "default")
+    keyring.jwks.url = jwks  # the provider answers again: the next token fetches its keys
+    assert keyring.verify(token, "default").person_id == "E1003"
+    assert keyring.jwks.fetches == 1
