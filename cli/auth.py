@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from cli.store import require_person, store_engine
-from cli.support import CliError, load_settings, run
+from cli.support import CliError, fail, load_settings, run
 from service.identity import (
     SignInError,
     cache_token,
@@ -74,7 +74,7 @@ def login(
         _login_oidc(settings, as_, timeout)
         return
     if as_ is None:
-        raise CliError("say who you are: hr login --as PERSON (or hr login --oidc)")
+        fail("say who you are: hr login --as PERSON (or hr login --oidc)", code=2)
     person_id: str = as_
     password = _password(password_stdin, "Password")
 

@@ -390,6 +390,14 @@ async def test_hr_login_oidc_refused_by_the_provider_caches_nothing(provider: Pr
         "sign-in refused: the identity provider refused the sign-in (access_denied)"
     )
     assert not (tmp_path / "tokens").exists() or not list((tmp_path / "tokens").iterdir())
+    # a password sign-in must say who: one line, exit 2
+    nobody = await asyncio.create_subprocess_exec(
+        sys.executable, "starter.py", "login",
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(nobody.communicate(), 60)
+    assert nobody.returncode == 2
+    assert err.decode().strip() == "say who you are: hr login --as PERSON (or hr login --oidc)"
 
 
 # ----- the provider's keys from its JWKS endpoint -------------------------------------------------
