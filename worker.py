@@ -93,7 +93,7 @@ def build_activities(
     directory = DirectoryActivities(engine)
     records = RecordActivities(engine)
     keyring = load_keyring(settings)
-    identity = IdentityActivities(keyring.public_keys)
+    identity = IdentityActivities(keyring.public_keys, keyring.jwks)
     links = None
     if keyring.signing_key is not None:
         links = LinkIssuer(

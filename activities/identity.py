@@ -6,6 +6,9 @@
 - ``IdentityActivities.verify_credential``: the same check for a signal, run as a local
   activity so that its verdict is recorded in history: a replay reads the recorded verdict,
   whatever keys the worker holds by then.
+- The identity provider's keys from a URL (``JwksSource``) are fetched by the worker outside
+  workflow code: at start, in ``verify_credential`` on a key not held, and in the background
+  when a validator meets one (``ask_for_newer_keys``).
 - ``LinkIssuer``: a decision link for a notice that asks for a decision: a signed token bound to
   the person, the workflow, the step and an expiry, whose id is stored (``DecisionLink``) so the
   link can be used once.
@@ -34,6 +37,7 @@ from schemas.identity_tables import DecisionLink
 
 if TYPE_CHECKING:
     from service.identity import KeyRing
+    from service.oidc import JwksSource
 
 _PUBLIC_KEYS: dict[str, TrustedKey] = {}
 _PERSON_CLAIMS: dict[str, str] = {}
@@ -44,9 +48,18 @@ DECISION_TEMPLATES = ("step_opened", "reminder", "escalation")
 """The notices that ask for a decision: each carries a decision link."""
 
 
-def install_public_keys(keys: dict[str, TrustedKey]) -> None:
+_SOURCES: dict[str, JwksSource] = {}
+"""The identity provider's keys fetched from a URL, by issuer (``service/oidc.py``)."""
+
+
+def install_public_keys(keys: dict[str, TrustedKey], source: JwksSource | None = None) -> None:
     """Adds keys to those this process verifies with (every worker in it shares them): the
-    service's own and the identity provider's (whose issuer and person claim it notes)."""
+    service's own and the identity provider's (whose issuer and person claim it notes); and the
+    provider's key source, whose keys as last fetched are trusted in place of the ones it had."""
+    if source is not None:
+        _SOURCES[source.issuer] = source
+        _PERSON_CLAIMS[source.issuer] = source.person_claim
+        keys = {kid: key for kid, key in keys.items() if kid not in source.keys}
     _PUBLIC_KEYS.update(keys)
     for key in keys.values():
         if isinstance(key, IdentityProviderKey):
@@ -54,7 +67,22 @@ def install_public_keys(keys: dict[str, TrustedKey]) -> None:
 
 
 def worker_public_keys() -> dict[str, TrustedKey]:
-    return dict(_PUBLIC_KEYS)
+    keys: dict[str, TrustedKey] = dict(_PUBLIC_KEYS)
+    for source in list(_SOURCES.values()):
+        keys.update(source.keys)
+    return keys
+
+
+def ask_for_newer_keys(token: str | None) -> bool:
+    """For an Update validator that refused ``token``: when it may be signed by a key of the
+    identity provider this worker has not fetched yet, asks for the keys in the background (never
+    waiting: validators are workflow code) and returns True. The answer is refused for now."""
+    asked = False
+    for source in list(_SOURCES.values()):
+        if source.may_hold_newer_key(token) and (source.may_fetch() or source.refreshing):
+            source.refresh_soon()
+            asked = True
+    return asked
 
 
 def worker_person_claims() -> dict[str, str]:
@@ -72,15 +100,25 @@ def check(inp: CredentialCheck, keys: dict[str, TrustedKey]) -> CredentialVerdic
 
 
 class IdentityActivities:
-    """``verify_credential``: a signal's credential checked once, its verdict recorded."""
+    """``verify_credential``: a signal's credential checked once, its verdict recorded. A token
+    of the identity provider signed by a key not fetched yet fetches the keys first (here, in the
+    activity, never in workflow code; at most once every ``HR_OIDC_JWKS_MIN_REFRESH_SECONDS``)."""
 
-    def __init__(self, public_keys: dict[str, TrustedKey]) -> None:
+    def __init__(self, public_keys: dict[str, TrustedKey], jwks: JwksSource | None = None) -> None:
         self.public_keys = public_keys
-        install_public_keys(public_keys)
+        self.jwks = jwks
+        install_public_keys(public_keys, jwks)
+
+    def keys(self) -> dict[str, TrustedKey]:
+        return self.public_keys | (self.jwks.keys if self.jwks is not None else {})
 
     @activity.defn(name="verify_credential")
     def verify_credential(self, inp: CredentialCheck) -> CredentialVerdict:
-        return check(inp, self.public_keys)
+        verdict = check(inp, self.keys())
+        if verdict.credential is None and self.jwks is not None and self.jwks.may_hold_newer_key(inp.token):
+            if self.jwks.refresh():
+                verdict = check(inp, self.keys())
+        return verdict
 
 
 @dataclass

@@ -2,8 +2,10 @@
 ``hr admin rotate-signing-key``.
 
 ``hr login --as E1008`` checks the person's local password (the embedded default; argon2 hashes
-in the store, set by ``hr user set-password``) and caches a credential for the CLI with its
-expiry (``HR_AUTH_TOKEN_DIR``, one file per person, mode 0600). Every Update and signal the CLI
+in the store, set by ``hr user set-password``); ``hr login --oidc`` signs in through the city's
+identity provider (authorization code with PKCE and a loopback redirect, RFC 8252) and caches
+its ID token instead. Either way the CLI keeps one credential per person with its expiry
+(``HR_AUTH_TOKEN_DIR``, one file per person, mode 0600). Every Update and signal the CLI
 then sends as that person carries it (``cli/temporal.py``); with none cached, the CLI refuses in
 one line before sending anything.
 """
@@ -18,7 +20,7 @@ from typing import Annotated
 import typer
 
 from cli.store import require_person, store_engine
-from cli.support import CliError, load_settings, run
+from cli.support import CliError, fail, load_settings, run
 from service.identity import (
     SignInError,
     cache_token,
@@ -28,6 +30,7 @@ from service.identity import (
     set_password,
     sign_in,
 )
+from service.settings import Settings
 
 user_app = typer.Typer(help="Local accounts of the embedded sign-in.", no_args_is_help=True)
 
@@ -41,23 +44,79 @@ def _password(stdin: bool, prompt: str, confirm: bool = False) -> str:
 
 
 def login(
-    as_: AsOption,
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", help="Your person id (e.g. E1008); with --oidc, the provider names you."),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
     ] = False,
+    oidc: Annotated[
+        bool,
+        typer.Option(
+            "--oidc",
+            help=(
+                "Sign in through the city's identity provider (OpenID Connect, HR_OIDC_ISSUER and "
+                "HR_OIDC_CLIENT_ID) instead of a local password: prints an address to open in your "
+                "browser, receives the provider's answer on 127.0.0.1, and caches the provider's "
+                "ID token as your CLI credential until it expires."
+            ),
+        ),
+    ] = False,
+    timeout: Annotated[
+        int, typer.Option("--timeout", help="With --oidc: seconds to wait for the browser.", min=5)
+    ] = 300,
 ) -> None:
-    """Sign in: check your password and cache a credential for the CLI (HR_AUTH_LOGIN_MINUTES)."""
+    """Sign in and cache a credential for the CLI: a local password (the embedded default, for
+    HR_AUTH_LOGIN_MINUTES), or with --oidc the city's identity provider (its ID token)."""
     settings = load_settings()
+    if oidc:
+        _login_oidc(settings, as_, timeout)
+        return
+    if as_ is None:
+        fail("say who you are: hr login --as PERSON (or hr login --oidc)", code=2)
+    person_id: str = as_
     password = _password(password_stdin, "Password")
 
     async def body() -> None:
         engine = store_engine(settings)
         try:
-            token, credential = await asyncio.to_thread(sign_in, engine, settings, as_, password)
+            token, credential = await asyncio.to_thread(sign_in, engine, settings, person_id, password)
         except SignInError as err:
             raise CliError(f"sign-in refused: {err}") from None
         cache_token(settings, token, credential)
-        typer.echo(f"signed in as {as_} until {credential.expires_at:%Y-%m-%d %H:%M} UTC")
+        typer.echo(f"signed in as {person_id} until {credential.expires_at:%Y-%m-%d %H:%M} UTC")
+
+    run(body())
+
+
+def _login_oidc(settings: Settings, as_: str | None, timeout: int) -> None:
+    from service.oidc import OidcError, SignInFlow, loopback_sign_in
+
+    def show(url: str) -> None:
+        typer.echo("Open this address in your browser to sign in with the city's identity provider:")
+        typer.echo(url)
+        sys.stdout.flush()
+
+    async def body() -> None:
+        try:
+            flow = await asyncio.to_thread(SignInFlow.from_settings, settings)
+            token, credential = await asyncio.to_thread(loopback_sign_in, flow, show, timeout=timeout)
+        except OidcError as err:
+            raise CliError(f"sign-in refused: {err}") from None
+        if as_ is not None and credential.person_id != as_:
+            who = credential.person_id
+            raise CliError(f"sign-in refused: the identity provider signed in {who}, not {as_}")
+        engine = store_engine(settings)
+        try:
+            await asyncio.to_thread(require_person, engine, credential.person_id)
+        finally:
+            engine.dispose()
+        cache_token(settings, token, credential)
+        typer.echo(
+            f"signed in as {credential.person_id} through the identity provider"
+            f" until {credential.expires_at:%Y-%m-%d %H:%M} UTC"
+        )
 
     run(body())
 

@@ -184,7 +184,8 @@ def verify_token(
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
         raise CredentialRefused("the credential is not valid (malformed)") from None
-    key = public_keys.get(str(header.get("kid")))
+    kid = header.get("kid")
+    key = public_keys.get(str(kid)) if kid is not None else _only_provider_key(public_keys)
     if isinstance(key, IdentityProviderKey):
         return _verify_provider_token(token, header, key, at=at, purpose=purpose)
     if key is None or header.get("alg") != ALGORITHM:
@@ -212,6 +213,14 @@ def verify_token(
     if workflow_id is not None and credential.workflow_id not in (None, workflow_id):
         raise CredentialRefused("the credential is for another workflow")
     return credential
+
+
+def _only_provider_key(public_keys: Mapping[str, TrustedKey]) -> IdentityProviderKey | None:
+    """The identity provider's key for a token without a ``kid``: allowed only while the provider
+    publishes exactly one signing key (OpenID Connect Core, 10.1); the service's own tokens
+    always name theirs."""
+    provider = [key for key in public_keys.values() if isinstance(key, IdentityProviderKey)]
+    return provider[0] if len(provider) == 1 else None
 
 
 def _provider_credential(token: str, claims: Mapping[str, Any], person_claim: str) -> Credential:

@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jwt
 from argon2 import PasswordHasher
@@ -37,9 +38,9 @@ from sqlmodel import Session
 from schemas.credentials import (
     ALGORITHM,
     ANSWER,
-    IDP_ALGORITHMS,
     ISSUER,
     Credential,
+    CredentialRefused,
     IdentityProviderKey,
     TrustedKey,
     key_id,
@@ -49,6 +50,9 @@ from schemas.credentials import (
 from schemas.identity_tables import LocalAccount
 from schemas.tables import Person
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.oidc import JwksSource
 
 SIGNING_FILE = "signing.pem"
 PUBLIC_DIR = "public"
@@ -64,6 +68,12 @@ class KeyRing:
 
     signing_key: Ed25519PrivateKey | None
     public_keys: dict[str, TrustedKey] = field(default_factory=dict)
+    jwks: JwksSource | None = None
+    """The identity provider's keys from a URL (fetched again on a key not held), if any."""
+
+    def trusted(self) -> dict[str, TrustedKey]:
+        """Every key trusted now: the fixed ones and the provider's as last fetched."""
+        return self.public_keys | (self.jwks.keys if self.jwks is not None else {})
 
     @property
     def kid(self) -> str:
@@ -105,9 +115,13 @@ class KeyRing:
     def verify(
         self, token: str | None, audience: str, *, at: datetime | None = None, purpose: str = ANSWER
     ) -> Credential:
-        return verify_token(
-            token, self.public_keys, audience=audience, at=at or datetime.now(timezone.utc), purpose=purpose
-        )
+        at = at or datetime.now(timezone.utc)
+        try:
+            return verify_token(token, self.trusted(), audience=audience, at=at, purpose=purpose)
+        except CredentialRefused:
+            if self.jwks is None or not self.jwks.may_hold_newer_key(token) or not self.jwks.refresh():
+                raise
+        return verify_token(token, self.trusted(), audience=audience, at=at, purpose=purpose)
 
 
 def _private_pem(key: Ed25519PrivateKey) -> bytes:
@@ -165,8 +179,9 @@ def _install_signing_key(key_dir: Path, key: Ed25519PrivateKey) -> None:
     _write_private(key_dir / SIGNING_FILE, _private_pem(key))
 
 
-def load_keyring(settings: Settings, *, create: bool = True) -> KeyRing:
-    """The keys ``settings`` name; the embedded default makes its pair on first start."""
+def load_keyring(settings: Settings, *, create: bool = True, with_provider_source: bool = True) -> KeyRing:
+    """The keys ``settings`` name; the embedded default makes its pair on first start. The
+    identity provider's keys from a URL are fetched now (``KeyRing.jwks``, refreshed later)."""
     if settings.auth_private_key is not None:
         signing: Ed25519PrivateKey | None = _load_private(
             settings.auth_private_key.get_secret_value().encode()
@@ -187,39 +202,46 @@ def load_keyring(settings: Settings, *, create: bool = True) -> KeyRing:
     if signing is not None:
         public[key_id(signing.public_key())] = signing.public_key()
     public.update(provider_keys(settings))
-    return KeyRing(signing_key=signing, public_keys=public)
+    source = jwks_source(settings) if with_provider_source else None
+    return KeyRing(signing_key=signing, public_keys=public, jwks=source)
 
 
 def provider_keys(settings: Settings) -> dict[str, IdentityProviderKey]:
-    """The city's identity provider's public keys (``HR_OIDC_JWKS_FILE``, by ``kid``), each with
-    the issuer, audience and person claim its tokens must carry; none when OIDC is not set."""
-    if not settings.oidc_issuer and not settings.oidc_jwks_file:
-        return {}
+    """The city's identity provider's public keys from ``HR_OIDC_JWKS_FILE`` (by ``kid``), each with
+    the issuer, audience and person claim its tokens must carry; none when OIDC is not set or its
+    keys come from a URL (``jwks_source``)."""
+    from service.oidc import OidcError, parse_jwks, worker_audience
+
+    if settings.oidc_jwks_file and not settings.oidc_issuer:
+        raise SignInError("HR_OIDC_JWKS_FILE needs HR_OIDC_ISSUER (the issuer its tokens name)")
     if not settings.oidc_issuer or not settings.oidc_jwks_file:
-        raise SignInError("HR_OIDC_ISSUER and HR_OIDC_JWKS_FILE are set together (or neither)")
+        return {}
     try:
-        jwks = jwt.PyJWKSet.from_json(Path(settings.oidc_jwks_file).read_text())
+        text = Path(settings.oidc_jwks_file).read_text()
     except OSError:
         raise SignInError("HR_OIDC_JWKS_FILE cannot be read") from None
-    except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
-        raise SignInError("HR_OIDC_JWKS_FILE is not a JWKS with a usable key") from None
-    keys: dict[str, IdentityProviderKey] = {}
-    for jwk in jwks.keys:
-        # Only asymmetric signing keys with an id; each verifies the one algorithm it names (or
-        # its type implies), so a token cannot choose another (no algorithm confusion).
-        usable = jwk.public_key_use in (None, "sig") and jwk.algorithm_name in IDP_ALGORITHMS
-        if not jwk.key_id or not usable:
-            continue
-        keys[jwk.key_id] = IdentityProviderKey(
-            key=jwk.key,
-            algorithm=jwk.algorithm_name,
+    try:
+        return parse_jwks(
+            text,
             issuer=settings.oidc_issuer,
-            audience=settings.oidc_audience or settings.temporal_namespace,
+            audience=worker_audience(settings),
             person_claim=settings.oidc_person_claim,
+            source="HR_OIDC_JWKS_FILE",
         )
-    if not keys:
-        raise SignInError("HR_OIDC_JWKS_FILE holds no signing key with a kid")
-    return keys
+    except OidcError as err:
+        raise SignInError(str(err)) from None
+
+
+def jwks_source(settings: Settings) -> JwksSource | None:
+    """The identity provider's keys from ``HR_OIDC_JWKS_URL`` or its discovery document, fetched
+    now (``service/oidc.py``); None when they come from a file or OIDC is not set."""
+    from service.oidc import OidcError
+    from service.oidc import jwks_source as fetch_source
+
+    try:
+        return fetch_source(settings)
+    except OidcError as err:
+        raise SignInError(str(err)) from None
 
 
 def rotate_key(key_dir: Path) -> str:

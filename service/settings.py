@@ -136,10 +136,23 @@ class Settings(BaseSettings):
     # `iss`), for HR_OIDC_AUDIENCE (its `aud` for this service; unset: the namespace), naming the
     # person in HR_OIDC_PERSON_CLAIM (e.g. "sub" where the provider's subject is the employee id).
     # Keep the issuer and person claim while runs answered with its tokens are open.
+    # The keys come from HR_OIDC_JWKS_FILE, else HR_OIDC_JWKS_URL, else the `jwks_uri` of the
+    # issuer's discovery document (/.well-known/openid-configuration): fetched when a process
+    # starts and again when a token names a key it does not hold (at most once every
+    # HR_OIDC_JWKS_MIN_REFRESH_SECONDS), never inside workflow code (service/oidc.py).
+    # HR_OIDC_CLIENT_ID (with HR_OIDC_CLIENT_SECRET for a confidential client) turns on the
+    # sign-in itself: the web application's "sign in with the city's identity provider" and
+    # `hr login --oidc` (authorization code with PKCE, state and nonce); the provider's ID token
+    # is then for that client, so the audience defaults to it.
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_file: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_jwks_min_refresh_seconds: float = 30.0
     oidc_person_claim: str = "employee_id"
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile"
 
     @classmethod
     def settings_customise_sources(
@@ -156,7 +169,7 @@ class Settings(BaseSettings):
             env_settings = _MappingEnvSource(settings_cls, environ)
         return init_settings, env_settings
 
-    @field_validator("codec_key", "codec_auth_token", "auth_private_key", mode="before")
+    @field_validator("codec_key", "codec_auth_token", "auth_private_key", "oidc_client_secret", mode="before")
     @classmethod
     def _blank_secret_is_unset(cls, value: Any) -> Any:
         text = value.get_secret_value() if isinstance(value, SecretStr) else value

@@ -185,8 +185,11 @@ def test_every_bad_providers_token_is_refused_with_its_reason(oidc_settings: Set
 
 def test_oidc_settings_that_cannot_work_are_refused_at_start(tmp_path: Path, provider):
     key_dir = str(tmp_path / "auth")
-    with pytest.raises(SignInError, match="set together"):
-        provider_keys(Settings(auth_key_dir=key_dir, oidc_issuer=ISSUER))
+    with pytest.raises(SignInError, match="needs HR_OIDC_ISSUER"):
+        provider_keys(Settings(auth_key_dir=key_dir, oidc_jwks_file=str(tmp_path / "jwks.json")))
+    # the issuer alone: its keys come from its discovery document, which must be reachable
+    with pytest.raises(SignInError, match="discovery document cannot be fetched"):
+        load_keyring(Settings(auth_key_dir=key_dir, oidc_issuer="http://127.0.0.1:9/realms/staff"))
     with pytest.raises(SignInError, match="cannot be read"):
         provider_keys(
             Settings(auth_key_dir=key_dir, oidc_issuer=ISSUER, oidc_jwks_file=str(tmp_path / "missing.json"))

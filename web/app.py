@@ -1,12 +1,15 @@
 """The approvers' web application: sign-in, the inbox, a step's page, the answer, its confirmation.
 
 Server-rendered pages (Jinja2), no JavaScript, readable on a phone. A person signs in with their
-local password (``/login``) or by opening a decision link from a notice (``/link/<token>``:
-single use, bound to the person, the workflow, the step and an expiry; it signs the person in
-for that step only). The session is a cookie holding the person's signed credential (HttpOnly,
-SameSite=Lax); every form carries a CSRF token bound to that credential. An answer goes to the
-workflow as the same validated, signed Update the CLI sends (``decide``, or ``score`` for a
-scoring step); a refusal shows the workflow's reason on the page.
+local password (``/login``), through the city's identity provider when HR_OIDC_ISSUER and
+HR_OIDC_CLIENT_ID are set (``/login/oidc``: authorization code with PKCE, state and nonce, the
+pending sign-in in a short-lived HMAC-sealed cookie; the callback verifies the ID token and checks
+the person is active in the directory, then signs them in exactly as a password does), or by
+opening a decision link from a notice (``/link/<token>``: single use, bound to the person, the
+workflow, the step and an expiry; it signs the person in for that step only). The session is a
+cookie holding the person's signed credential (HttpOnly, SameSite=Lax); every form carries a CSRF token
+bound to that credential. An answer goes to the workflow as the same validated, signed Update the CLI sends
+(``decide``, or ``score`` for a scoring step); a refusal shows the workflow's reason on the page.
 
 Logs carry ids and reasons only: never a token, a password or a payload.
 """
@@ -14,12 +17,16 @@ Logs carry ids and reasons only: never a token, a password or a payload.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
+import json
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -41,6 +48,7 @@ from schemas.limits import reason as validation_reason
 from schemas.search_attributes import HR_DUE_AT, HR_PENDING_APPROVERS
 from schemas.tables import Delegation, Document, OutboxMessage, Person
 from service.identity import KeyRing, SignInError, check_password
+from service.oidc import OidcError, PendingSignIn, SignInFlow
 from service.settings import Settings
 from service.signing import SigningInterceptor
 
@@ -48,6 +56,12 @@ STATUS_TIMEOUT = timedelta(seconds=3)
 """How long a page waits for a workflow's status query (its worker may be down)."""
 SESSION_COOKIE = "hr_session"
 LOGIN_COOKIE = "hr_login_nonce"
+OIDC_COOKIE = "hr_oidc_pending"
+OIDC_LOGIN = "/login/oidc"
+OIDC_CALLBACK = "/login/oidc/callback"
+OIDC_PENDING_SECONDS = 600
+NO_OIDC = "Sign-in through an identity provider is not set up."
+"""How long a sign-in at the identity provider may take."""
 SCORE = "score"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _SESSION_TOKEN: ContextVar[str | None] = ContextVar("hr_web_session_token", default=None)
@@ -127,7 +141,7 @@ def create_app(settings: Settings, engine: Engine, client: Client, keyring: KeyR
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> Response:
         nonce = secrets.token_hex(16)
-        response = page(request, "login.html", csrf=csrf_for(f"login:{nonce}"), error=None)
+        response = page(request, "login.html", csrf=csrf_for(f"login:{nonce}"), error=None, oidc=oidc_on)
         response.set_cookie(
             LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=secure, path="/login"
         )
@@ -148,12 +162,103 @@ def create_app(settings: Settings, engine: Engine, client: Client, keyring: KeyR
             check_password(engine, person_id, password)
         except SignInError as err:
             _log().info("web.sign_in_refused", reason=str(err))
-            return page(request, "login.html", 401, csrf=csrf, error=str(err))
+            return page(request, "login.html", 401, csrf=csrf, error=str(err), oidc=oidc_on)
         token, credential = keyring.issue(
             person_id, audience, timedelta(minutes=settings.auth_session_minutes)
         )
         _log().info("web.signed_in", person_id=person_id, token_id=credential.token_id)
         return signed_in(RedirectResponse("/", status_code=303), token, credential)
+
+    # ----- sign-in through the city's identity provider (OIDC) ------------------------------
+
+    oidc_on = bool(settings.oidc_issuer and settings.oidc_client_id)
+    flows: list[SignInFlow] = []
+    flow_lock = threading.Lock()
+    callback_url = f"{settings.web_url.rstrip('/')}{OIDC_CALLBACK}"
+
+    def flow() -> SignInFlow:
+        """The provider's flow, discovered on first use (the provider may be down at start)."""
+        with flow_lock:
+            if not flows:
+                flows.append(SignInFlow.from_settings(settings))
+            return flows[0]
+
+    def seal(pending: PendingSignIn) -> str:
+        body = base64.urlsafe_b64encode(
+            json.dumps(asdict(pending) | {"at": int(time.time())}).encode()
+        ).decode()
+        return f"{body}.{csrf_for(f'oidc:{body}')}"
+
+    def unseal(value: str) -> PendingSignIn:
+        body, _, mac = value.partition(".")
+        if not body or not csrf_ok(f"oidc:{body}", mac):
+            raise OidcError("the sign-in was not started here, or it expired (start it again)")
+        data = json.loads(base64.urlsafe_b64decode(body.encode()))
+        if time.time() - int(data.pop("at")) > OIDC_PENDING_SECONDS:
+            raise OidcError("the sign-in took too long (start it again)")
+        return PendingSignIn(**data)
+
+    def oidc_refused(request: Request, err: Exception, status: int) -> Response:
+        _log().warning("web.oidc_refused", reason=str(err))
+        response = message(request, "Sign-in refused", f"{err}.", status)
+        response.delete_cookie(OIDC_COOKIE, path=OIDC_LOGIN)
+        return response
+
+    @app.get(OIDC_LOGIN)
+    def oidc_login(request: Request) -> Response:
+        if not oidc_on:
+            return message(request, "Not available", NO_OIDC, 404)
+        try:
+            url, pending = flow().begin(callback_url)
+        except OidcError as err:
+            return oidc_refused(request, err, 502)
+        response = RedirectResponse(url, status_code=303)
+        response.set_cookie(
+            OIDC_COOKIE,
+            seal(pending),
+            max_age=OIDC_PENDING_SECONDS,
+            httponly=True,
+            samesite="lax",  # the provider's redirect back is a top-level navigation from its site
+            secure=secure,
+            path=OIDC_LOGIN,
+        )
+        return response
+
+    @app.get(OIDC_CALLBACK)
+    def oidc_callback(request: Request) -> Response:
+        if not oidc_on:
+            return message(request, "Not available", NO_OIDC, 404)
+        params = {k: v for k, v in request.query_params.items()}
+        try:
+            pending = unseal(request.cookies.get(OIDC_COOKIE, ""))
+        except (OidcError, ValueError, TypeError, KeyError) as err:
+            reason = err if isinstance(err, OidcError) else OidcError("the sign-in was not started here")
+            return oidc_refused(request, reason, 400)
+        try:
+            _, provider_credential = flow().finish(pending, params)
+        except OidcError as err:
+            status = 401 if "refused the sign-in" in str(err) else 400
+            return oidc_refused(request, err, status)
+        person_id = provider_credential.person_id
+        with Session(engine) as db:
+            person = db.get(Person, person_id)
+        if person is None or not person.active:
+            return oidc_refused(
+                request, OidcError(f"{person_id} is not an active person in the city's directory"), 403
+            )
+        token, credential = keyring.issue(
+            person_id, audience, timedelta(minutes=settings.auth_session_minutes)
+        )
+        _log().info(
+            "web.signed_in",
+            person_id=person_id,
+            method="oidc",
+            provider_token_id=provider_credential.token_id,
+            token_id=credential.token_id,
+        )
+        response = signed_in(RedirectResponse("/", status_code=303), token, credential)
+        response.delete_cookie(OIDC_COOKIE, path=OIDC_LOGIN)
+        return response
 
     @app.post("/logout")
     def logout(request: Request, csrf: str = Form("")) -> Response:

@@ -6,7 +6,9 @@ takes the ``hr_credential`` header of each Update and signal and hands it to the
 HR's commands (``_require_hr``) call ``call_credential``, which decides whether it is good:
 
 - **Update validator** (never replayed): the signature, audience, expiry and workflow are checked
-  now, with the public keys this worker holds (``activities.identity``).
+  now, with the public keys this worker holds (``activities.identity``). A token signed by a key
+  of the identity provider the worker has not fetched yet is refused for now, and the worker
+  fetches the provider's keys in a thread of its own (``ask_for_newer_keys``), never here.
 - **Update handler**: the validator has checked the signature; the handler reads the claims
   (pure), so a replay takes the same answer whatever keys the worker holds by then.
   A token of the city's identity provider (OIDC) names the person in the claim the settings
@@ -37,7 +39,7 @@ from temporalio.worker import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.identity import worker_person_claims, worker_public_keys
+    from activities.identity import ask_for_newer_keys, worker_person_claims, worker_public_keys
     from schemas.credentials import (
         CALL,
         HEADER,
@@ -53,6 +55,10 @@ with workflow.unsafe.imports_passed_through():
     )
 
 VERIFY_TIMEOUT = timedelta(seconds=10)
+KEYS_BEING_FETCHED = (
+    "the credential is signed by a key of the identity provider this worker has not fetched yet;"
+    " it is fetching the provider's keys now: send the answer again in a moment"
+)
 
 
 def header_token(headers: Any) -> str | None:
@@ -83,13 +89,20 @@ def call_credential() -> Credential | None:
     call = CALL.get()
     if workflow.unsafe.is_read_only():  # an Update's validator: never replayed, checks the signature
         check = _check(call.token if call else None)
-        return verify_token(
-            check.token,
-            worker_public_keys(),
-            audience=check.audience,
-            at=check.at,
-            workflow_id=check.workflow_id,
-        )
+        try:
+            return verify_token(
+                check.token,
+                worker_public_keys(),
+                audience=check.audience,
+                at=check.at,
+                workflow_id=check.workflow_id,
+            )
+        except CredentialRefused:
+            # A key of the identity provider this worker has not fetched: fetched in the
+            # background (never here, in workflow code); the answer is refused for now.
+            if ask_for_newer_keys(check.token):
+                raise CredentialRefused(KEYS_BEING_FETCHED) from None
+            raise
     if not workflow.patched(SIGNED_ANSWERS):
         return None
     if call is None or call.kind == "validator":
