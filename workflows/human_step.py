@@ -11,6 +11,17 @@ The class also brings ``extend_due`` (HR moves a due date, with a reason) and ``
 ends the process). While a step is open the workflow keeps ``HrPendingApprovers`` and
 ``HrDueAt`` current. Records are keyed by the run (``run_key``): a later run of the same
 workflow id writes rows of its own.
+
+A class that sets ``COALESCED`` (the review) costs less history per step (issue 13), each behind
+its patch: visibility is written once where the workflow task may end (``_flush_visibility``:
+before a wait for people, a timer or an activity, and as a handler ends), so a task carries at
+most one search-attribute upsert (``ONE_UPSERT``); and a step's audit rows and notices of one
+moment (with the delegations as it opens) are one local activity, ``record_step``
+(``STEP_RECORDS``): a marker in the task that asked for it rather than three events and a task
+of its own, and an answer's Update completes in the task that accepted it. Local, not one
+regular activity, because these are a few rows in one short transaction, every row keyed by
+run, step and event, so an attempt lost with its worker is simply run again; notices to many
+people (applicants) keep their own heartbeating activities.
 """
 
 from __future__ import annotations
