@@ -38,10 +38,12 @@ from temporalio.exceptions import ApplicationError, CancelledError
 
 from activities import rendering
 from activities.db import utcnow
+from activities.directory import active_delegates
 from activities.identity import DECISION_TEMPLATES, LinkIssuer
 from activities.rendering import render_staff_notice, template_errors
-from schemas.human_step import NotifyInput, NotifyResult
-from schemas.tables import OutboxMessage, Person
+from activities.store import insert_once
+from schemas.human_step import NotifyInput, NotifyResult, StepRecords, StepRecordsWritten
+from schemas.tables import AuditEvent, OutboxMessage, Person
 
 QUEUE_CHUNK = 100
 """Rows looked up, rendered or written between two heartbeats (one transaction per chunk)."""
@@ -171,6 +173,31 @@ class NotificationActivities:
             return render(inp.template, params, recipient.name, inp.workflow_id)
 
         return self.queue(inp.key, inp.workflow_id, recipients, render_for, log=log, run_id=inp.run_id)
+
+    @activity.defn(name="record_step")
+    def record_step(self, inp: StepRecords) -> StepRecordsWritten:
+        """One moment of a human step: the delegations in force (for a step opening), its audit
+        rows, then its notices queued (``notify``), in one activity instead of one each.
+
+        Every row keeps its own key (run, step and event), so a retried attempt finds the rows
+        an earlier one wrote and writes nothing twice. Run as a local activity: the notices of a
+        step go to its few people (``checkpoint`` does not heartbeat there).
+        """
+        written = StepRecordsWritten()
+        if inp.delegations is not None:
+            with Session(self.engine) as session:
+                written.delegates = active_delegates(
+                    session, set(inp.delegations.person_ids), inp.delegations.on
+                )
+        for a in inp.audits:
+            row, created = insert_once(self.engine, AuditEvent(**a.model_dump()))
+            if created:
+                _logger().info("audit recorded", step_id=a.step_id, actor_id=a.actor_id, action=a.action)
+            assert row.id is not None
+            written.audit_ids.append(row.id)
+        for notice in inp.notices:
+            written.queued += self.notify(notice).queued
+        return written
 
     def queue(
         self,

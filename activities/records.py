@@ -5,10 +5,14 @@ Every write is keyed by the workflow id and step, so a retried activity changes 
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio import activity
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.exceptions import ApplicationError
 
 from activities.db import utcnow
@@ -24,6 +28,7 @@ from schemas.jd_review import (
     MemoInput,
     SaveDraftInput,
     SaveDraftResult,
+    StartReviewInput,
     VersionStatusInput,
 )
 from schemas.tables import (
@@ -78,6 +83,8 @@ class RecordActivities:
     @activity.defn(name="save_draft")
     def save_draft(self, inp: SaveDraftInput) -> SaveDraftResult:
         """Stores the proposed text as a draft version and its redline against the current text."""
+        if inp.text is None:
+            raise ApplicationError("a draft needs its text", non_retryable=True)
         with Session(self.engine) as session:
             current = current_version(session, inp.class_code)
             old_text = current.text if current else ""
@@ -117,6 +124,26 @@ class RecordActivities:
             lines_added=diff.lines_added,
             lines_removed=diff.lines_removed,
         )
+
+    @activity.defn(name="save_start_draft")
+    async def save_start_draft(self, inp: SaveDraftInput) -> SaveDraftResult:
+        """``save_draft`` of the text the review was started with, read from the workflow's first
+        history event (``inp.text_from_start``), so the history holds the text once, not twice."""
+        if inp.text is None:
+            client = activity.client()
+            page = await client.workflow_service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=client.namespace,
+                    execution=WorkflowExecution(workflow_id=inp.workflow_id, run_id=inp.run_id or ""),
+                    maximum_page_size=1,
+                )
+            )
+            started = page.history.events[0].workflow_execution_started_event_attributes
+            [start] = await client.data_converter.decode(started.input.payloads, [StartReviewInput])
+            if start.draft_text is None:
+                raise ApplicationError("the review was started without a draft", non_retryable=True)
+            inp = inp.model_copy(update={"text": start.draft_text})
+        return await asyncio.to_thread(self.save_draft, inp)
 
     @activity.defn(name="set_version_status")
     def set_version_status(self, inp: VersionStatusInput) -> None:

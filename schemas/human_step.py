@@ -226,3 +226,20 @@ class NotifyInput(BaseModel):
 class NotifyResult(BaseModel):
     queued: int
     sent: int
+
+
+class StepRecords(BaseModel):
+    """What one moment of a human step writes, in one (local) activity: its audit rows, then its
+    notices, each keyed by run, step and event, so a retry writes nothing twice. ``delegations``:
+    look up who answers for whom (for a step opening now) and return it."""
+
+    audits: list[AuditInput] = Field(default_factory=list)
+    notices: list[NotifyInput] = Field(default_factory=list)
+    delegations: DelegationQuery | None = None
+
+
+class StepRecordsWritten(BaseModel):
+    delegates: dict[str, list[str]] = Field(default_factory=dict)
+    """Delegate id -> the people they answer for (when ``delegations`` was asked)."""
+    audit_ids: list[int] = Field(default_factory=list)
+    queued: int = 0

@@ -83,7 +83,11 @@ class SaveDraftInput(BaseModel):
     run_id: str | None = None
     class_code: str
     round: int
-    text: str
+    text: str | None = None
+    """The proposed text; None when it is the review's start input (``text_from_start``)."""
+    text_from_start: bool = False
+    """The text is the ``draft_text`` of the workflow's start input: the activity reads it from
+    the workflow's first history event instead of the history storing it twice."""
 
 
 class SaveDraftResult(BaseModel):

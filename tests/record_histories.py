@@ -144,6 +144,45 @@ async def _review_histories(review: Review) -> dict[str, str]:
     return histories
 
 
+async def _coalesced_histories(review: Review) -> dict[str, str]:
+    """Reviews under the patches ``one-upsert-per-task``, ``step-records-in-one`` and
+    ``draft-by-reference`` (issue 13): an adoption, and a round with reminders, escalation,
+    defaults, a revision, a moved due date and a withdrawal."""
+    histories: dict[str, str] = {}
+    handle = await review.start()
+    await review.drive(handle, approve_all)
+    await handle.result()
+    histories["jd_review_coalesced_adopted"] = (await handle.fetch_history()).to_json()
+
+    handle = await review.start()
+    status = await review.wait_for_step(handle, "review-1")
+    objector = status.open_steps[0].pending[0]
+    await review.decide(handle, objector, "request_changes", comment="name the benefits representative")
+    await review.env.sleep(timedelta(days=18))  # reminders, escalation, the incumbents' default
+    await review.wait_for_step(handle, "hr-1-review")
+    await review.decide(
+        handle, "E1008", "revise", details=revised("Human Resources Technician\n\nRevised.\n")
+    )
+    status = await review.wait_for_step(handle, "review-2")
+    review_2 = next(s for s in status.open_steps if s.step_id == "review-2")
+    await handle.execute_update(
+        "extend_due",
+        ExtendDueInput(
+            actor_id="E1008",
+            step_id="review-2",
+            new_due_at=review_2.due_at + timedelta(days=7),
+            reason="leave",
+        ),
+    )
+    await review.decide(handle, review_2.pending[0], "approve", step_id="review-2")
+    await handle.execute_update("withdraw", WithdrawInput(actor_id="E1008", reason="reorganisation"))
+    await handle.result()
+    histories["jd_review_coalesced_revised_escalated_extended_withdrawn"] = (
+        await handle.fetch_history()
+    ).to_json()
+    return histories
+
+
 async def _encrypted_histories(review: Review) -> dict[str, str]:
     handle = await review.start()
     await review.drive(handle, approve_all)
@@ -649,7 +688,8 @@ async def _recording(
 
 
 async def main() -> None:
-    """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``), or all."""
+    """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``,
+    ``coalesced``, ...), or all."""
     wanted = set(sys.argv[1:]) or {
         "review",
         "encrypted",
@@ -659,6 +699,7 @@ async def main() -> None:
         "leave",
         "signed",
         "benefits",
+        "coalesced",
     }
     os.environ.setdefault("HR_AUTH_KEY_DIR", tempfile.mkdtemp())  # the recording's own key pair
     histories: dict[str, str] = {}
@@ -691,6 +732,11 @@ async def main() -> None:
         async with _recording(encrypted_converter()) as (env, engine, queue, smtp):
             histories |= await _leave_histories(
                 Leaves(env=env, engine=engine, smtp=smtp, task_queue=queue), "_encrypted"
+            )
+    if "coalesced" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _coalesced_histories(
+                Review(env=env, engine=engine, smtp=smtp, task_queue=queue)
             )
     if "signed" in wanted:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):

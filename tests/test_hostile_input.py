@@ -322,7 +322,8 @@ async def test_data_the_database_cannot_store_fails_its_activity_for_good(time_s
 
 
 class _HoldFirstDefault(Interceptor):
-    """Holds the audit write of the first default answer until the test lets it go."""
+    """Holds the audit write of the first default answer until the test lets it go (a local
+    activity under ``step-records-in-one``: the workflow task is kept alive while it is held)."""
 
     def __init__(self) -> None:
         self.held = asyncio.Event()
@@ -334,7 +335,10 @@ class _HoldFirstDefault(Interceptor):
         class Inbound(ActivityInboundInterceptor):
             async def execute_activity(self, input: ExecuteActivityInput) -> Any:
                 arg = input.args[0] if input.args else None
-                if getattr(arg, "action", None) == "no_response" and not hold.held.is_set():
+                # an audit row of its own, or among a step's records (``record_step``)
+                rows = [arg, *getattr(arg, "audits", [])]
+                defaulted = any(getattr(r, "action", None) == "no_response" for r in rows)
+                if defaulted and not hold.held.is_set():
                     hold.held.set()
                     await hold.release.wait()
                 return await self.next.execute_activity(input)

@@ -109,7 +109,7 @@ async def test_metrics_endpoint_after_a_review_cycle(ops_stack: OpsStack, tmp_pa
     assert opened >= 4 and total(samples, "hr_steps_closed", **review_type) == opened
     assert total(samples, "hr_decisions_refused", reason="not_respondent", **review_type) == 1
     assert total(samples, "hr_notifications_sent") >= 1
-    assert total(samples, "hr_activity_seconds_count", activity_type="record_audit", outcome="completed") >= 4
+    assert total(samples, "hr_activity_seconds_count", activity_type="record_step", outcome="completed") >= 4
     assert total(samples, "hr_processes_waiting", action_type="jd_review") >= 1
     # the SDK's own, through the same runtime's telemetry
     assert total(samples, "temporal_workflow_completed", workflow_type="JobDescriptionReview") >= 1

@@ -53,6 +53,8 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "open_enrollment_paused_resumed_outcomes",
         "benefits_open_enrollment_carried_over",
         "open_enrollment_continued_as_new",
+        "jd_review_coalesced_adopted",
+        "jd_review_coalesced_revised_escalated_extended_withdrawn",
     }
 
 

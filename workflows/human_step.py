@@ -11,6 +11,17 @@ The class also brings ``extend_due`` (HR moves a due date, with a reason) and ``
 ends the process). While a step is open the workflow keeps ``HrPendingApprovers`` and
 ``HrDueAt`` current. Records are keyed by the run (``run_key``): a later run of the same
 workflow id writes rows of its own.
+
+A class that sets ``COALESCED`` (the review) costs less history per step (issue 13), each behind
+its patch: visibility is written once where the workflow task may end (``_flush_visibility``:
+before a wait for people, a timer or an activity, and as a handler ends), so a task carries at
+most one search-attribute upsert (``ONE_UPSERT``); and a step's audit rows and notices of one
+moment (with the delegations as it opens) are one local activity, ``record_step``
+(``STEP_RECORDS``): a marker in the task that asked for it rather than three events and a task
+of its own, and an answer's Update completes in the task that accepted it. Local, not one
+regular activity, because these are a few rows in one short transaction, every row keyed by
+run, step and event, so an attempt lost with its worker is simply run again; notices to many
+people (applicants) keep their own heartbeating activities.
 """
 
 from __future__ import annotations
@@ -44,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
         ExtendDueInput,
         NotifyInput,
         Participant,
+        StepRecords,
+        StepRecordsWritten,
         StepSnapshot,
         StepSpec,
         StepState,
@@ -99,6 +112,12 @@ BULK_OPTIONS: dict[str, Any] = {
     "heartbeat_timeout": timedelta(seconds=10),
 }
 REASSIGNED = "reassigned"
+ONE_UPSERT = "one-upsert-per-task"
+"""``workflow.patched`` id: visibility (search attributes, details) is written once, where the
+workflow task ends, not at every change (a class with ``COALESCED``)."""
+STEP_RECORDS = "step-records-in-one"
+"""``workflow.patched`` id: a step's audit rows and notices of one moment (and the delegations
+as it opens) are one local activity, ``record_step`` (a class with ``COALESCED``)."""
 
 D = TypeVar("D")
 
@@ -234,12 +253,20 @@ class Withdrawn(Exception):
 class HumanSteps:
     """Base class of a workflow with human steps. Call ``_init_steps`` from ``__init__``."""
 
+    COALESCED = False
+    """True: under the patches ``ONE_UPSERT`` and ``STEP_RECORDS``, at most one search-attribute
+    upsert per workflow task and one local activity per step moment. Only a process whose every
+    long wait goes through ``run_step``, ``run_activity`` or ``_flush_visibility`` sets it."""
+
     def _init_steps(self, hr_staff: set[str] | None = None) -> None:
         self._steps: dict[str, StepState] = {}
         self._stage = "started"
         self._hr_staff: set[str] = set(hr_staff or ())
         self._withdrawal: WithdrawInput | None = None
         self._visible: dict[str, object] = {}
+        self._visibility_due = False
+        self._attributes_due: dict[str, SearchAttributeUpdate[Any]] = {}
+        self._records_running = 0
 
     # ----- the generic decision -----------------------------------------------------------------
 
@@ -248,7 +275,10 @@ class HumanSteps:
         """Records a decision sent by ``hr decide``; the validator has already checked it."""
         inp = update_arg(DecisionInput, args)
         state, answer = self._accept(DECIDE, inp, source="update")
-        await self._record_answer(state, answer)
+        try:
+            await self._record_answer(state, answer)
+        finally:
+            self._flush_visibility()
         return DecisionReceipt(
             workflow_id=workflow.info().workflow_id,
             step_id=state.spec.step_id,
@@ -276,7 +306,10 @@ class HumanSteps:
         except ApplicationError as err:
             workflow.logger.warning("decision refused: %s", err.message)
             return
-        await self._record_answer(state, answer)
+        try:
+            await self._record_answer(state, answer)
+        finally:
+            self._flush_visibility()
 
     # ----- the one check, and taking an answer ---------------------------------------------------
 
@@ -355,9 +388,16 @@ class HumanSteps:
                 state.fired.append(event.key)
         state.revision += 1
         self._refresh_visibility()
-        await audit(
+        row = audit_row(
             state.spec.step_id, inp.actor_id, "due_extended", inp.reason, event=f"extend:{state.revision}"
         )
+        try:
+            if self._one_step_record():
+                await self._record_step(StepRecords(audits=[row]))
+            else:
+                await run_activity(RecordActivities.record_audit, row)
+        finally:
+            self._flush_visibility()
         return self._snapshot(state)
 
     @extend_due.validator
@@ -381,7 +421,14 @@ class HumanSteps:
         """HR ends the process; the open step closes and the outcome is recorded as withdrawn."""
         inp = update_arg(WithdrawInput, args)
         self._withdrawal = inp
-        await audit("process", inp.actor_id, "withdrawn", inp.reason, event="withdraw")
+        row = audit_row("process", inp.actor_id, "withdrawn", inp.reason, event="withdraw")
+        try:
+            if self._one_step_record():
+                await self._record_step(StepRecords(audits=[row]))
+            else:
+                await run_activity(RecordActivities.record_audit, row)
+        finally:
+            self._flush_visibility()
         return "withdrawn"
 
     @withdraw.validator
@@ -425,13 +472,18 @@ class HumanSteps:
         state.spec.participants = [p for p in state.spec.participants if p.person_id != from_id]
         state.spec.participants.append(old.model_copy(update={"person_id": to_id}))
         self._refresh_visibility()
-        await audit(
+        row = audit_row(
             state.spec.step_id,
             actor_id,
             REASSIGNED,
             f"{from_id} to {to_id}: {reason}",
             event=f"reassigned:{from_id}",
         )
+        if self._one_step_record():
+            notice = self._notice(state, "step_opened", [to_id], f"reassigned:{to_id}")
+            await self._record_step(StepRecords(audits=[row], notices=[notice]))
+            return
+        await run_activity(RecordActivities.record_audit, row)
         await self._notify(state, "step_opened", [to_id], f"reassigned:{to_id}")
 
     # ----- the step itself --------------------------------------------------------------------
@@ -477,22 +529,38 @@ class HumanSteps:
         escalation and default answers happen on the step's schedule; a due date moved by
         ``extend_due`` reschedules them. Raises ``Withdrawn`` if HR withdrew.
         """
-        spec.delegates = await run_activity(
-            DirectoryActivities.active_delegations,
-            DelegationQuery(person_ids=[p.person_id for p in spec.participants], on=workflow.now().date()),
-        )
-        state = StepState(spec=spec, opened_at=workflow.now())
-        self._steps[spec.step_id] = state
-        observability.step_opened(spec.step_id)
-        self._refresh_visibility()
-        invited = pending(spec, state.answers)  # before any await: someone may answer at once
-        await asyncio.gather(
-            audit(spec.step_id, SYSTEM_ACTOR, "opened", spec.title),
-            self._notify(state, "step_opened", invited, "opened"),
-        )
+        query = DelegationQuery(person_ids=[p.person_id for p in spec.participants], on=workflow.now().date())
+        if self._one_step_record():
+            # One write: who answers for whom, the "opened" row and the invitation; the step is
+            # open (and can be answered) once they are on record.
+            state = StepState(spec=spec, opened_at=workflow.now())
+            invited = pending(spec, state.answers)
+            written = await self._record_step(
+                StepRecords(
+                    audits=[audit_row(spec.step_id, SYSTEM_ACTOR, "opened", spec.title)],
+                    notices=[self._notice(state, "step_opened", invited, "opened")] if invited else [],
+                    delegations=query,
+                )
+            )
+            spec.delegates = written.delegates
+            self._steps[spec.step_id] = state
+            observability.step_opened(spec.step_id)
+            self._refresh_visibility()
+        else:
+            spec.delegates = await run_activity(DirectoryActivities.active_delegations, query)
+            state = StepState(spec=spec, opened_at=workflow.now())
+            self._steps[spec.step_id] = state
+            observability.step_opened(spec.step_id)
+            self._refresh_visibility()
+            invited = pending(spec, state.answers)  # before any await: someone may answer at once
+            await asyncio.gather(
+                audit(spec.step_id, SYSTEM_ACTOR, "opened", spec.title),
+                self._notify(state, "step_opened", invited, "opened"),
+            )
         while not self._step_done(state):
             waiting = [e for e in self._events(state) if e.key not in state.fired]
             condition = self._until_done_or_changed(state)
+            self._flush_visibility()  # the task ends here: people are waited for
             if not waiting:
                 await workflow.wait_condition(condition)
                 continue
@@ -542,6 +610,33 @@ class HumanSteps:
             await self._apply_defaults(state)
 
     async def _escalate(self, state: StepState, waiting: list[str], event: StepEvent) -> None:
+        if self._one_step_record():
+            records = StepRecords()
+            for target, overdue in escalation_targets(state.spec, waiting).items():
+                state.escalated_to.append(target)
+                records.audits.append(
+                    audit_row(
+                        state.spec.step_id,
+                        SYSTEM_ACTOR,
+                        "escalated",
+                        f"to {target}: overdue {', '.join(overdue)}",
+                        event=f"escalated:{target}:{event.key}",
+                    )
+                )
+                records.notices.append(
+                    self._notice(
+                        state,
+                        "escalation",
+                        [target],
+                        f"{event.key}:{target}",
+                        {"overdue": ", ".join(overdue)},
+                    )
+                )
+            if waiting:
+                records.notices.append(self._notice(state, "overdue", waiting, event.key))
+            if records.audits or records.notices:
+                await self._record_step(records)
+            return
         for target, overdue in escalation_targets(state.spec, waiting).items():
             state.escalated_to.append(target)
             await audit(
@@ -580,7 +675,7 @@ class HumanSteps:
     # ----- records, notifications, visibility --------------------------------------------------
 
     async def _record_answer(self, state: StepState, answer: Answer) -> None:
-        await audit(
+        row = audit_row(
             state.spec.step_id,
             answer.actor_id,
             answer.decision,
@@ -590,7 +685,23 @@ class HumanSteps:
             at=answer.at,
             token_id=answer.token_id,
         )
-        if answer.source != "default" and answer.person_id != answer.actor_id:
+        told = answer.source != "default" and answer.person_id != answer.actor_id
+        if self._one_step_record():
+            notices = []
+            if told:
+                notices.append(
+                    self._notice(
+                        state,
+                        "decision_recorded",
+                        [answer.person_id],
+                        f"answer:{answer.person_id}",
+                        {"decision": answer.decision},
+                    )
+                )
+            await self._record_step(StepRecords(audits=[row], notices=notices))
+            return
+        await run_activity(RecordActivities.record_audit, row)
+        if told:
             await self._notify(
                 state,
                 "decision_recorded",
@@ -608,6 +719,11 @@ class HumanSteps:
         extra: dict[str, str] | None = None,
     ) -> None:
         if not recipients:
+            return
+        if self._one_step_record():
+            await self._record_step(
+                StepRecords(notices=[self._notice(state, template, recipients, key, extra)])
+            )
             return
         await run_activity(
             NotificationActivities.notify,
@@ -653,14 +769,67 @@ class HumanSteps:
     def _open_steps(self) -> list[StepState]:
         return [s for s in self._steps.values() if not s.closed]
 
+    def _one_step_record(self) -> bool:
+        """Whether this run writes a step's records of one moment as one local activity."""
+        return self.COALESCED and workflow.patched(STEP_RECORDS)
+
+    def _one_upsert(self) -> bool:
+        """Whether this run writes visibility once per workflow task (``_flush_visibility``)."""
+        return self.COALESCED and workflow.patched(ONE_UPSERT)
+
+    async def _record_step(self, records: StepRecords) -> StepRecordsWritten:
+        """Writes a step's records of one moment (``record_step``) as a local activity: one
+        marker in the workflow task that asked for it, not three events and a task of its own.
+        While one runs, visibility waits (``_flush_visibility``): the workflow task goes on."""
+        self._records_running += 1
+        try:
+            written: StepRecordsWritten = await workflow.execute_local_activity_method(
+                NotificationActivities.record_step, records, **ACTIVITY_OPTIONS
+            )
+        finally:
+            self._records_running -= 1
+        return written
+
+    async def _activity(self, method: Callable[..., Any], arg: Any, **options: Any) -> Any:
+        """``run_activity``, after writing visibility that changed (the task may end here)."""
+        self._flush_visibility()
+        return await run_activity(method, arg, **options)
+
+    def _set_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
+        """Sets a process's own search attributes: at once, or with the next flush (``ONE_UPSERT``)."""
+        if not self._one_upsert():
+            workflow.upsert_search_attributes(updates)
+            return
+        for update in updates:
+            self._attributes_due[update.key.name] = update
+        self._visibility_due = True
+
+    def _flush_visibility(self) -> None:
+        """Writes visibility that changed, as one upsert, where the workflow task may end: before
+        a wait for people, a timer or an activity, and as a handler or the run ends. While a
+        local activity of this run is running the task goes on, and whoever awaits it flushes."""
+        if not self._visibility_due or self._records_running:
+            return
+        self._visibility_due = False
+        self._write_visibility()
+
     def _refresh_visibility(self) -> None:
-        """Keeps ``HrStage``, ``HrPendingApprovers``, ``HrDueAt`` and the UI details current."""
+        """Keeps ``HrStage``, ``HrPendingApprovers``, ``HrDueAt`` and the UI details current
+        (under ``ONE_UPSERT``: marks them for ``_flush_visibility``)."""
+        if self._one_upsert():
+            self._visibility_due = True
+            return
+        self._write_visibility()
+
+    def _write_visibility(self) -> None:
         open_steps = self._open_steps()
         waiting = sorted({p for s in open_steps for p in pending(s.spec, s.answers)})
         due = min((s.spec.due_at for s in open_steps), default=None)
         wanted: dict[str, object] = {"stage": self._stage, "pending": waiting, "due": due}
-        if wanted != self._visible:
-            updates: list[SearchAttributeUpdate[Any]] = [HR_STAGE.value_set(self._stage)]
+        extra = list(self._attributes_due.values())
+        self._attributes_due = {}
+        if wanted != self._visible or extra:
+            updates: list[SearchAttributeUpdate[Any]] = [*extra, HR_STAGE.value_set(self._stage)]
             updates.append(
                 HR_PENDING_APPROVERS.value_set(waiting) if waiting else HR_PENDING_APPROVERS.value_unset()
             )

@@ -36,13 +36,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT
 
-from workflows.human_step import HumanSteps, Withdrawn, details_of, run_activity, run_key
+from workflows.human_step import HumanSteps, Withdrawn, details_of, run_key
 from workflows.rules.deadlines import due_after, meeting_due_at, next_board_meeting
 from workflows.rules.review import hr_choices
+
+DRAFT_BY_REFERENCE = "draft-by-reference"
+"""``workflow.patched`` id: the start input's draft is saved by reference (``save_start_draft``
+reads it from the history), not sent again as an activity's input."""
 
 
 @workflow.defn(name="JobDescriptionReview")
 class JobDescriptionReview(HumanSteps):
+    COALESCED = True  # one upsert per workflow task, one local activity per step moment
+
     @workflow.init
     def __init__(self, inp: jd.StartReviewInput) -> None:
         self._inp = inp
@@ -58,18 +64,18 @@ class JobDescriptionReview(HumanSteps):
 
     @workflow.run
     async def run(self, inp: jd.StartReviewInput) -> jd.ReviewResult:
-        workflow.upsert_search_attributes(
+        self._set_attributes(
             [HR_ACTION_TYPE.value_set(jd.ACTION_TYPE), HR_CLASS_CODE.value_set(inp.class_code)]
         )
         self._set_stage(jd.DRAFTING)
         resolution: str | None = None
         try:
-            self._p = await run_activity(
+            self._p = await self._activity(
                 DirectoryActivities.resolve_review_participants,
                 jd.ResolveInput(class_code=inp.class_code, requested_by=inp.requested_by),
             )
             self._hr_staff |= set(self._p.hr_staff)
-            workflow.upsert_search_attributes([HR_DEPARTMENT.value_set(self._p.department_code)])
+            self._set_attributes([HR_DEPARTMENT.value_set(self._p.department_code)])
             await self._record_cycle("in_progress")
             try:
                 review, signatures, board = await self._review_until_board_decides()
@@ -100,7 +106,9 @@ class JobDescriptionReview(HumanSteps):
             self._outcome,
             extra={"outcome": self._outcome, "class_code": inp.class_code},
         )
+        self._flush_visibility()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._flush_visibility()
         return jd.ReviewResult(
             workflow_id=workflow.info().workflow_id,
             class_code=inp.class_code,
@@ -140,12 +148,14 @@ class JobDescriptionReview(HumanSteps):
         carries its resolution and the date of the meeting that decided).
         """
         draft = self._inp.draft_text
+        from_start = draft is not None
         if draft is None:
             drafted = await self._hr_step("draft-1", "Draft the revised description", [REVISE, WITHDRAW])
             draft = self._revised_text_or_withdraw(drafted)
         self._round = 1
         while True:
-            await self._save_draft(draft)
+            await self._save_draft(draft, from_start)
+            from_start = False
             self._set_stage(jd.REVIEW)
             review = await self.run_step(self._review_spec())
             if self._answers_with(review, REQUEST_CHANGES):
@@ -316,25 +326,27 @@ class JobDescriptionReview(HumanSteps):
 
     # ----- records -----------------------------------------------------------------------------
 
-    async def _save_draft(self, text: str) -> None:
+    async def _save_draft(self, text: str, from_start: bool = False) -> None:
         info = workflow.info()
-        saved = await run_activity(
-            RecordActivities.save_draft,
-            jd.SaveDraftInput(
-                key=run_key(f"round-{self._round}"),
-                workflow_id=info.workflow_id,
-                run_id=info.first_execution_run_id,
-                class_code=self._inp.class_code,
-                round=self._round,
-                text=text,
-            ),
+        inp = jd.SaveDraftInput(
+            key=run_key(f"round-{self._round}"),
+            workflow_id=info.workflow_id,
+            run_id=info.first_execution_run_id,
+            class_code=self._inp.class_code,
+            round=self._round,
+            text=text,
         )
+        if from_start and workflow.patched(DRAFT_BY_REFERENCE):
+            inp.text, inp.text_from_start = None, True
+            saved = await self._activity(RecordActivities.save_start_draft, inp)
+        else:
+            saved = await self._activity(RecordActivities.save_draft, inp)
         self._draft_version_id = saved.version_id
         self._redline_id = saved.redline_document_id
 
     async def _close_draft(self, status: str) -> None:
         if self._draft_version_id is not None:
-            await run_activity(
+            await self._activity(
                 RecordActivities.set_version_status,
                 jd.VersionStatusInput(version_id=self._draft_version_id, status=status),
             )
@@ -345,7 +357,7 @@ class JobDescriptionReview(HumanSteps):
         union_answer = union.answer() if union else None
         info = workflow.info()
         assert self._draft_version_id is not None
-        self._memo_id = await run_activity(
+        self._memo_id = await self._activity(
             RecordActivities.generate_memo,
             jd.MemoInput(
                 key=run_key(f"round-{self._round}"),
@@ -384,7 +396,7 @@ class JobDescriptionReview(HumanSteps):
         facts.append(self._signature("civil_service_board", board))
         resolution = details_of(board, BoardResolution)
         assert self._draft_version_id is not None and resolution.meeting_date is not None
-        result = await run_activity(
+        result = await self._activity(
             RecordActivities.adopt_version,
             jd.AdoptInput(
                 key=run_key("adopt"),
@@ -409,7 +421,7 @@ class JobDescriptionReview(HumanSteps):
         )
 
     async def _record_cycle(self, status: str, final: bool = False) -> None:
-        await run_activity(
+        await self._activity(
             RecordActivities.record_cycle,
             jd.CycleRecordInput(
                 workflow_id=workflow.info().workflow_id,
