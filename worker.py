@@ -160,6 +160,18 @@ def build_activities(
     ]
 
 
+def capacity(settings: Settings) -> dict:
+    """The worker's slots, sticky cache and activity thread pool (``HR_WORKER_*``), as ``Worker``
+    options; the benchmarks' bare-SDK workers take the same."""
+    threads = settings.worker_activity_threads
+    return {
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "activity_executor": ThreadPoolExecutor(max_workers=threads, thread_name_prefix="activity"),
+    }
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -182,7 +194,7 @@ def build_worker(
         workflow_runner=runner or workflow_runner(),
         interceptors=[Unstorable(), MetricsInterceptor(), *WORKFLOW_INTERCEPTORS, *interceptors],
         activities=build_activities(settings, engine, client, mailer),
-        activity_executor=ThreadPoolExecutor(max_workers=16),
+        **capacity(settings),
     )
 
 
