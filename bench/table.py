@@ -469,9 +469,10 @@ async def child(opts: dict[str, Any]) -> dict[str, Any]:
     from service.identity import load_keyring
     from service.settings import Settings
     from service.signing import SigningInterceptor, issuing
-    from worker import capacity
+    from worker import capacity, keep_bytecode
 
     quiet_logging("ERROR")
+    keep_bytecode()  # both sides, as the service's worker does
     for k, v in worker_settings(opts.get("worker", {})).items():
         os.environ[f"HR_{k.upper()}"] = str(v)
     settings = Settings(smtp_host=None)
