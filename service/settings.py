@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     # workflow tasks and activities run at once, and the threads the synchronous activities run on.
     worker_max_cached_workflows: int = 1000
     worker_max_concurrent_workflow_tasks: int = 100
-    worker_max_concurrent_activities: int = 100
+    worker_max_concurrent_activities: int = 16
     worker_activity_threads: int = 16
     # Prometheus metrics of a worker (the SDK's and the service's) on HR_METRICS_HOST:HR_METRICS_PORT;
     # unset: no metrics endpoint.
