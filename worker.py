@@ -7,6 +7,9 @@ outbox over SMTP apart from the workflows; without ``HR_SMTP_HOST`` there is non
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -162,6 +165,33 @@ def build_activities(
     ]
 
 
+def keep_bytecode() -> None:
+    """Lets the sandbox's imports of workflow code reuse compiled bytecode.
+
+    The sandbox imports ``workflows/`` afresh for every run it starts or replays after an
+    eviction. With ``PYTHONDONTWRITEBYTECODE`` set (or no writable ``__pycache__``) no bytecode
+    file is ever written, so each of those imports compiled the modules' source again: most of
+    the worker's CPU per open-enrollment child (bench/README.md, "Open enrollment profile").
+    The bytecode then goes to a cache folder of the worker's own (``sys.pycache_prefix``), never
+    into the source tree.
+    """
+    if sys.dont_write_bytecode:
+        sys.pycache_prefix = sys.pycache_prefix or os.path.join(tempfile.gettempdir(), "hr-worker-pycache")
+        sys.dont_write_bytecode = False
+
+
+def capacity(settings: Settings) -> dict:
+    """The worker's slots, sticky cache and activity thread pool (``HR_WORKER_*``), as ``Worker``
+    options; the benchmarks' bare-SDK workers take the same."""
+    threads = settings.worker_activity_threads
+    return {
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "activity_executor": ThreadPoolExecutor(max_workers=threads, thread_name_prefix="activity"),
+    }
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -177,6 +207,7 @@ def build_worker(
     It does not deliver mail: run ``mailer`` beside it (``worker_and_mailer`` does both); the
     notices it queues then wake that mailer at once.
     """
+    keep_bytecode()
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -184,7 +215,7 @@ def build_worker(
         workflow_runner=runner or workflow_runner(),
         interceptors=[Unstorable(), MetricsInterceptor(), *WORKFLOW_INTERCEPTORS, *interceptors],
         activities=build_activities(settings, engine, client, mailer),
-        activity_executor=ThreadPoolExecutor(max_workers=16),
+        **capacity(settings),
     )
 
 

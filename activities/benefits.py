@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, String, cast, func
 from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.directory import _one_with_role, active_delegates, hr_staff
+from activities.directory import active_delegates, hr_staff, is_hr_staff
 from activities.notifications import NotificationActivities
 from activities.store import get_by_key
 from schemas.benefits import (
@@ -104,18 +104,44 @@ def coverage_of(session: Session, employee_id: str) -> list[Coverage]:
     ]
 
 
+def _hr_people(session: Session) -> list[Person]:
+    """The active people whose roles mention HR (``hr_``, read by SQL on the roles' JSON text; the
+    caller checks each role exactly). Every enrollment reads them: with the whole directory read
+    and filtered in Python, an open enrollment of N employees read N rows N times."""
+    return list(
+        session.exec(
+            select(Person)
+            .where(Person.active, cast(Person.roles, String).like("%hr%"))
+            .order_by(col(Person.id))
+        ).all()
+    )
+
+
+def _only_hr_supervisor(hr: list[Person]) -> str:
+    """As ``directory._one_with_role(session, "hr_supervisor")``, from the HR people read once."""
+    people = [p for p in hr if "hr_supervisor" in p.roles]
+    if len(people) != 1:
+        raise ApplicationError(
+            f"the directory needs exactly one active hr_supervisor, found {len(people)}",
+            type="DirectoryError",
+            non_retryable=True,
+        )
+    return people[0].id
+
+
 def enrollment_facts(session: Session, employee_id: str) -> EnrollmentFacts:
     person = session.get(Person, employee_id)
     if person is None:
         raise ApplicationError(f"unknown employee {employee_id}", type="UnknownEmployee", non_retryable=True)
+    hr = _hr_people(session)
     return EnrollmentFacts(
         employee_id=person.id,
         active=person.active and person.employment_status != SEPARATED,
         employment_status=person.employment_status,
         department_code=person.department_code,
         supervisor_id=person.supervisor_id,
-        hr_supervisor_id=_one_with_role(session, "hr_supervisor"),
-        hr_staff=hr_staff(session),
+        hr_supervisor_id=_only_hr_supervisor(hr),
+        hr_staff=sorted(p.id for p in hr if is_hr_staff(p)),
         plans=active_plans(session),
         coverage=coverage_of(session, employee_id),
     )

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     sweep_schedule_timezone: str = "UTC"
     sweep_older_than_years: int = 10
     sweep_requested_by: str = "E1008"
+    # The worker's capacity (worker.build_worker; measured in bench/README.md, "Worker settings"):
+    # workflows kept in the sticky cache (an evicted run is replayed on its next task or query),
+    # workflow tasks and activities run at once, and the threads the synchronous activities run on.
+    worker_max_cached_workflows: int = 300
+    worker_max_concurrent_workflow_tasks: int = 8
+    worker_max_concurrent_activities: int = 4
+    worker_activity_threads: int = 4
     # Prometheus metrics of a worker (the SDK's and the service's) on HR_METRICS_HOST:HR_METRICS_PORT;
     # unset: no metrics endpoint.
     metrics_port: int | None = None
