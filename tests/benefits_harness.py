@@ -98,6 +98,19 @@ class Benefits(Harness):
             "decide", DecisionInput(actor_id=actor, decision=decision, **kw), result_type=DecisionReceipt
         )
 
+    async def auditing(self, handle: WorkflowHandle, timeout: float = 60) -> EnrollmentStatus:
+        """The status once HR's audit of an election is open."""
+        return await self.wait_for(
+            handle, lambda s: any(o.step_id.startswith(bn.AUDIT_STEP) for o in s.open_steps), timeout
+        )
+
+    async def audit(
+        self, handle: WorkflowHandle, decision: str = bn.AUDIT_APPROVE, actor: str = HR_TECHNICIAN, **kw: Any
+    ) -> DecisionReceipt:
+        """HR's audit of the election (once its step is open): approve, or return with a comment."""
+        await self.auditing(handle)
+        return await self.decide(handle, actor, decision, **kw)
+
     def rows(self, model: type[SQLModel], **where: Any) -> list[Any]:
         with Session(self.engine) as s:
             query = select(model)

@@ -41,6 +41,7 @@ from schemas.tables import Delegation
 from service.codec import data_converter
 from service.settings import Settings
 from tests.conftest import venv_binary
+from tests.harness_common import poll_until
 from tests.leave_harness import Leaves
 from tests.onboarding_harness import Onboard
 from tests.personnel_harness import Actions
@@ -542,6 +543,7 @@ async def _benefits_histories(scenario: str, actions: Actions) -> dict[str, str]
         await benefits.electing(handle)
         details = elections({"MED-PPO": "employee_children"}, [("child", date(2020, 5, 1))])
         await benefits.decide(handle, employee, bn.ELECT, details=details)
+        await benefits.audit(handle)  # since "benefits-hr-audit" (the file was recorded before it)
         await handle.result()
         return {"benefits_new_hire_elected": (await handle.fetch_history()).to_json()}
     if scenario == "defaulted":
@@ -560,6 +562,7 @@ async def _benefits_histories(scenario: str, actions: Actions) -> dict[str, str]
         )
         await benefits.electing(cobra)
         await benefits.decide(cobra, "E1016", bn.ELECT, details=elections({"MED-PPO": "employee_only"}))
+        await benefits.audit(cobra)  # since "benefits-hr-audit" (the file was recorded before it)
         await cobra.result()
         return {
             "benefits_cobra_elected": (await cobra.fetch_history()).to_json(),
@@ -620,6 +623,68 @@ async def _benefits_histories(scenario: str, actions: Actions) -> dict[str, str]
 _BENEFITS_SCENARIOS = ("new_hire", "defaulted", "cobra", "onboarding", "outcomes", "continued")
 
 
+async def _death_and_audit_histories(scenario: str, actions: Actions) -> dict[str, str]:
+    """HR's audit of an election (``benefits-hr-audit``): returned with a reason, elected again
+    and approved; a death claim whose life claim is filed and whose beneficiaries are told; one
+    without life coverage, closed at once."""
+    from schemas import benefits as bn
+    from schemas import death_claim as dc
+    from tests.benefits_harness import HR_TECHNICIAN, Benefits, elections
+
+    benefits = Benefits(
+        env=actions.env, engine=actions.engine, smtp=actions.smtp, task_queue=actions.task_queue
+    )
+    if scenario == "audit":
+        employee = benefits.add_employee("E2301")
+        handle = await benefits.start(employee, bn.NEW_HIRE, await benefits.today())
+        await benefits.electing(handle)
+        await benefits.decide(handle, employee, bn.ELECT, details=elections({"MED-PPO": "employee_only"}))
+        await benefits.audit(handle, bn.AUDIT_RETURN, comment="dental was asked for on the paper form")
+        await benefits.electing(handle)
+        both = elections({"MED-PPO": "employee_only", "DEN-DELTA": "employee_only"})
+        await benefits.decide(handle, employee, bn.ELECT, details=both)
+        await benefits.audit(handle)
+        await handle.result()
+        return {"benefits_audit_returned_approved": (await handle.fetch_history()).to_json()}
+    employee = benefits.add_employee("E2302")
+    if scenario == "death_filed":
+        enrollment = await benefits.start(employee, bn.NEW_HIRE, await benefits.today())
+        await benefits.electing(enrollment)
+        details = elections({"LIFE-BASIC": "employee_only"}) | {
+            "beneficiaries": [
+                {"name": "Ana Okafor", "relation": "spouse", "percent": 100, "email": "ana@mail.example"}
+            ]
+        }
+        await benefits.decide(enrollment, employee, bn.ELECT, details=details)
+        await benefits.audit(enrollment)
+        await enrollment.result()
+    today = await benefits.today()
+    handle = await benefits.client.start_workflow(
+        dc.DEATH_CLAIM_WORKFLOW,
+        dc.DeathClaimInput(employee_id=employee, died_on=today, requested_by=HR_TECHNICIAN),
+        id=dc.death_claim_workflow_id(employee),
+        task_queue=benefits.task_queue,
+        result_type=dc.DeathClaimResult,
+    )
+    if scenario == "death_filed":
+        await poll_until(
+            lambda: handle.query("status", result_type=dc.DeathClaimStatus), lambda s: bool(s.open_steps), 30
+        )
+        await benefits.decide(
+            handle,
+            HR_TECHNICIAN,
+            dc.FILED,
+            details={"kind": "life_claim_filed", "claim_number": "LC-1", "filed_on": today.isoformat()},
+        )
+        await handle.result()
+        return {"death_claim_filed_beneficiary_told": (await handle.fetch_history()).to_json()}
+    await handle.result()
+    return {"death_claim_no_life_coverage": (await handle.fetch_history()).to_json()}
+
+
+_DEATH_SCENARIOS = ("audit", "death_filed", "death_no_life")
+
+
 @asynccontextmanager
 async def _recording(
     converter: DataConverter,
@@ -659,6 +724,7 @@ async def main() -> None:
         "leave",
         "signed",
         "benefits",
+        "death",
     }
     os.environ.setdefault("HR_AUTH_KEY_DIR", tempfile.mkdtemp())  # the recording's own key pair
     histories: dict[str, str] = {}
@@ -701,6 +767,12 @@ async def main() -> None:
                 scenario, Actions(env=env, engine=engine, smtp=smtp, task_queue=queue)
             )
         print(f"benefits: {scenario} recorded", file=sys.stderr)
+    for scenario in _DEATH_SCENARIOS if "death" in wanted else ():
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _death_and_audit_histories(
+                scenario, Actions(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+        print(f"death and audit: {scenario} recorded", file=sys.stderr)
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():
         path = HERE / f"{name}.json"
