@@ -81,7 +81,8 @@ class Benefits(Harness):
         return await poll_until(lambda: self.status(handle), predicate, timeout)
 
     async def electing(self, handle: WorkflowHandle, timeout: float = 60) -> EnrollmentStatus:
-        """The status once the elections step is open (the workflow may not have started yet)."""
+        """The status once the elections step is open (the workflow may not have started yet, or
+        be reopening it after HR's audit returned the election)."""
 
         async def fetch() -> EnrollmentStatus | None:
             try:
@@ -89,7 +90,9 @@ class Benefits(Harness):
             except RPCError:  # not started yet (a bulk run's child still to come)
                 return None
 
-        status = await poll_until(fetch, lambda s: s is not None and bool(s.open_steps), timeout)
+        status = await poll_until(
+            fetch, lambda s: s is not None and any(o.step_id == "elections" for o in s.open_steps), timeout
+        )
         assert status is not None
         return status
 

@@ -53,6 +53,9 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "open_enrollment_paused_resumed_outcomes",
         "benefits_open_enrollment_carried_over",
         "open_enrollment_continued_as_new",
+        "benefits_audit_returned_approved",
+        "death_claim_filed_beneficiary_told",
+        "death_claim_no_life_coverage",
     }
 
 
