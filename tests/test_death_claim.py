@@ -71,7 +71,7 @@ def filed(claim_number: str | None, filed_on: date) -> dict:
 
 
 async def test_a_death_claim_ends_coverage_files_the_life_claim_and_tells_the_beneficiaries(
-    benefits: Benefits,
+    benefits: Benefits, capfd: pytest.CaptureFixture[str]
 ):
     employee = benefits.add_employee("E2101")
     enrollment = await benefits.start(employee, bn.NEW_HIRE, await benefits.today() - timedelta(days=2))
@@ -161,6 +161,10 @@ async def test_a_death_claim_ends_coverage_files_the_life_claim_and_tells_the_be
     assert sorted(m["To"] for m in notices) == ["ana.okafor@mail.example", "ben.okafor@mail.example"]
     body = notices[0].get_payload(decode=True).decode()
     assert "LC-77120" in body and "Standard Insurance" in body and died_on.isoformat() not in body
+    logged = "".join(capfd.readouterr())  # the worker's and mailer's logs: ids only
+    assert "beneficiary" in logged and "death claim recorded" in logged
+    for b in BENEFICIARIES:
+        assert b["name"] not in logged and b["email"] not in logged
 
 
 async def test_a_death_claim_without_life_coverage_ends_coverage_and_closes_without_a_step(
