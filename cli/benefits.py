@@ -86,9 +86,8 @@ def parse_elections(
     dependants: list[bn.Dependant] = []
     for relation, value in (("spouse", spouse), ("domestic_partner", partner)):
         if value is not None:
-            dependants.append(
-                bn.Dependant(relation=relation, date_of_birth=parse_date(value, f"--{relation}"))
-            )  # type: ignore[arg-type]
+            born = parse_date(value, f"--{relation}")
+            dependants.append(bn.Dependant(relation=relation, date_of_birth=born))  # type: ignore[arg-type]
     for value in children:
         dependants.append(bn.Dependant(relation="child", date_of_birth=parse_date(value, "--child")))
     try:

@@ -23,7 +23,7 @@ from schemas.benefits_tables import (
 from schemas.search_attributes import HR_ACTION_TYPE, HR_EMPLOYEE_ID, HR_PENDING_APPROVERS
 from tests.benefits_harness import HR_TECHNICIAN, Benefits, elections
 from tests.conftest import _city_at_work
-from tests.harness_common import audit_rows, delivered
+from tests.harness_common import audit_rows, delivered, text_of
 from tests.personnel_harness import Actions
 
 SPOUSE_BORN = date(1988, 4, 17)
@@ -265,7 +265,7 @@ async def test_hr_returns_an_election_with_a_reason_the_employee_elects_again_an
     )
     mail = await delivered(benefits.engine, benefits.smtp, handle.id)
     returned = next(m for m in mail if "returned" in m["Subject"])
-    assert "dental was asked for on the paper form" in returned.get_payload(decode=True).decode()
+    assert "dental was asked for on the paper form" in text_of(returned)
 
 
 async def test_an_audit_left_open_is_reminded_escalated_and_refuses_a_return_after_the_window(

@@ -19,7 +19,7 @@ from schemas.benefits_tables import BenefitElection, CarrierEnrollment, DeathCla
 from schemas.search_attributes import HR_ACTION_TYPE, HR_PENDING_APPROVERS
 from tests.benefits_harness import HR_TECHNICIAN, Benefits, elections
 from tests.conftest import _city_at_work
-from tests.harness_common import audit_rows, delivered, poll_until
+from tests.harness_common import audit_rows, delivered, poll_until, text_of
 from workflows.rules.benefits import last_of_month
 
 SPOUSE_BORN = date(1984, 2, 11)
@@ -159,12 +159,12 @@ async def test_a_death_claim_ends_coverage_files_the_life_claim_and_tells_the_be
     mail = await delivered(benefits.engine, benefits.smtp, handle.id)
     notices = [m for m in mail if "Life insurance benefit" in str(m["Subject"])]
     assert sorted(m["To"] for m in notices) == ["ana.okafor@mail.example", "ben.okafor@mail.example"]
-    body = notices[0].get_payload(decode=True).decode()
+    body = text_of(notices[0])
     assert "LC-77120" in body and "Standard Insurance" in body and died_on.isoformat() not in body
     logged = "".join(capfd.readouterr())  # the worker's and mailer's logs: ids only
     assert "beneficiary" in logged and "death claim recorded" in logged
     for b in BENEFICIARIES:
-        assert b["name"] not in logged and b["email"] not in logged
+        assert str(b["name"]) not in logged and str(b["email"]) not in logged
 
 
 async def test_a_death_claim_without_life_coverage_ends_coverage_and_closes_without_a_step(
