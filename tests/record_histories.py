@@ -626,7 +626,8 @@ _BENEFITS_SCENARIOS = ("new_hire", "defaulted", "cobra", "onboarding", "outcomes
 async def _death_and_audit_histories(scenario: str, actions: Actions) -> dict[str, str]:
     """HR's audit of an election (``benefits-hr-audit``): returned with a reason, elected again
     and approved; a death claim whose life claim is filed and whose beneficiaries are told; one
-    without life coverage, closed at once."""
+    without life coverage, closed at once; a separation by death starting the death claim
+    (``death-starts-death-claim``), recorded once the claim waits for its filing."""
     from schemas import benefits as bn
     from schemas import death_claim as dc
     from tests.benefits_harness import HR_TECHNICIAN, Benefits, elections
@@ -646,6 +647,15 @@ async def _death_and_audit_histories(scenario: str, actions: Actions) -> dict[st
         await benefits.audit(handle)
         await handle.result()
         return {"benefits_audit_returned_approved": (await handle.fetch_history()).to_json()}
+    if scenario == "death_separation":
+        action = await actions.start("E1017", "death", requested_by="E1008", effective_in_days=0)
+        await actions.approve_all(action)
+        await actions.wait_for(action, lambda s: s.stage == "work_orders")
+        claim = benefits.client.get_workflow_handle(dc.death_claim_workflow_id("E1017"))
+        await poll_until(
+            lambda: claim.query("status", result_type=dc.DeathClaimStatus), lambda s: bool(s.open_steps), 30
+        )
+        return {"personnel_action_death_starts_death_claim": (await action.fetch_history()).to_json()}
     employee = benefits.add_employee("E2302")
     if scenario == "death_filed":
         enrollment = await benefits.start(employee, bn.NEW_HIRE, await benefits.today())
@@ -682,7 +692,7 @@ async def _death_and_audit_histories(scenario: str, actions: Actions) -> dict[st
     return {"death_claim_no_life_coverage": (await handle.fetch_history()).to_json()}
 
 
-_DEATH_SCENARIOS = ("audit", "death_filed", "death_no_life")
+_DEATH_SCENARIOS = ("audit", "death_filed", "death_no_life", "death_separation")
 
 
 @asynccontextmanager

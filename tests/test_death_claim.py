@@ -20,6 +20,7 @@ from schemas.search_attributes import HR_ACTION_TYPE, HR_PENDING_APPROVERS
 from tests.benefits_harness import HR_TECHNICIAN, Benefits, elections
 from tests.conftest import _city_at_work
 from tests.harness_common import audit_rows, delivered, poll_until, text_of
+from tests.personnel_harness import Actions
 from workflows.rules.benefits import last_of_month
 
 SPOUSE_BORN = date(1984, 2, 11)
@@ -197,3 +198,40 @@ async def test_an_unfiled_claim_is_reminded_then_escalated_to_the_hr_supervisor(
     await benefits.decide(handle, "E1006", dc.FILED, details=filed("LC-1", await benefits.today()))
     result = await handle.result()
     assert (result.outcome, result.beneficiaries_told) == (dc.CLOSED, 0)  # none designated: the estate
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def actions(time_skipping_env, engine, db_url, smtp):
+    async with _city_at_work(time_skipping_env, engine, db_url, smtp) as parts:
+        yield Actions(**parts)
+
+
+async def test_a_separation_by_death_starts_the_death_claim_not_cobra(actions: Actions):
+    benefits = Benefits(
+        env=actions.env, engine=actions.engine, smtp=actions.smtp, task_queue=actions.task_queue
+    )
+    action = await actions.start("E1017", "death", requested_by="E1008", effective_in_days=0)
+    await actions.approve_all(action)
+    await actions.wait_for(action, lambda s: s.stage == "work_orders")
+    died_on = await actions.today()
+    claim = actions.client.get_workflow_handle(
+        dc.death_claim_workflow_id("E1017"), result_type=dc.DeathClaimResult
+    )
+    status = await poll_until(lambda: claim_status(claim), lambda s: bool(s.open_steps), 30)
+    assert (status.stage, status.life_plan_id, status.coverage_ends_on) == (
+        dc.FILING,
+        "LIFE-BASIC",
+        last_of_month(died_on),
+    )
+    assert ("execute", "system", "death_claim_started") in {
+        (a.step_id, a.actor_id, a.action) for a in audit_rows(actions.engine, action.id)
+    }
+    with pytest.raises(RPCError):  # no COBRA enrollment for the employee who died
+        await actions.client.get_workflow_handle(
+            bn.enrollment_workflow_id("E1017", bn.COBRA, died_on)
+        ).describe()
+    await benefits.decide(claim, HR_TECHNICIAN, dc.FILED, details=filed("LC-5", died_on))
+    result = await claim.result()
+    assert (result.outcome, result.claim_number) == (dc.CLOSED, "LC-5")
+    [row] = benefits.rows(DeathClaim, workflow_id=claim.id)
+    assert (row.died_on, row.status) == (died_on, dc.CLOSED)

@@ -40,3 +40,21 @@ def test_a_date_of_death_in_the_future_and_a_filing_before_the_death_or_in_the_f
     assert rules.filed_problem(date(2027, 2, 11), died, today) == "the filing day 2027-02-11 is in the future"
     assert rules.filed_problem(died, died, today) is None
     assert rules.filed_problem(today, died, today) is None
+
+
+def test_a_separation_by_death_keeps_the_date_out_of_the_action_id_and_summary():
+    from cli.action import action_summary, default_action_id
+    from schemas.employment import PersonnelActionInput
+
+    died = date(2027, 2, 3)
+    assert default_action_id("death", died) == "death"
+    assert default_action_id("retirement", died) == "retirement-20270203"
+    inp = PersonnelActionInput(
+        action_id="death",
+        employee_id="E1017",
+        kind="death",
+        requested_by="E1008",
+        effective_on=died,
+        reason="x",
+    )
+    assert action_summary(inp) == "Personnel action: death of E1017"
