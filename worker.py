@@ -23,6 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.benefits import BenefitsActivities
 from activities.db import create_schema, make_engine
+from activities.death_claim import DeathClaimActivities
 from activities.directory import DirectoryActivities
 from activities.identity import IdentityActivities, LinkIssuer
 from activities.leave import LeaveActivities
@@ -43,6 +44,7 @@ from service.signing import issuing, signing_client
 from workflows.benefits import BenefitsEnrollment
 from workflows.benefits_open_enrollment import OpenEnrollment
 from workflows.credentials import CredentialInterceptor
+from workflows.death_claim import DeathClaim
 from workflows.eligibility_register import EligibilityRegister
 from workflows.jd_review import JobDescriptionReview
 from workflows.jd_sweep import JobDescriptionReviewSweep
@@ -64,6 +66,7 @@ WORKFLOWS = [
     Leave,
     ScheduledReviewSweep,
     BenefitsEnrollment,
+    DeathClaim,
     OpenEnrollment,
 ]
 
@@ -118,6 +121,7 @@ def build_activities(
     personnel = PersonnelActivities(engine)
     leave = LeaveActivities(engine, notifications)
     benefits = BenefitsActivities(engine, notifications)
+    death_claims = DeathClaimActivities(engine, notifications)
     return [
         directory.resolve_review_participants,
         directory.active_delegations,
@@ -162,6 +166,8 @@ def build_activities(
         benefits.eligible_employees,
         benefits.enrollment_counts,
         benefits.open_enrollment_facts,
+        death_claims.resolve_death_claim,
+        death_claims.record_death_claim,
     ]
 
 

@@ -224,6 +224,7 @@ class BenefitsActivities:
                         kind=e.kind,
                         tier=e.tier,
                         dependants=[d.model_dump(mode="json") for d in e.dependants],
+                        beneficiaries=[b.model_dump(mode="json") for b in e.beneficiaries],
                         coverage_on=inp.coverage_on,
                         cobra=inp.cobra_elect_by is not None,
                         status=CURRENT,

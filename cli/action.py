@@ -50,7 +50,7 @@ OPENING_WAIT = 20.0
 """Seconds ``hr action request`` waits for the workflow to record (or refuse) the request."""
 
 action_app = typer.Typer(
-    help="Personnel actions: resignation, termination, retirement, promotion, transfer, pay change.",
+    help="Personnel actions: resignation, termination, retirement, death, promotion, transfer, pay change.",
     no_args_is_help=True,
 )
 
@@ -59,12 +59,17 @@ action_app = typer.Typer(
 
 
 def default_action_id(kind: str, effective_on: date) -> str:
-    """``resignation-20270115``: the kind and the effective date."""
+    """``resignation-20270115``: the kind and the effective date; a death's is ``death`` alone (the
+    date of death is personal data: never in a workflow id)."""
+    if kind == "death":
+        return "death"
     return f"{kind.replace('_', '-')}-{effective_on:%Y%m%d}"
 
 
 def action_summary(inp: PersonnelActionInput) -> str:
-    """The UI summary: ids, codes and the date only."""
+    """The UI summary: ids, codes and the date only (none for a death)."""
+    if inp.kind == "death":
+        return f"Personnel action: death of {inp.employee_id}"
     return f"Personnel action: {inp.kind.replace('_', ' ')} of {inp.employee_id} effective {inp.effective_on}"
 
 

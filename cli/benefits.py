@@ -28,12 +28,14 @@ from cli.store import require_hr_staff, require_person, store, store_engine
 from cli.support import CliError, load_settings, parse_date, run
 from cli.temporal import connect, query_status, update
 from schemas import benefits as bn
+from schemas import death_claim as dc
 from schemas.benefits_records import EnrollmentStatus
 from schemas.benefits_tables import BenefitElection, BenefitEnrollment, BenefitPlan
-from schemas.decision_details import BenefitElections, as_sent
+from schemas.decision_details import BenefitElections, LifeClaimFiled, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.search_attributes import HR_ACTION_TYPE, HR_EMPLOYEE_ID
 from workflows.rules.benefits import LIFE_EVENT_WINDOW_DAYS
+from workflows.rules.death_claim import died_on_problem
 
 benefits_app = typer.Typer(
     help="Benefits enrollment: plans, elections, life events, COBRA and open enrollment.",
@@ -55,20 +57,47 @@ def parse_plan(text: str) -> bn.PlanChoice:
         ) from None
 
 
+def parse_beneficiary(text: str) -> bn.Beneficiary:
+    """``NAME|RELATION|PERCENT|EMAIL[|ADDRESS]`` -> a beneficiary (the refusal never echoes it)."""
+    parts = [p.strip() for p in text.split("|")]
+    if len(parts) not in (4, 5) or not parts[2].isdigit():
+        raise CliError("--beneficiary must be NAME|RELATION|PERCENT|EMAIL[|ADDRESS]")
+    try:
+        return bn.Beneficiary(
+            name=parts[0],
+            relation=parts[1],  # type: ignore[arg-type]
+            percent=int(parts[2]),
+            email=parts[3],
+            address=parts[4] if len(parts) == 5 else "",
+        )
+    except ValidationError as err:
+        field = err.errors()[0]["loc"][0]
+        raise CliError(f"--beneficiary: {field} is not valid") from None
+
+
 def parse_elections(
-    plans: list[str], spouse: str | None, partner: str | None, children: list[str]
+    plans: list[str],
+    spouse: str | None,
+    partner: str | None,
+    children: list[str],
+    beneficiaries: list[str] | None = None,
 ) -> dict[str, Any]:
     """The ``benefit_elections`` details from the options, checked before anything is sent."""
     dependants: list[bn.Dependant] = []
     for relation, value in (("spouse", spouse), ("domestic_partner", partner)):
         if value is not None:
-            dependants.append(
-                bn.Dependant(relation=relation, date_of_birth=parse_date(value, f"--{relation}"))
-            )  # type: ignore[arg-type]
+            born = parse_date(value, f"--{relation}")
+            dependants.append(bn.Dependant(relation=relation, date_of_birth=born))  # type: ignore[arg-type]
     for value in children:
         dependants.append(bn.Dependant(relation="child", date_of_birth=parse_date(value, "--child")))
     try:
-        return as_sent(BenefitElections(plans=[parse_plan(p) for p in plans], dependants=dependants))
+        return as_sent(
+            BenefitElections(
+                plans=[parse_plan(p) for p in plans],
+                dependants=dependants,
+                beneficiaries=[parse_beneficiary(b) for b in beneficiaries or []],
+            )
+        )
     except ValidationError as err:
         raise CliError(f"elections: {err.errors()[0]['msg']}") from None
 
@@ -172,6 +201,13 @@ def elect(
     spouse: Annotated[str | None, typer.Option(help="The spouse's date of birth, YYYY-MM-DD.")] = None,
     domestic_partner: Annotated[str | None, typer.Option(help="The partner's date of birth.")] = None,
     child: Annotated[list[str], typer.Option("--child", help="A child's date of birth; repeat.")] = [],  # noqa: B006
+    beneficiary: Annotated[
+        list[str],
+        typer.Option(
+            "--beneficiary",
+            help="A life-plan beneficiary, NAME|RELATION|PERCENT|EMAIL[|ADDRESS]; repeat (total 100).",
+        ),
+    ] = [],  # noqa: B006
     waive: Annotated[bool, typer.Option(help="Waive coverage instead.")] = False,
     carry_over: Annotated[bool, typer.Option(help="Open enrollment: keep the current elections.")] = False,
     comment: Annotated[str | None, typer.Option(help="A note for the record.")] = None,
@@ -185,7 +221,9 @@ def elect(
         employee = employee_id(employee)
         if sum((waive, carry_over, bool(plan))) != 1:
             raise CliError("give --plan (one or more), or --waive, or --carry-over")
-        details = parse_elections(plan, spouse, domestic_partner, child) if plan else None
+        if beneficiary and not plan:
+            raise CliError("--beneficiary goes with an election (--plan)")
+        details = parse_elections(plan, spouse, domestic_partner, child, beneficiary) if plan else None
         require_person(store_engine(settings), as_)
         client = await connect(settings)
         handle = await enrollment_handle(client, employee)
@@ -321,3 +359,115 @@ def pause(year: Annotated[int, typer.Argument(help="The coverage year.")], as_: 
 def resume(year: Annotated[int, typer.Argument(help="The coverage year.")], as_: AsOption) -> None:
     """HR resumes a paused bulk run."""
     _toggle(year, as_, "resume")
+
+
+@benefits_app.command("audit")
+def audit(
+    employee: EmployeeArgument,
+    as_: AsOption,
+    approve: Annotated[bool, typer.Option("--approve", help="The election stands: record it.")] = False,
+    return_: Annotated[
+        bool, typer.Option("--return", help="Return the election to the employee (needs --reason).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why it is returned (the employee is told).")] = None,
+) -> None:
+    """HR benefits staff audit an employee's election: approve it, or return it with a reason."""
+    settings = load_settings()
+
+    async def body() -> None:
+        nonlocal employee
+        employee = employee_id(employee)
+        if approve == return_:
+            raise CliError("give --approve or --return")
+        if return_ and not (reason or "").strip():
+            raise CliError("--return needs --reason")
+        require_hr_staff(store_engine(settings), as_, "audit a benefits election")
+        client = await connect(settings)
+        handle = await enrollment_handle(client, employee)
+        receipt = await update(
+            handle,
+            "decide",
+            DecisionInput(
+                actor_id=as_, decision=bn.AUDIT_RETURN if return_ else bn.AUDIT_APPROVE, comment=reason
+            ),
+            DecisionReceipt,
+        )
+        typer.echo(render_receipt(receipt))
+
+    run(body())
+
+
+@benefits_app.command("death-claim")
+def death_claim(
+    employee: EmployeeArgument,
+    as_: AsOption,
+    died_on: Annotated[str, typer.Option(help="The date of death, YYYY-MM-DD (kept in the store only).")],
+) -> None:
+    """HR opens an employee's death claim: coverage and deductions end, the life claim is filed,
+    the beneficiaries are told."""
+    settings = load_settings()
+
+    async def body() -> None:
+        nonlocal employee
+        employee = employee_id(employee)
+        day = parse_date(died_on, "--died-on")
+        problem = died_on_problem(day, date.today())
+        if problem:
+            raise CliError(problem)
+        engine = store_engine(settings)
+        require_hr_staff(engine, as_, "open a death claim")
+        require_person(engine, employee)
+        workflow_id = dc.death_claim_workflow_id(employee)
+        client = await connect(settings)
+        try:
+            await client.start_workflow(
+                dc.DEATH_CLAIM_WORKFLOW,
+                dc.DeathClaimInput(employee_id=employee, died_on=day, requested_by=as_),
+                id=workflow_id,
+                task_queue=settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"Death claim of {employee}",
+            )
+        except WorkflowAlreadyStartedError:
+            raise CliError(f"{workflow_id} already started") from None
+        typer.echo(
+            f"started {workflow_id}; file the life claim with "
+            f"`hr benefits claim-filed {employee} --as {as_} --claim-number … --filed-on …`"
+        )
+
+    run(body())
+
+
+@benefits_app.command("claim-filed")
+def claim_filed(
+    employee: EmployeeArgument,
+    as_: AsOption,
+    claim_number: Annotated[str, typer.Option(help="The carrier's claim number.")],
+    filed_on: Annotated[str | None, typer.Option(help="The filing day, YYYY-MM-DD; default today.")] = None,
+    comment: Annotated[str | None, typer.Option(help="A note for the record.")] = None,
+) -> None:
+    """HR benefits staff record the life-insurance claim filed with the carrier."""
+    settings = load_settings()
+
+    async def body() -> None:
+        nonlocal employee
+        employee = employee_id(employee)
+        day = parse_date(filed_on, "--filed-on") if filed_on else date.today()
+        try:
+            details = as_sent(LifeClaimFiled(claim_number=claim_number, filed_on=day))
+        except ValidationError:
+            raise CliError("--claim-number must be letters, digits, '.', '_' or '-'") from None
+        require_person(store_engine(settings), as_)
+        client = await connect(settings)
+        handle = client.get_workflow_handle(dc.death_claim_workflow_id(employee))
+        receipt = await update(
+            handle,
+            "decide",
+            DecisionInput(
+                actor_id=as_, decision=dc.FILED, step_id=dc.FILE_STEP, comment=comment, details=details
+            ),
+            DecisionReceipt,
+        )
+        typer.echo(render_receipt(receipt))
+
+    run(body())

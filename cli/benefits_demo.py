@@ -4,9 +4,10 @@
 a short window (``DEMO_WINDOW``): the bulk run starts one enrollment per employee; three of them
 answer as the employees would, through the same ``decide`` Update that ``hr benefits elect``
 sends (E1006 elects family medical and dental for a spouse and a child, E1012 moves to employee
-and spouse coverage, E1010 waives), the window closes and everyone else's current elections
-carry over. Each run uses a coverage year of its own (the first after any already on record), so
-the demo can run again on the same server.
+and spouse coverage, E1010 waives), HR (E1008) audits and approves each election as
+``hr benefits audit`` does, the window closes and everyone else's current elections carry over.
+Each run uses a coverage year of its own (the first after any already on record), so the demo can
+run again on the same server.
 """
 
 from __future__ import annotations
@@ -64,12 +65,34 @@ def demo_year(engine: Engine) -> int:
     return max(date.today().year + 1, (latest or 0) + 1)
 
 
+async def _status_when(
+    child: Any, predicate: Callable[[EnrollmentStatus], bool], what: str
+) -> EnrollmentStatus:
+    """The enrollment's status once ``predicate`` holds (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            status = EnrollmentStatus.model_validate(await child.query("status"))
+            if predicate(status):
+                return status
+        except RPCError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{child.id} did not {what}; is a worker polling?")
+        await asyncio.sleep(0.3)
+
+
 async def run_open_enrollment_demo(
-    client: Client, settings: Settings, engine: Engine, *, echo: Callable[[str], None] = print
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    *,
+    echo: Callable[[str], None] = print,
+    window: timedelta = DEMO_WINDOW,
 ) -> bn.OpenEnrollmentProgress:
     """Runs the scripted open enrollment to its end and returns its progress (stage ``done``)."""
     year = demo_year(engine)
-    closes_at = datetime.now(timezone.utc) + DEMO_WINDOW
+    closes_at = datetime.now(timezone.utc) + window
     handle = await client.start_workflow(
         bn.OPEN_ENROLLMENT_WORKFLOW,
         bn.OpenEnrollmentInput(year=year, requested_by=HR, closes_at=closes_at, window=10, poll_every=5),
@@ -82,17 +105,7 @@ async def run_open_enrollment_demo(
     echo(f"  {workflow_url(settings, handle.id)}")
     for employee, (decision, details) in SCRIPT.items():
         child = client.get_workflow_handle(f"benefits-{employee}-open-{year}")
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status = EnrollmentStatus.model_validate(await child.query("status"))
-                if status.open_steps:
-                    break
-            except RPCError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{child.id} did not open its window; is a worker polling?")
-            await asyncio.sleep(0.3)
+        await _status_when(child, lambda s: bool(s.open_steps), "open its window")
         answer = DecisionInput(
             actor_id=employee,
             decision=decision,
@@ -106,6 +119,12 @@ async def run_open_enrollment_demo(
             continue
         chosen = ", ".join(f"{c.plan_id} {c.tier}" for c in details.plans) if details else "-"
         echo(f"  {employee}: {decision} {chosen}")
+        if decision == bn.ELECT:  # HR audits the election before anything is recorded
+            await _status_when(
+                child, lambda s: s.stage == bn.AUDITING and bool(s.open_steps), "open HR's audit"
+            )
+            await child.execute_update("decide", DecisionInput(actor_id=HR, decision=bn.AUDIT_APPROVE))
+            echo(f"  {HR}: audited {employee}'s election: approved")
     echo("waiting for the windows to close; everyone else's elections carry over …")
     last: Any = None
     while True:

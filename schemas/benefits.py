@@ -56,6 +56,15 @@ LAPSE = "lapse"
 ELECTIONS_KIND = "benefit_elections"
 ELECT_COMMAND = "hr benefits elect"
 
+# HR's audit of an election (``workflow.patched(HR_AUDIT_PATCH)``): approve, or return it to the
+# employee with a reason (the elections step opens again while the window is open).
+HR_AUDIT_PATCH = "benefits-hr-audit"
+AUDIT_STEP = "audit"
+AUDIT_APPROVE = "approve"
+AUDIT_RETURN = "return"
+AUDIT_COMMAND = "hr benefits audit"
+AUDITING = "auditing"
+
 # Stages and outcomes of an enrollment.
 RESOLVING = "resolving"
 OPEN = "open"
@@ -173,6 +182,21 @@ class Dependant(BaseModel):
     date_of_birth: BirthDate
 
 
+class Beneficiary(BaseModel):
+    """A beneficiary designated on a life-plan election: their name, address and e-mail are
+    personal data, travel only inside payloads (encrypted by the codec) and are stored on the
+    election row; the death claim's notice goes to the e-mail address. Shares in whole percent,
+    totalling 100 over an election's beneficiaries."""
+
+    model_config = {"extra": "forbid", "frozen": True, "hide_input_in_errors": True}
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    relation: Literal["spouse", "domestic_partner", "child", "parent", "sibling", "estate", "trust", "other"]
+    percent: int = Field(ge=1, le=100)
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    address: Annotated[str, Field(max_length=500)] = ""
+
+
 class PlanChoice(BaseModel):
     model_config = {"extra": "forbid", "frozen": True, "hide_input_in_errors": True}
 
@@ -227,6 +251,8 @@ class ElectionRecord(BaseModel):
     tier: str
     dependants: list[Dependant] = Field(default_factory=list)
     monthly_premium_cents: int = 0
+    beneficiaries: list[Beneficiary] = Field(default_factory=list)
+    """A life plan's designated beneficiaries (personal data, stored on the election row)."""
 
 
 # ----- the bulk run ------------------------------------------------------------------------------

@@ -67,6 +67,9 @@ class BenefitElection(SQLModel, table=True):
     tier: str
     dependants: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     """``[{"relation": ..., "date_of_birth": ...}]``: personal data, kept for the carrier."""
+    beneficiaries: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """A life plan's designated beneficiaries ``[{"name", "relation", "percent", "email",
+    "address"}]`` (migration 0010): personal data, read by the death claim's notice."""
     coverage_on: date
     ended_on: date | None = None
     cobra: bool = False
@@ -101,6 +104,8 @@ class PayrollDeduction(SQLModel, table=True):
     plan_id: str = Field(foreign_key="benefitplan.id")
     monthly_cents: int
     starts_on: date
+    ends_on: date | None = None
+    """The last month deducted (migration 0010: a death claim stops it)."""
     at: datetime
 
 
@@ -119,3 +124,30 @@ class CobraNotice(SQLModel, table=True):
     elect_by: date
     within_deadline: bool
     at: datetime
+
+
+class DeathClaim(SQLModel, table=True):
+    """An employee's death claim (migration 0010): the date of death (personal data: never in a
+    search attribute, id, summary or log), the day coverage and deductions end, the life claim
+    filed with the carrier, the dependants' COBRA eligibility, and how it closed."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    workflow_id: str = Field(index=True)
+    run_id: str | None = None
+    employee_id: str = Field(foreign_key="person.id", index=True)
+    died_on: date
+    coverage_ends_on: date
+    life_plan_id: str | None = None
+    carrier: str | None = None
+    beneficiaries: int = 0
+    claim_number: str | None = None
+    filed_on: date | None = None
+    filed_by: str | None = None
+    dependants_cobra: int = 0
+    """Covered dependants who may continue medical, dental or vision under COBRA."""
+    dependants_elect_by: date | None = None
+    status: str = Field(index=True)
+    opened_at: datetime
+    closed_at: datetime | None = None

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
-from schemas.benefits import PLAN_KINDS, Dependant, PlanChoice
+from schemas.benefits import PLAN_KINDS, Beneficiary, Dependant, PlanChoice
 from schemas.limits import Day, Id, LongText, reason
 
 
@@ -104,6 +104,19 @@ class BenefitElections(_Details):
     kind: Literal["benefit_elections"] = "benefit_elections"
     plans: list[PlanChoice] = Field(min_length=1, max_length=len(PLAN_KINDS))
     dependants: list[Dependant] = Field(default_factory=list, max_length=20)
+    beneficiaries: list[Beneficiary] = Field(default_factory=list, max_length=10)
+    """Who the life plan elected pays at death (shares totalling 100 percent); none: the estate."""
+
+
+# ----- death claims (seed 003: "process death claims") ---------------------------------------------
+
+
+class LifeClaimFiled(_Details):
+    """HR filed the life-insurance claim with the carrier: the carrier's claim number and the day."""
+
+    kind: Literal["life_claim_filed"] = "life_claim_filed"
+    claim_number: Annotated[Id, StringConstraints(strip_whitespace=True, min_length=1)]
+    filed_on: Day
 
 
 DecisionDetails = Annotated[
@@ -115,7 +128,8 @@ DecisionDetails = Annotated[
     | TpaClaim
     | FitnessForDuty
     | LeaveExtension
-    | BenefitElections,
+    | BenefitElections
+    | LifeClaimFiled,
     Field(discriminator="kind"),
 ]
 """Every kind of details a decision may carry, told apart by ``kind``."""

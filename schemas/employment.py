@@ -41,19 +41,22 @@ PERMANENT = "permanent"
 SEPARATED = "separated"
 
 ActionKind = Literal[
-    "resignation", "termination", "retirement", "release", "promotion", "transfer", "pay_change"
+    "resignation", "termination", "retirement", "release", "death", "promotion", "transfer", "pay_change"
 ]
 ACTION_KINDS: tuple[str, ...] = (
     "resignation",
     "termination",
     "retirement",
     "release",
+    "death",
     "promotion",
     "transfer",
     "pay_change",
 )
-SEPARATIONS: frozenset[str] = frozenset({"resignation", "termination", "retirement", "release"})
-"""Seed 000: terminations, resignations and retirements; a release from probation is one too."""
+SEPARATIONS: frozenset[str] = frozenset({"resignation", "termination", "retirement", "release", "death"})
+"""Seed 000: terminations, resignations and retirements; a release from probation is one too;
+an employee's death separates them too (its effective date is the date of death) and starts the
+death claim (seed 003: "process death claims") rather than COBRA."""
 
 
 def onboarding_workflow_id(employee_id: str) -> str:

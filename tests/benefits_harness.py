@@ -81,7 +81,8 @@ class Benefits(Harness):
         return await poll_until(lambda: self.status(handle), predicate, timeout)
 
     async def electing(self, handle: WorkflowHandle, timeout: float = 60) -> EnrollmentStatus:
-        """The status once the elections step is open (the workflow may not have started yet)."""
+        """The status once the elections step is open (the workflow may not have started yet, or
+        be reopening it after HR's audit returned the election)."""
 
         async def fetch() -> EnrollmentStatus | None:
             try:
@@ -89,7 +90,9 @@ class Benefits(Harness):
             except RPCError:  # not started yet (a bulk run's child still to come)
                 return None
 
-        status = await poll_until(fetch, lambda s: s is not None and bool(s.open_steps), timeout)
+        status = await poll_until(
+            fetch, lambda s: s is not None and any(o.step_id == "elections" for o in s.open_steps), timeout
+        )
         assert status is not None
         return status
 
@@ -97,6 +100,19 @@ class Benefits(Harness):
         return await handle.execute_update(
             "decide", DecisionInput(actor_id=actor, decision=decision, **kw), result_type=DecisionReceipt
         )
+
+    async def auditing(self, handle: WorkflowHandle, timeout: float = 60) -> EnrollmentStatus:
+        """The status once HR's audit of an election is open."""
+        return await self.wait_for(
+            handle, lambda s: any(o.step_id.startswith(bn.AUDIT_STEP) for o in s.open_steps), timeout
+        )
+
+    async def audit(
+        self, handle: WorkflowHandle, decision: str = bn.AUDIT_APPROVE, actor: str = HR_TECHNICIAN, **kw: Any
+    ) -> DecisionReceipt:
+        """HR's audit of the election (once its step is open): approve, or return with a comment."""
+        await self.auditing(handle)
+        return await self.decide(handle, actor, decision, **kw)
 
     def rows(self, model: type[SQLModel], **where: Any) -> list[Any]:
         with Session(self.engine) as s:

@@ -126,6 +126,13 @@ async def delivered(
     return list(smtp.messages)
 
 
+def text_of(message: Message) -> str:
+    """A delivered message's body as text (decoded from its transfer encoding)."""
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
 async def mail_arrived(
     smtp: SmtpSink, predicate: Callable[[list[Message]], bool], timeout: float = 15
 ) -> list[Message]:

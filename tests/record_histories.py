@@ -41,6 +41,7 @@ from schemas.tables import Delegation
 from service.codec import data_converter
 from service.settings import Settings
 from tests.conftest import venv_binary
+from tests.harness_common import poll_until
 from tests.leave_harness import Leaves
 from tests.onboarding_harness import Onboard
 from tests.personnel_harness import Actions
@@ -581,6 +582,7 @@ async def _benefits_histories(scenario: str, actions: Actions) -> dict[str, str]
         await benefits.electing(handle)
         details = elections({"MED-PPO": "employee_children"}, [("child", date(2020, 5, 1))])
         await benefits.decide(handle, employee, bn.ELECT, details=details)
+        await benefits.audit(handle)  # since "benefits-hr-audit" (the file was recorded before it)
         await handle.result()
         return {"benefits_new_hire_elected": (await handle.fetch_history()).to_json()}
     if scenario == "defaulted":
@@ -599,6 +601,7 @@ async def _benefits_histories(scenario: str, actions: Actions) -> dict[str, str]
         )
         await benefits.electing(cobra)
         await benefits.decide(cobra, "E1016", bn.ELECT, details=elections({"MED-PPO": "employee_only"}))
+        await benefits.audit(cobra)  # since "benefits-hr-audit" (the file was recorded before it)
         await cobra.result()
         return {
             "benefits_cobra_elected": (await cobra.fetch_history()).to_json(),
@@ -659,6 +662,78 @@ async def _benefits_histories(scenario: str, actions: Actions) -> dict[str, str]
 _BENEFITS_SCENARIOS = ("new_hire", "defaulted", "cobra", "onboarding", "outcomes", "continued")
 
 
+async def _death_and_audit_histories(scenario: str, actions: Actions) -> dict[str, str]:
+    """HR's audit of an election (``benefits-hr-audit``): returned with a reason, elected again
+    and approved; a death claim whose life claim is filed and whose beneficiaries are told; one
+    without life coverage, closed at once; a separation by death starting the death claim
+    (``death-starts-death-claim``), recorded once the claim waits for its filing."""
+    from schemas import benefits as bn
+    from schemas import death_claim as dc
+    from tests.benefits_harness import HR_TECHNICIAN, Benefits, elections
+
+    benefits = Benefits(
+        env=actions.env, engine=actions.engine, smtp=actions.smtp, task_queue=actions.task_queue
+    )
+    if scenario == "audit":
+        employee = benefits.add_employee("E2301")
+        handle = await benefits.start(employee, bn.NEW_HIRE, await benefits.today())
+        await benefits.electing(handle)
+        await benefits.decide(handle, employee, bn.ELECT, details=elections({"MED-PPO": "employee_only"}))
+        await benefits.audit(handle, bn.AUDIT_RETURN, comment="dental was asked for on the paper form")
+        await benefits.electing(handle)
+        both = elections({"MED-PPO": "employee_only", "DEN-DELTA": "employee_only"})
+        await benefits.decide(handle, employee, bn.ELECT, details=both)
+        await benefits.audit(handle)
+        await handle.result()
+        return {"benefits_audit_returned_approved": (await handle.fetch_history()).to_json()}
+    if scenario == "death_separation":
+        action = await actions.start("E1017", "death", requested_by="E1008", effective_in_days=0)
+        await actions.approve_all(action)
+        await actions.wait_for(action, lambda s: s.stage == "work_orders")
+        claim = benefits.client.get_workflow_handle(dc.death_claim_workflow_id("E1017"))
+        await poll_until(
+            lambda: claim.query("status", result_type=dc.DeathClaimStatus), lambda s: bool(s.open_steps), 30
+        )
+        return {"personnel_action_death_starts_death_claim": (await action.fetch_history()).to_json()}
+    employee = benefits.add_employee("E2302")
+    if scenario == "death_filed":
+        enrollment = await benefits.start(employee, bn.NEW_HIRE, await benefits.today())
+        await benefits.electing(enrollment)
+        details = elections({"LIFE-BASIC": "employee_only"}) | {
+            "beneficiaries": [
+                {"name": "Ana Okafor", "relation": "spouse", "percent": 100, "email": "ana@mail.example"}
+            ]
+        }
+        await benefits.decide(enrollment, employee, bn.ELECT, details=details)
+        await benefits.audit(enrollment)
+        await enrollment.result()
+    today = await benefits.today()
+    handle = await benefits.client.start_workflow(
+        dc.DEATH_CLAIM_WORKFLOW,
+        dc.DeathClaimInput(employee_id=employee, died_on=today, requested_by=HR_TECHNICIAN),
+        id=dc.death_claim_workflow_id(employee),
+        task_queue=benefits.task_queue,
+        result_type=dc.DeathClaimResult,
+    )
+    if scenario == "death_filed":
+        await poll_until(
+            lambda: handle.query("status", result_type=dc.DeathClaimStatus), lambda s: bool(s.open_steps), 30
+        )
+        await benefits.decide(
+            handle,
+            HR_TECHNICIAN,
+            dc.FILED,
+            details={"kind": "life_claim_filed", "claim_number": "LC-1", "filed_on": today.isoformat()},
+        )
+        await handle.result()
+        return {"death_claim_filed_beneficiary_told": (await handle.fetch_history()).to_json()}
+    await handle.result()
+    return {"death_claim_no_life_coverage": (await handle.fetch_history()).to_json()}
+
+
+_DEATH_SCENARIOS = ("audit", "death_filed", "death_no_life", "death_separation")
+
+
 @asynccontextmanager
 async def _recording(
     converter: DataConverter,
@@ -700,6 +775,7 @@ async def main() -> None:
         "signed",
         "benefits",
         "coalesced",
+        "death",
     }
     os.environ.setdefault("HR_AUTH_KEY_DIR", tempfile.mkdtemp())  # the recording's own key pair
     histories: dict[str, str] = {}
@@ -747,6 +823,12 @@ async def main() -> None:
                 scenario, Actions(env=env, engine=engine, smtp=smtp, task_queue=queue)
             )
         print(f"benefits: {scenario} recorded", file=sys.stderr)
+    for scenario in _DEATH_SCENARIOS if "death" in wanted else ():
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _death_and_audit_histories(
+                scenario, Actions(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+        print(f"death and audit: {scenario} recorded", file=sys.stderr)
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():
         path = HERE / f"{name}.json"

@@ -5,7 +5,7 @@ elections (never a date of birth), and open enrollment paused and resumed."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 
 from tests.dev_server import Stack
 
@@ -76,6 +76,14 @@ async def test_benefits_from_the_command_line(stack: Stack) -> None:
     )  # fmt: skip
     assert elected.code == 0, elected.err
 
+    await stack.wait_for_stage(workflow_id, "auditing")  # HR audits it before it is recorded
+    employee_audits = await stack.hr("benefits", "audit", "E1016", "--as", "E1016", "--approve")
+    assert employee_audits.code == 1 and "HR" in employee_audits.err
+    no_reason = await stack.hr("benefits", "audit", "E1016", "--as", "E1008", "--return")
+    assert no_reason.code == 1 and "--return needs --reason" in no_reason.err
+    audited = await stack.hr("benefits", "audit", "E1016", "--as", "E1008", "--approve")
+    assert audited.code == 0, audited.err
+
     for _ in range(60):
         status = await stack.hr("status", workflow_id)
         if "elected" in status.out:
@@ -96,3 +104,59 @@ async def test_benefits_from_the_command_line(stack: Stack) -> None:
         assert resumed.code == 0, resumed.err
     stranger = await stack.hr("benefits", "pause", year, "--as", "E1016")
     assert stranger.code == 1 and "refused" in stranger.err
+
+
+async def test_a_death_claim_from_the_command_line(stack: Stack) -> None:
+    today = date.today()
+    future = await stack.hr(
+        "benefits",
+        "death-claim",
+        "E1017",
+        "--as",
+        "E1008",
+        "--died-on",
+        (today + timedelta(days=2)).isoformat(),
+    )
+    assert future.code == 1 and "the date of death is in the future" in future.err
+    assert today.isoformat() not in future.err
+    not_hr = await stack.hr(
+        "benefits", "death-claim", "E1017", "--as", "E1017", "--died-on", today.isoformat()
+    )
+    assert not_hr.code == 1 and "HR" in not_hr.err
+    started = await stack.hr(
+        "benefits", "death-claim", "E1017", "--as", "E1008", "--died-on", today.isoformat()
+    )
+    assert started.code == 0, started.err
+    assert "death-claim-E1017" in started.out and today.isoformat() not in started.out
+    await stack.wait_for_stage("death-claim-E1017", "filing")
+    again = await stack.hr(
+        "benefits", "death-claim", "E1017", "--as", "E1008", "--died-on", today.isoformat()
+    )
+    assert again.code == 1 and "already started" in again.err
+
+    bad_number = await stack.hr(
+        "benefits", "claim-filed", "E1017", "--as", "E1008", "--claim-number", "no spaces"
+    )
+    assert bad_number.code == 1 and "--claim-number" in bad_number.err
+    wrong_person = await stack.hr(
+        "benefits", "claim-filed", "E1017", "--as", "E1016", "--claim-number", "LC-9"
+    )
+    assert wrong_person.code == 1 and "refused" in wrong_person.err
+    filed = await stack.hr("benefits", "claim-filed", "E1017", "--as", "E1008", "--claim-number", "LC-9")
+    assert filed.code == 0, filed.err
+    await stack.wait_for_stage("death-claim-E1017", "closed")
+    shown = await stack.hr("status", "death-claim-E1017")
+    assert shown.code == 0 and "LC-9" in shown.out and "died" not in shown.out
+    closed = await stack.hr("benefits", "claim-filed", "E1017", "--as", "E1008", "--claim-number", "LC-10")
+    assert closed.code == 1
+
+
+async def test_the_open_enrollment_demo_finishes_with_hr_auditing_the_elections(stack: Stack) -> None:
+    from cli.benefits_demo import run_open_enrollment_demo
+
+    lines: list[str] = []
+    result = await run_open_enrollment_demo(
+        stack.client, stack.settings, stack.engine, echo=lines.append, window=timedelta(seconds=20)
+    )
+    assert result.stage == "done" and result.elected == 3  # two elections audited, one waiver
+    assert sum("audited" in line and "approved" in line for line in lines) == 2, lines

@@ -111,6 +111,7 @@ async def test_open_enrollment_for_a_few_hundred_continues_as_new_pauses_and_nev
     status = await benefits.electing(e5003)
     assert "MED-HMO-PW" in status.offered  # Public Works
     await benefits.decide(e5003, "E5003", bn.ELECT, details=elections({"MED-HMO-PW": "employee_only"}))
+    await benefits.audit(e5003)
     assert (await e5003.result()).outcome == bn.ELECTED
 
     again = await _start(benefits, 2027, window=25, per_run_limit=10_000, wait_for_outcomes=False)
@@ -129,6 +130,7 @@ async def test_open_enrollment_counts_elections_and_carries_the_rest_over_when_t
     e5003 = benefits.client.get_workflow_handle("benefits-E5003-open-2028", result_type=bn.EnrollmentResult)
     await benefits.electing(e5003)
     await benefits.decide(e5003, "E5003", bn.ELECT, details=elections({"MED-HMO-PW": "employee_only"}))
+    await benefits.audit(e5003)
     e5004 = benefits.client.get_workflow_handle("benefits-E5004-open-2028", result_type=bn.EnrollmentResult)
     await benefits.electing(e5004)
     await benefits.decide(e5004, "E5004", bn.WAIVE)

@@ -229,3 +229,52 @@ def test_election_records_carry_the_carrier_premium_and_dependants_only_where_co
         ("MED-PPO", "Regence BlueShield", "family", 2, 13500),
         ("LIFE-BASIC", "Standard Insurance", "employee_only", 0, 0),
     ]
+
+
+# ----- beneficiaries and HR's audit --------------------------------------------------------------
+
+
+def beneficiary(percent: int, name: str = "Ana Okafor") -> bn.Beneficiary:
+    return bn.Beneficiary(name=name, relation="spouse", percent=percent, email="ana@mail.example")
+
+
+def with_beneficiaries(plans: dict[str, str], *shares: int) -> BenefitElections:
+    return elect(plans).model_copy(update={"beneficiaries": [beneficiary(s) for s in shares]})
+
+
+def test_beneficiaries_need_a_life_plan_and_shares_totalling_exactly_100():
+    life = {"LIFE-BASIC": "employee_only"}
+    assert problem(with_beneficiaries(life, 100)) is None
+    assert problem(with_beneficiaries(life, 60, 40)) is None
+    assert problem(with_beneficiaries(life)) is None  # none designated: the estate
+    refused = problem(with_beneficiaries(life, 60, 30))
+    assert refused == "the beneficiaries' shares total 90 percent; they must total 100"
+    assert "Ana" not in refused
+    assert "total 110 percent" in (problem(with_beneficiaries(life, 60, 50)) or "")
+    assert problem(with_beneficiaries({"MED-PPO": "employee_only"}, 100)) == (
+        "beneficiaries are designated but no life plan is elected"
+    )
+    with pytest.raises(ValueError):
+        beneficiary(0)
+    with pytest.raises(ValueError):
+        bn.Beneficiary(name="A", relation="spouse", percent=50, email="not an address")
+
+
+def test_only_the_life_plan_record_carries_the_beneficiaries():
+    elections = with_beneficiaries({"LIFE-BASIC": "employee_only", "MED-PPO": "employee_only"}, 100)
+    records = {r.plan_id: r for r in rules.election_records(elections, OFFERED)}
+    assert [b.name for b in records["LIFE-BASIC"].beneficiaries] == ["Ana Okafor"]
+    assert records["MED-PPO"].beneficiaries == []
+
+
+def test_the_audit_is_due_five_days_on_by_hr_staff_other_than_the_employee():
+    assert rules.audit_due(NOW) == datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc)
+    assert rules.auditors(["E1005", "E1008", "E1006"], "E1008") == ["E1005", "E1006"]
+    assert rules.auditors(["E1008"], "E1008") == []
+
+
+def test_an_election_may_be_returned_only_while_its_window_is_open():
+    closes = datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc)
+    assert rules.audit_return_problem(closes, closes) is None
+    late = rules.audit_return_problem(datetime(2026, 12, 2, tzinfo=timezone.utc), closes)
+    assert late is not None and "window closed 2026-12-01 23:59 UTC" in late

@@ -21,9 +21,9 @@ from schemas.benefits_tables import (
     PayrollDeduction,
 )
 from schemas.search_attributes import HR_ACTION_TYPE, HR_EMPLOYEE_ID, HR_PENDING_APPROVERS
-from tests.benefits_harness import Benefits, elections
+from tests.benefits_harness import HR_TECHNICIAN, Benefits, elections
 from tests.conftest import _city_at_work
-from tests.harness_common import audit_rows, delivered
+from tests.harness_common import audit_rows, delivered, text_of
 from tests.personnel_harness import Actions
 
 SPOUSE_BORN = date(1988, 4, 17)
@@ -69,6 +69,12 @@ async def test_a_new_hire_elects_family_coverage_recorded_with_carrier_payroll_a
         ),
     )
     assert receipt.step_closed
+    status = await benefits.auditing(handle)  # HR audits it before anything is recorded
+    assert status.stage == bn.AUDITING and status.open_steps[0].step_id == bn.AUDIT_STEP
+    assert employee not in status.open_steps[0].pending and HR_TECHNICIAN in status.open_steps[0].pending
+    assert benefits.rows(BenefitElection, employee_id=employee) == []
+    assert benefits.rows(CarrierEnrollment, employee_id=employee) == []
+    await benefits.audit(handle)
     result = await handle.result()
     assert (result.outcome, result.defaulted) == (bn.ELECTED, False)
     assert [(e.plan_id, e.tier, e.dependants) for e in result.elections] == [
@@ -98,9 +104,11 @@ async def test_a_new_hire_elects_family_coverage_recorded_with_carrier_payroll_a
     assert {(d.plan_id, d.monthly_cents) for d in deductions} == {("MED-PPO", 13500), ("DEN-DELTA", 2400)}
     [enrollment] = benefits.rows(BenefitEnrollment, workflow_id=handle.id)
     assert (enrollment.status, enrollment.decided_by, enrollment.defaulted) == (bn.ELECTED, employee, False)
-    assert [(a.actor_id, a.action) for a in audit_rows(benefits.engine, handle.id)] == [
-        ("system", "opened"),
-        (employee, bn.ELECT),
+    assert [(a.step_id, a.actor_id, a.action) for a in audit_rows(benefits.engine, handle.id)] == [
+        ("elections", "system", "opened"),
+        ("elections", employee, bn.ELECT),
+        ("audit", "system", "opened"),
+        ("audit", HR_TECHNICIAN, bn.AUDIT_APPROVE),
     ]
     mail = await delivered(benefits.engine, benefits.smtp, handle.id)
     confirmation = next(m for m in mail if "enrollment: elected" in m["Subject"])
@@ -196,6 +204,7 @@ async def test_a_separation_sends_the_cobra_notice_and_the_election_continues_co
         benefits.decide(handle, "E1016", bn.ELECT, details=elections({"VIS-VSP": "employee_only"}))
     )
     await benefits.decide(handle, "E1016", bn.ELECT, details=elections({"MED-PPO": "employee_only"}))
+    await benefits.audit(handle)
     result = await handle.result()
     assert result.outcome == bn.ELECTED
     current = benefits.rows(BenefitElection, employee_id="E1016", status="current")
@@ -205,3 +214,74 @@ async def test_a_separation_sends_the_cobra_notice_and_the_election_continues_co
     carriers = {(c.plan_id, c.action) for c in benefits.rows(CarrierEnrollment, employee_id="E1016")}
     assert ("MED-PPO", "cobra_continue") in carriers and ("DEN-DELTA", "terminate") in carriers
     assert benefits.rows(PayrollDeduction, employee_id="E1016") == []  # no payroll after separation
+
+
+async def test_hr_returns_an_election_with_a_reason_the_employee_elects_again_and_hr_approves(
+    benefits: Benefits,
+):
+    employee = benefits.add_employee("E2005")
+    handle = await benefits.start(employee, bn.NEW_HIRE, await benefits.today())
+    await benefits.electing(handle)
+    await benefits.decide(handle, employee, bn.ELECT, details=elections({"MED-PPO": "employee_only"}))
+    await benefits.auditing(handle)
+
+    # Refused, nothing changed: the employee, someone outside HR, a return without a reason.
+    assert "E2005 is not a respondent" in await _refused(benefits.decide(handle, employee, bn.AUDIT_APPROVE))
+    assert "E1011 is not a respondent" in await _refused(benefits.decide(handle, "E1011", bn.AUDIT_APPROVE))
+    assert "needs a comment" in await _refused(benefits.decide(handle, HR_TECHNICIAN, bn.AUDIT_RETURN))
+    assert "not allowed" in await _refused(benefits.decide(handle, HR_TECHNICIAN, bn.ELECT))
+
+    await benefits.audit(handle, bn.AUDIT_RETURN, comment="dental was asked for on the paper form")
+    status = await benefits.electing(handle)
+    assert status.stage == bn.ELECTING and status.open_steps[0].step_id == "elections"
+    assert benefits.notices(handle.id, "benefits_returned") == [employee]
+    assert benefits.rows(BenefitElection, employee_id=employee) == []
+
+    await benefits.decide(
+        handle,
+        employee,
+        bn.ELECT,
+        details=elections({"MED-PPO": "employee_only", "DEN-DELTA": "employee_only"}),
+    )
+    status = await benefits.auditing(handle)
+    assert status.open_steps[0].step_id == "audit-2"
+    await benefits.audit(handle)
+    result = await handle.result()
+    assert (result.outcome, [e.plan_id for e in result.elections]) == (bn.ELECTED, ["MED-PPO", "DEN-DELTA"])
+    rows = benefits.rows(BenefitElection, employee_id=employee)
+    assert {r.plan_id for r in rows} == {"MED-PPO", "DEN-DELTA"}
+    trail = sorted((a.step_id, a.actor_id, a.action) for a in audit_rows(benefits.engine, handle.id))
+    assert trail == sorted(
+        [  # the answer's row and the next step's are written side by side
+            ("elections", "system", "opened"),
+            ("elections", employee, bn.ELECT),
+            ("audit", "system", "opened"),
+            ("audit", HR_TECHNICIAN, bn.AUDIT_RETURN),
+            ("elections", "system", "reopened"),
+            ("elections", employee, bn.ELECT),
+            ("audit-2", "system", "opened"),
+            ("audit-2", HR_TECHNICIAN, bn.AUDIT_APPROVE),
+        ]
+    )
+    mail = await delivered(benefits.engine, benefits.smtp, handle.id)
+    returned = next(m for m in mail if "returned" in m["Subject"])
+    assert "dental was asked for on the paper form" in text_of(returned)
+
+
+async def test_an_audit_left_open_is_reminded_escalated_and_refuses_a_return_after_the_window(
+    benefits: Benefits,
+):
+    employee = benefits.add_employee("E2006", covered=True)
+    married_on = await benefits.today() - timedelta(days=28)  # its window closes in two days
+    handle = await benefits.start(employee, bn.LIFE_EVENT, married_on, life_event="marriage")
+    await benefits.electing(handle)
+    await benefits.decide(handle, employee, bn.ELECT, details=elections({"MED-PPO": "employee_only"}))
+    await benefits.auditing(handle)
+    await benefits.env.sleep(timedelta(days=7))  # the window has closed; the audit is overdue
+    assert "an election can be returned only while it is open" in await _refused(
+        benefits.decide(handle, HR_TECHNICIAN, bn.AUDIT_RETURN, comment="too late")
+    )
+    assert HR_TECHNICIAN in benefits.notices(handle.id, "reminder")
+    assert benefits.notices(handle.id, "escalation")  # the HR supervisor hears of it
+    await benefits.decide(handle, HR_TECHNICIAN, bn.AUDIT_APPROVE)
+    assert (await handle.result()).outcome == bn.ELECTED

@@ -68,7 +68,7 @@ def _assert_people(engine: Engine) -> None:
 
 def test_create_schema_leaves_the_database_at_head(engine: Engine) -> None:
     head = ScriptDirectory.from_config(migration_config(engine)).get_current_head()
-    assert head == head_revision() == "0009"
+    assert head == head_revision() == "0010"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
     assert APP_TABLES <= set(inspect(engine).get_table_names())

@@ -55,6 +55,10 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "open_enrollment_continued_as_new",
         "jd_review_coalesced_adopted",
         "jd_review_coalesced_revised_escalated_extended_withdrawn",
+        "benefits_audit_returned_approved",
+        "death_claim_filed_beneficiary_told",
+        "death_claim_no_life_coverage",
+        "personnel_action_death_starts_death_claim",
     }
 
 

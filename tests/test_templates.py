@@ -64,6 +64,8 @@ STAFF_FIELDS: dict[str, list[str]] = {
     ],
     "benefits_confirmation": ["event", "outcome", "elections", "coverage_on"],
     "cobra_notice": ["separated_on", "coverage_ends_on", "elect_by", "plans"],
+    "benefits_returned": ["audited_by", "reason", "due_at", "command", "allowed"],
+    "beneficiary_notice": ["employee_name", "carrier", "claim_number"],
 }
 """The parameters each staff notice needs (``name`` and ``workflow_id`` come from ``render``)."""
 
@@ -128,6 +130,11 @@ BENEFITS_VALUES = {
     "coverage_ends_on": "2027-01-31",
     "elect_by": "2027-04-01",
     "plans": "MED-PPO (medical), DEN-DELTA (dental)",
+    "audited_by": "E1008",
+    "reason": "dental was asked for on the paper form",
+    "employee_name": "Dana Okafor",
+    "carrier": "Standard Insurance",
+    "claim_number": "LC-77120",
 }
 """Benefits enrollment's notices (``outcome`` is the staff notices')."""
 ALL_STAFF_VALUES = STAFF_VALUES | ACTION_VALUES | ONBOARDING_VALUES | LEAVE_VALUES | BENEFITS_VALUES
@@ -196,6 +203,8 @@ STAFF_SUBJECTS = {
     "probation_extended": "Probation of E1016 extended to 2027-07-04",
     "benefits_confirmation": "Your benefits new hire enrollment: adopted",
     "cobra_notice": "COBRA continuation: elect by 2027-04-01",
+    "benefits_returned": "Your benefits elections were returned: please elect again by 2024-03-15 17:00 UTC",
+    "beneficiary_notice": "Life insurance benefit: a claim has been filed with Standard Insurance",
     "board_packet": f"Human Resources notice: board_packet ({WF})",  # no template of its own
     "leave_designation": "Leave of E1016 approved and designated: 2027-01-04 to 2027-07-04",
 }

@@ -11,7 +11,12 @@ separates: COBRA). The story:
    with their tiers and the dependants covered), ``waive`` (or, in open enrollment,
    ``carry_over``); reminders before the window closes, the supervisor (or HR) told at the
    close, and then the rule's default: waive, carry over, or lapse;
-4. the answer recorded in one write: the elections, the carrier enrollments, the payroll
+4. under ``workflow.patched("benefits-hr-audit")``, an election (not a waiver, a carry-over or
+   a default) goes first to HR's audit, a human step of the HR benefits staff (not the
+   employee): ``approve``, or ``return`` with a reason while the window is open, which opens
+   the elections step again (the employee is told why); reminders before its due date, the HR
+   supervisor told when it is overdue, no default;
+5. the answer recorded in one write: the elections, the carrier enrollments, the payroll
    deductions, the audit row; the employee's confirmation of what they chose.
 
 The rules (windows, eligibility, tiers, defaults) are ``workflows.rules.benefits``.
@@ -80,10 +85,16 @@ class BenefitsEnrollment(HumanSteps):
         self._decision: str | None = None
         self._defaulted = False
         self._outcome: str | None = None
+        self._audited = False
+        """Whether this run audits elections (``bn.HR_AUDIT_PATCH``; runs before it do not)."""
+        self._to_audit: Answer | None = None
+        self._round = 0
+        """Elections returned by HR's audit so far (each later audit step is ``audit-<n+1>``)."""
 
     @workflow.run
     async def run(self, inp: bn.EnrollmentInput) -> bn.EnrollmentResult:
         self._set_stage(bn.RESOLVING)
+        self._audited = workflow.patched(bn.HR_AUDIT_PATCH)
         try:
             await self._enroll(inp)
         except Withdrawn:
@@ -141,6 +152,14 @@ class BenefitsEnrollment(HumanSteps):
             return
         state = await self._open_elections(now)
         await self._wait(state)
+        while self._to_audit is not None:  # an election, under HR's audit
+            election, self._to_audit = self._to_audit, None
+            verdict = await self._audit()
+            if verdict.decision == bn.AUDIT_APPROVE:
+                await self._record_outcome(state, election, audited=True)
+            else:
+                state = await self._reopen_elections(state, verdict)
+                await self._wait(state)
         self._set_stage(self._outcome or bn.ELECTED)
 
     # ----- the elections step ---------------------------------------------------------------------
@@ -237,7 +256,9 @@ class BenefitsEnrollment(HumanSteps):
                     pass
             state.fired.append(event.key)
             await self._on_event(state, event)
-        await workflow.wait_condition(lambda: self._outcome is not None or self._withdrawal is not None)
+        await workflow.wait_condition(
+            lambda: self._outcome is not None or self._withdrawal is not None or self._to_audit is not None
+        )
         state.closed = True
         self._refresh_visibility()
         if self._withdrawal is not None and self._outcome is None:
@@ -246,7 +267,10 @@ class BenefitsEnrollment(HumanSteps):
     async def _escalate(self, state: StepState, waiting: list[str], event: Any) -> None:
         """At the close: the escalation target hears of it (none in open enrollment); the
         employee gets no "overdue" notice, since the default follows at once and its
-        confirmation tells them what was recorded."""
+        confirmation tells them what was recorded. HR's audit escalates as any step does."""
+        if state.spec.step_id != STEP_ID:
+            await super()._escalate(state, waiting, event)
+            return
         if self._inp.event == bn.OPEN_ENROLLMENT:
             return
         for target, overdue in escalation_targets(state.spec, waiting).items():
@@ -263,6 +287,13 @@ class BenefitsEnrollment(HumanSteps):
         window = self._window
         assert window is not None
         now = workflow.now()
+        if state.spec.step_id != STEP_ID:  # HR's audit
+            problem = (
+                rules.audit_return_problem(now, window.closes_at) if inp.decision == bn.AUDIT_RETURN else None
+            )
+            if problem:
+                raise DecisionRefused(problem)
+            return
         if now > window.closes_at:
             raise DecisionRefused(f"the enrollment window closed {window.closes_at:%Y-%m-%d %H:%M} UTC")
         if isinstance(details, BenefitElections):
@@ -280,8 +311,113 @@ class BenefitsEnrollment(HumanSteps):
                 raise DecisionRefused(problem)
 
     async def _record_answer(self, state: StepState, answer: Answer) -> None:
+        """An answer: HR's audit (its audit row); an election to audit (held, with its audit
+        row, until HR approves it); any other answer recorded at once (``_record_outcome``)."""
+        if state.spec.step_id != STEP_ID:
+            await super()._record_answer(state, answer)
+            return
+        if self._audited and answer.decision == bn.ELECT and answer.source != "default":
+            self._to_audit = answer
+            self._elections = self._views(answer)
+            await self._write(
+                bn.OPEN,
+                audits=[
+                    audit_row(
+                        STEP_ID,
+                        answer.actor_id,
+                        answer.decision,
+                        answer.comment,
+                        on_behalf_of=answer.person_id if answer.person_id != answer.actor_id else None,
+                        event=f"answer:{answer.person_id}:{self._round}",
+                        at=answer.at,
+                    )
+                ],
+            )
+            return
+        await self._record_outcome(state, answer)
+
+    def _views(self, answer: Answer) -> list[bn.ElectionView]:
+        if not isinstance(answer.details, BenefitElections):
+            return []
+        return [
+            bn.ElectionView(
+                plan_id=r.plan_id,
+                kind=r.kind,
+                tier=r.tier,
+                dependants=len(r.dependants),
+                monthly_premium_cents=r.monthly_premium_cents,
+            )
+            for r in rules.election_records(answer.details, self._offered)
+        ]
+
+    # ----- HR's audit -----------------------------------------------------------------------------
+
+    async def _audit(self) -> Answer:
+        """HR's audit of the election just made: one of the HR benefits staff (never the employee)
+        approves it or returns it with a reason; reminders, then the HR supervisor when overdue."""
+        facts = self._facts
+        assert facts is not None
+        self._set_stage(bn.AUDITING)
+        auditors = rules.auditors(facts.hr_staff, self._inp.employee_id) or [facts.hr_supervisor_id]
+        step_id = bn.AUDIT_STEP if self._round == 0 else f"{bn.AUDIT_STEP}-{self._round + 1}"
+        spec = self._step(
+            step_id,
+            "HR audit of the benefits elections",
+            [
+                Participant(person_id=p, role="hr_benefits", escalate_to=facts.hr_supervisor_id)
+                for p in auditors
+            ],
+            [bn.AUDIT_APPROVE, bn.AUDIT_RETURN],
+            rules.audit_due(workflow.now()),
+            answer_with=AnswerWay(command=bn.AUDIT_COMMAND),
+            comment_required=[bn.AUDIT_RETURN],
+            mode="any",
+            policy=DuePolicy(fallback_approver_id=facts.hr_supervisor_id, max_overdue_reminders=2),
+            requester_id=self._inp.employee_id,
+        )
+        state = await self.run_step(spec)
+        return next(iter(state.answers.values()))
+
+    async def _reopen_elections(self, old: StepState, verdict: Answer) -> StepState:
+        """HR returned the election: the employee is told why and the elections step opens again
+        until the window closes (one write: the audit row and the notices)."""
+        window = self._window
+        assert window is not None
+        self._round += 1
+        self._elections = []
+        spec = old.spec.model_copy(deep=True)
+        spec.due_at = rules.enrollment_due(window.closes_at, workflow.now())
+        state = StepState(spec=spec, opened_at=workflow.now())
+        self._steps[STEP_ID] = state
+        self._set_stage(bn.ELECTING)
+        employee = self._inp.employee_id
+        await self._write(
+            bn.OPEN,
+            audits=[
+                audit_row(
+                    STEP_ID,
+                    SYSTEM_ACTOR,
+                    "reopened",
+                    "returned by HR's audit",
+                    event=f"reopened:{self._round}",
+                )
+            ],
+            notices=[
+                self._notice(
+                    state,
+                    "benefits_returned",
+                    [employee],
+                    f"returned:{self._round}",
+                    {"reason": verdict.comment or "", "audited_by": verdict.actor_id},
+                ),
+            ],
+        )
+        return state
+
+    async def _record_outcome(self, state: StepState, answer: Answer, *, audited: bool = False) -> None:
         """The answer (or the default) recorded in one write: the outcome, the elections, the
-        carrier enrollments and payroll deductions, the audit row and the confirmation."""
+        carrier enrollments and payroll deductions, the audit row (already written for an
+        audited election) and the confirmation."""
         inp, facts, window = self._inp, self._facts, self._window
         assert facts is not None and window is not None
         records: list[bn.ElectionRecord] = []
@@ -307,17 +443,21 @@ class BenefitsEnrollment(HumanSteps):
             for r in records
         ]
         chosen = "; ".join(f"{e.plan_id} ({e.kind}, {e.tier})" for e in self._elections) or "none"
-        audits = [
-            audit_row(
-                STEP_ID,
-                answer.actor_id,
-                answer.decision,
-                answer.comment if answer.source != "default" else f"{answer.comment}: {outcome}",
-                on_behalf_of=answer.person_id if answer.person_id != answer.actor_id else None,
-                event=f"answer:{answer.person_id}",
-                at=answer.at,
-            )
-        ]
+        audits = (
+            []
+            if audited
+            else [
+                audit_row(
+                    STEP_ID,
+                    answer.actor_id,
+                    answer.decision,
+                    answer.comment if answer.source != "default" else f"{answer.comment}: {outcome}",
+                    on_behalf_of=answer.person_id if answer.person_id != answer.actor_id else None,
+                    event=f"answer:{answer.person_id}",
+                    at=answer.at,
+                )
+            ]
+        )
         confirmation = self._notice(
             state,
             "benefits_confirmation",

@@ -1,4 +1,4 @@
-"""A personnel action (issue 9; seed 000): resignation, termination, retirement, release,
+"""A personnel action (issue 9; seed 000): resignation, termination, retirement, release, death,
 promotion, transfer or pay change of one employee, from its request to its execution.
 
 Request (checked and recorded under the employee's lock; a refusal ends the run at once and
@@ -7,7 +7,8 @@ a rejection ends it) → a durable timer to the effective date, which HR may mov
 (``move_effective_date``) or cancel (the generic ``withdraw``) until it fires → the execution
 in one activity (the employee record, the employment event, the payroll change; on separation
 final pay, the IT work orders, the separation event; on a promotion into another class a new
-``Probation``) → the work orders, tracked to completion with the IT service desk.
+``Probation``; a separation starts COBRA, a death the ``DeathClaim`` instead, under
+``death-starts-death-claim``) → the work orders, tracked to completion with the IT service desk.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.personnel import PersonnelActivities
     from schemas import personnel_action as pa
     from schemas.benefits import BENEFITS_WORKFLOW, COBRA, EnrollmentInput, enrollment_workflow_id
+    from schemas.death_claim import DEATH_CLAIM_WORKFLOW, DeathClaimInput, death_claim_workflow_id
     from schemas.employment import (
         PERSONNEL_ACTION_TYPE,
         PERSONNEL_ACTION_WORKFLOW,
@@ -63,6 +65,8 @@ STEP_TITLES = {
     pa.FINANCE: "Finance",
 }
 COBRA_PATCH = "separation-starts-cobra-enrollment"
+DEATH_CLAIM_PATCH = "death-starts-death-claim"
+"""``workflow.patched`` id: a separation by death starts the death claim instead of COBRA."""
 """Runs started before this change replay without the COBRA enrollment (issue 10)."""
 WORK_ORDER_TITLES = {
     pa.IT_DEPROVISIONING: "IT de-provisioning",
@@ -342,7 +346,10 @@ class PersonnelAction(HumanSteps):
         self._work_orders = dict(result.work_orders)
         await audit("execute", SYSTEM_ACTOR, "executed", result.summary)
         if self._inp.kind in SEPARATIONS and workflow.patched(COBRA_PATCH):
-            await self._start_cobra()
+            if self._inp.kind == "death" and workflow.patched(DEATH_CLAIM_PATCH):
+                await self._start_death_claim()
+            else:
+                await self._start_cobra()
         if facts.new_probation:
             await self._start_probation()
         recipients = {*self._told(), *facts.employee.payroll_ids, facts.employee.hr_supervisor_id}
@@ -424,6 +431,27 @@ class PersonnelAction(HumanSteps):
             )
         except WorkflowAlreadyStartedError:
             pass  # this separation's COBRA enrollment runs already
+
+    async def _start_death_claim(self) -> None:
+        """A separation by death starts the death claim (its effective date is the date of
+        death), not awaited; the claim's own records (``deathclaim``) say how it ends."""
+        inp = self._inp
+        claim_id = death_claim_workflow_id(inp.employee_id)
+        try:
+            await workflow.start_child_workflow(
+                DEATH_CLAIM_WORKFLOW,
+                DeathClaimInput(
+                    employee_id=inp.employee_id, died_on=self._effective_on, requested_by=inp.requested_by
+                ),
+                id=claim_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"Death claim of {inp.employee_id}",
+            )
+            action = "death_claim_started"
+        except WorkflowAlreadyStartedError:
+            action = "death_claim_already_started"  # HR opened it with `hr benefits death-claim`
+        await audit("execute", SYSTEM_ACTOR, action, claim_id)
 
     async def _end(self, outcome: str, reason: str, *, record: bool = True) -> None:
         """An action that ends without executing: rejected, withdrawn or void."""

@@ -19,6 +19,10 @@ Where the seeds are silent:
   for the administrator to tell the employee); the election window is 60 days from the later of
   the notice and the end of coverage. Only the medical, dental and vision plans the employee
   held can be continued. No election: continuation **lapses**.
+- **HR's audit** of an election: HR benefits staff other than the employee audit it within
+  ``AUDIT_DAYS`` days (reminders before, the HR supervisor told when overdue, no default: an
+  election is never recorded unaudited). A return needs a reason and the window still open: the
+  elections step opens again until the window closes.
 - **Tiers**: employee only (no dependant), employee and spouse (one spouse or domestic partner),
   employee and children (one child or more), family (both); a plan offered in the employee-only
   tier alone (life, retirement) covers no dependants. At most one spouse or partner; a child is
@@ -68,6 +72,7 @@ COBRA_ELECTION_DAYS = 60
 CHILD_AGE_LIMIT = 26
 SPOUSES = ("spouse", "domestic_partner")
 COBRA_KINDS = ("medical", "dental", "vision")
+AUDIT_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -224,7 +229,23 @@ def election_problem(
                 )
     if elections.dependants and not covering:
         return "dependants are listed but no elected plan covers dependants"
+    problem = beneficiaries_problem(elections, by_id)
+    if problem:
+        return problem
     return dependants_problem(elections.dependants, coverage_on, now.date())
+
+
+def beneficiaries_problem(elections: BenefitElections, plans: dict[str, PlanView]) -> str | None:
+    """Why the beneficiaries designated cannot stand (no life plan elected, shares not totalling
+    100 percent), or None; never naming a beneficiary."""
+    if not elections.beneficiaries:
+        return None
+    if not any(plans[c.plan_id].kind == "life" for c in elections.plans if c.plan_id in plans):
+        return "beneficiaries are designated but no life plan is elected"
+    total = sum(b.percent for b in elections.beneficiaries)
+    if total != 100:
+        return f"the beneficiaries' shares total {total} percent; they must total 100"
+    return None
 
 
 def describe(dependants: Sequence[Dependant]) -> str:
@@ -282,6 +303,7 @@ def election_records(elections: BenefitElections, offered: Sequence[PlanView]) -
                 tier=choice.tier,
                 dependants=list(elections.dependants) if covers_dependants(plan) else [],
                 monthly_premium_cents=plan.monthly_premium_cents.get(choice.tier, 0),
+                beneficiaries=list(elections.beneficiaries) if plan.kind == "life" else [],
             )
         )
     return records
@@ -295,3 +317,23 @@ def continuable(coverage: Sequence[Coverage]) -> list[Coverage]:
 def enrollment_due(closes_at: datetime, now: datetime) -> datetime:
     """The elections step's due date: the window's close (never before now)."""
     return max(closes_at, now)
+
+
+def audit_due(now: datetime) -> datetime:
+    """HR's audit of an election is due at the end of the ``AUDIT_DAYS``-th day after it."""
+    return end_of_day(now.date() + timedelta(days=AUDIT_DAYS))
+
+
+def auditors(hr_staff: Sequence[str], employee_id: str) -> list[str]:
+    """Who may audit an employee's election: HR staff, never the employee themselves."""
+    return sorted({p for p in hr_staff if p != employee_id})
+
+
+def audit_return_problem(now: datetime, closes_at: datetime) -> str | None:
+    """Why an election cannot be returned to the employee now (the window has closed), or None."""
+    if now > closes_at:
+        return (
+            f"the enrollment window closed {closes_at:%Y-%m-%d %H:%M} UTC; "
+            "an election can be returned only while it is open"
+        )
+    return None
