@@ -125,8 +125,8 @@ async def test_a_recruitment_from_the_command_line_to_the_hire(stack: Stack, tmp
     duplicate.write_text(DUPLICATE)
     bad.write_text(BAD_ROW_3)
 
-    # --- open, approve, import (all before the close, 8 s away) ------------------------------
-    opened = ok(await stack.hr("recruitment", "open", rid, "--as", REQUESTER, "--demo", "--closes-in", "8s"))
+    # --- open, approve, import: all before the close, 30 s away (each `hr` starts slowly under load)
+    opened = ok(await stack.hr("recruitment", "open", rid, "--as", REQUESTER, "--demo", "--closes-in", "30s"))
     assert f"started {wid}: Recruitment {rid} ITAT: Information Technology Accounting Technician" in opened
     await wait_until(handle, "announcement-1", step_open("announcement-1"))
     await handle.execute_update(
