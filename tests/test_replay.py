@@ -55,6 +55,7 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "open_enrollment_continued_as_new",
         "jd_review_coalesced_adopted",
         "jd_review_coalesced_revised_escalated_extended_withdrawn",
+        "jd_review_signed_start_adopted",
     }
 
 
