@@ -7,7 +7,7 @@
   activity so that its verdict is recorded in history: a replay reads the recorded verdict,
   whatever keys the worker holds by then.
 - ``IdentityActivities.verify_start``: a start's credential and whether its starter may start
-  the process (``workflows/rules/starts.py``, HR staff from the directory), run as a local
+  the process (``workflows/rules/starts.py``, HR staff from the directory), run as an
   activity before the process does anything; its verdict is recorded in history.
 - The identity provider's keys from a URL (``JwksSource``) are fetched by the worker outside
   workflow code: at start, in ``verify_credential`` on a key not held, and in the background

@@ -102,8 +102,14 @@ async def test_refused_starts_change_nothing(review: Review):
         assert review.audit(handle.id) == [] and review.outbox(handle.id) == []
         events = [e async for e in handle.fetch_history_events()]
         kinds = {e.WhichOneof("attributes") for e in events}
-        assert "activity_task_scheduled_event_attributes" not in kinds  # no step ran
+        activities = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in events
+            if e.HasField("activity_task_scheduled_event_attributes")
+        ]
+        assert activities == ["verify_start"]  # the check, and no step after it
         assert "start_child_workflow_execution_initiated_event_attributes" not in kinds
+        assert "marker_recorded_event_attributes" in kinds  # the patch only: no local activity
     assert row_counts(review.engine) == before
 
 

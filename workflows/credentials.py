@@ -22,7 +22,7 @@ Handlers do all this only under ``workflow.patched("signed-answers")``: a run un
 signed answers existed replays its history as recorded.
 
 **Starts** (``execute_workflow``, under ``workflow.patched("signed-starts")``): before the process
-does anything, a local activity (``verify_start``) checks the start's credential (good, and the
+does anything, an activity (``verify_start``) checks the start's credential (good, and the
 person the input names as its starter) and that this person may start this process
 (``workflows/rules/starts.py``: HR staff, or an employee for what they may start for
 themself). Its verdict is recorded in history, so a replay decides the same whatever keys the
@@ -162,7 +162,9 @@ async def check_start(input: ExecuteWorkflowInput) -> None:
     """Refuses a start whose credential is missing or not good, is not the starter's, or whose
     starter may not start this process (see the module); the verdict is recorded in history."""
     info = workflow.info()
-    verdict = await workflow.execute_local_activity(
+    # An activity, not a local one: it ends the first workflow task, so the process's own first
+    # commands (and their patch markers) all fall in the next task, as they did before the check.
+    verdict = await workflow.execute_activity(
         "verify_start",
         StartCheck(
             token=header_token(input.headers),
@@ -175,6 +177,7 @@ async def check_start(input: ExecuteWorkflowInput) -> None:
         ),
         result_type=StartVerdict,
         start_to_close_timeout=VERIFY_TIMEOUT,
+        summary="check the start's credential",
     )
     if verdict.reason is not None:
         raise ApplicationError(f"start refused: {verdict.reason}", type=START_REFUSED, non_retryable=True)
