@@ -99,7 +99,7 @@ def build_activities(
     directory = DirectoryActivities(engine)
     records = RecordActivities(engine)
     keyring = load_keyring(settings)
-    identity = IdentityActivities(keyring.public_keys, keyring.jwks)
+    identity = IdentityActivities(keyring.public_keys, keyring.jwks, engine)
     links = None
     if keyring.signing_key is not None:
         links = LinkIssuer(
@@ -160,6 +160,7 @@ def build_activities(
         leave.resolve_leave,
         leave.record_leave,
         identity.verify_credential,
+        identity.verify_start,
         directory.current_hr_staff,
         benefits.resolve_enrollment,
         benefits.record_enrollment,

@@ -6,6 +6,9 @@
 - ``IdentityActivities.verify_credential``: the same check for a signal, run as a local
   activity so that its verdict is recorded in history: a replay reads the recorded verdict,
   whatever keys the worker holds by then.
+- ``IdentityActivities.verify_start``: a start's credential and whether its starter may start
+  the process (``workflows/rules/starts.py``, HR staff from the directory), run as an
+  activity before the process does anything; its verdict is recorded in history.
 - The identity provider's keys from a URL (``JwksSource``) are fetched by the worker outside
   workflow code: at start, in ``verify_credential`` on a key not held, and in the background
   when a validator meets one (``ask_for_newer_keys``).
@@ -24,16 +27,22 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 
+from activities.directory import hr_staff
 from schemas.credentials import (
     LINK,
+    NO_CREDENTIAL,
+    NO_START_CREDENTIAL,
     CredentialCheck,
     CredentialRefused,
     CredentialVerdict,
     IdentityProviderKey,
+    StartCheck,
+    StartVerdict,
     TrustedKey,
     verify_token,
 )
 from schemas.identity_tables import DecisionLink
+from workflows.rules.starts import start_refusal
 
 if TYPE_CHECKING:
     from service.identity import KeyRing
@@ -104,9 +113,15 @@ class IdentityActivities:
     of the identity provider signed by a key not fetched yet fetches the keys first (here, in the
     activity, never in workflow code; at most once every ``HR_OIDC_JWKS_MIN_REFRESH_SECONDS``)."""
 
-    def __init__(self, public_keys: dict[str, TrustedKey], jwks: JwksSource | None = None) -> None:
+    def __init__(
+        self,
+        public_keys: dict[str, TrustedKey],
+        jwks: JwksSource | None = None,
+        engine: Engine | None = None,
+    ) -> None:
         self.public_keys = public_keys
         self.jwks = jwks
+        self.engine = engine
         install_public_keys(public_keys, jwks)
 
     def keys(self) -> dict[str, TrustedKey]:
@@ -119,6 +134,33 @@ class IdentityActivities:
             if self.jwks.refresh():
                 verdict = check(inp, self.keys())
         return verdict
+
+    @activity.defn(name="verify_start")
+    def verify_start(self, inp: StartCheck) -> StartVerdict:
+        """A start: its credential good and naming the starter its input names, and that person
+        allowed to start the process (HR staff from the directory's roles, or the employee for
+        what they may start for themself). The reason never carries anything of the token."""
+        if inp.starter is None:
+            return StartVerdict(reason=start_refusal(inp.workflow_type, inp.subject, "", ())
+                                or "the start names no starter")
+        verdict = self.verify_credential(
+            CredentialCheck(token=inp.token, audience=inp.audience, workflow_id=inp.workflow_id, at=inp.at)
+        )
+        if verdict.credential is None:
+            reason = verdict.reason or NO_CREDENTIAL
+            return StartVerdict(reason=NO_START_CREDENTIAL if reason == NO_CREDENTIAL else reason)
+        if verdict.credential.person_id != inp.starter:
+            return StartVerdict(
+                reason=f"the credential is not {inp.starter}'s: a process is started by the person it names"
+            )
+        if self.engine is None:
+            raise RuntimeError("verify_start needs the directory (IdentityActivities(engine=...))")
+        with Session(self.engine) as session:
+            staff = hr_staff(session)
+        refusal = start_refusal(inp.workflow_type, inp.subject, inp.starter, staff)
+        if refusal is not None:
+            return StartVerdict(reason=refusal)
+        return StartVerdict(token_id=verdict.credential.token_id)
 
 
 @dataclass

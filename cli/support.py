@@ -32,7 +32,11 @@ T = TypeVar("T")
 
 
 class CliError(Exception):
-    """An error the user can act on; printed as one line, exit code 1."""
+    """An error the user can act on; printed as one line, exit code 1 (``code``: another)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # --------------------------------------------------------------------------- exit
@@ -87,7 +91,7 @@ def run(body: Coroutine[Any, Any, T], *, interrupt_ok: bool = False) -> T:
     try:
         return asyncio.run(body)
     except CliError as err:
-        fail(str(err))
+        fail(str(err), err.code)
     except (KeyboardInterrupt, asyncio.CancelledError):
         if interrupt_ok:
             typer.echo("stopped", err=True)

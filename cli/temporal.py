@@ -37,8 +37,9 @@ QUERY_TIMEOUT = timedelta(seconds=15)
 
 
 def cached_sign_in(settings: Settings) -> Callable[[str | None], str | None]:
-    """The credential source of the CLI: the cached ``hr login`` of the person the payload
-    names; refused in one line (before anything is sent) when that person is not signed in."""
+    """The credential source of the CLI: the cached ``hr login`` of the person the payload names
+    (the actor of an answer, the starter of a process); refused in one line, exit 2, before
+    anything is sent, when that person is not signed in."""
     from service.identity import cached_token
 
     def token_for(actor_id: str | None) -> str | None:
@@ -47,7 +48,8 @@ def cached_sign_in(settings: Settings) -> Callable[[str | None], str | None]:
         token = cached_token(settings, actor_id)
         if token is None:
             raise CliError(
-                f"{actor_id} is not signed in (or the sign-in expired): run `hr login --as {actor_id}`"
+                f"{actor_id} is not signed in (or the sign-in expired): run `hr login --as {actor_id}`",
+                code=2,
             )
         return token
 

@@ -40,6 +40,17 @@ SIGNED_ANSWERS = "signed-answers"
 """The ``workflow.patched`` id of the credential check in handlers: runs that were under way
 before it keep replaying as they were recorded."""
 
+SIGNED_STARTS = "signed-starts"
+"""The ``workflow.patched`` id of the start check (``workflows/credentials.py``): runs started
+before it replay as they were recorded."""
+
+START_REFUSED = "StartRefused"
+"""The ``ApplicationError`` type of a start that is refused (nothing was done)."""
+
+NO_START_CREDENTIAL = (
+    "the start carries no credential; sign in (`hr login --as PERSON`) and start it again"
+)
+
 ALGORITHM = "EdDSA"
 ISSUER = "hr-workflows"
 ANSWER = "answer"
@@ -86,6 +97,28 @@ class CredentialVerdict(BaseModel):
 
     credential: Credential | None = None
     reason: str | None = None
+
+
+class StartCheck(BaseModel):
+    """The input of the ``verify_start`` local activity: a start's credential, checked at the
+    workflow's time ``at`` for ``audience`` and ``workflow_id``; the starter the input names, and
+    the few fields of the input the self-service rules read (``workflows/rules/starts.py``)."""
+
+    token: str | None
+    audience: str
+    workflow_id: str
+    workflow_type: str
+    at: datetime
+    starter: str | None
+    subject: dict[str, str] = {}
+
+
+class StartVerdict(BaseModel):
+    """A start checked once: allowed (``reason`` None; ``token_id`` the credential's id) or
+    refused (``reason``; never anything of the token)."""
+
+    reason: str | None = None
+    token_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Signing on the client: every Update and signal a client sends carries its actor's credential.
+"""Signing on the client: every start, Update and signal a client sends carries its person's credential.
 
-``SigningInterceptor(token_for)`` adds the header ``hr_credential`` to each Update and signal;
-``token_for(actor_id)`` gives the credential of the person the payload names as its actor
-(``actor_id``), or None to send none (the workflow then refuses the answer). Sources:
+``SigningInterceptor(token_for)`` adds the header ``hr_credential`` to each start (for the starter
+its input names: ``workflows/rules/starts.py``), Update and signal (for the ``actor_id`` its payload
+names); ``token_for(person_id)`` gives that person's credential, or None to send none (the workflow
+then refuses the start or the answer). Sources:
 
 - the CLI: the person's cached sign-in (``hr login``; ``cli/temporal.py``);
 - the web application: the signed-in person's session credential;
@@ -23,11 +24,13 @@ from temporalio.client import (
     Interceptor,
     OutboundInterceptor,
     SignalWorkflowInput,
+    StartWorkflowInput,
     StartWorkflowUpdateInput,
 )
 
 from schemas.credentials import HEADER
 from service.identity import KeyRing
+from workflows.rules.starts import starter_of
 
 TokenSource = Callable[[str | None], str | None]
 
@@ -57,6 +60,11 @@ class _Outbound(OutboundInterceptor):
         super().__init__(next)
         self._token_for = token_for
 
+    async def start_workflow(self, input: StartWorkflowInput) -> Any:
+        starter = starter_of(input.workflow, input.args)
+        input.headers = with_credential(input.headers, self._token_for(starter))
+        return await super().start_workflow(input)
+
     async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
         input.headers = with_credential(input.headers, self._token_for(actor_of(input.args)))
         return await super().start_workflow_update(input)
@@ -67,7 +75,7 @@ class _Outbound(OutboundInterceptor):
 
 
 class SigningInterceptor(Interceptor):
-    """Adds the actor's credential (``token_for``) to every Update and signal."""
+    """Adds the person's credential (``token_for``) to every start, Update and signal."""
 
     def __init__(self, token_for: TokenSource) -> None:
         self.token_for = token_for

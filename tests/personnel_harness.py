@@ -75,7 +75,8 @@ class Actions(Harness):
 
     async def approve_all(self, handle: WorkflowHandle[Any, Any]) -> pa.PersonnelActionStatus:
         """Every approval of the chain, in order, by its first approver; the status once scheduled."""
-        status = await self.wait_for(handle, lambda s: s.stage != pa.OPENING)
+        # "started" while the start's credential is checked (signed starts), then "opening"
+        status = await self.wait_for(handle, lambda s: s.stage not in ("started", pa.OPENING))
         for stage in status.chain:
             await self.wait_for_step(handle, stage.step_id)
             await self.decide(handle, stage.approvers[0], "approve", step_id=stage.step_id)

@@ -762,6 +762,15 @@ async def _recording(
         await env.shutdown()
 
 
+async def _signed_start_histories(review: Review) -> dict[str, str]:
+    """A signed start (``signed-starts``): the start's credential checked by ``verify_start``
+    before the first step, then the review to its adoption."""
+    handle = await review.start()
+    await review.drive(handle, approve_all)
+    await handle.result()
+    return {"jd_review_signed_start_adopted": (await handle.fetch_history()).to_json()}
+
+
 async def main() -> None:
     """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``,
     ``coalesced``, ...), or all."""
@@ -773,6 +782,7 @@ async def main() -> None:
         "onboarding",
         "leave",
         "signed",
+        "starts",
         "benefits",
         "coalesced",
         "death",
@@ -817,6 +827,11 @@ async def main() -> None:
     if "signed" in wanted:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
             histories |= await _signed_histories(Review(env=env, engine=engine, smtp=smtp, task_queue=queue))
+    if "starts" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _signed_start_histories(
+                Review(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
     for scenario in _BENEFITS_SCENARIOS if "benefits" in wanted else ():
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
             histories |= await _benefits_histories(

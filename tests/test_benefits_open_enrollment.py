@@ -81,6 +81,8 @@ async def test_open_enrollment_for_a_few_hundred_continues_as_new_pauses_and_nev
             except RPCError:  # a run that just continued as new, or a worker busy starting children
                 await asyncio.sleep(0.2)
 
+    # Once the start is checked (signed starts) and the run has read HR staff from the directory.
+    await poll_until(progress, lambda p: p.started + p.in_flight > 0, timeout=30)
     not_hr = bn.PauseInput(actor_id="E5001")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update("pause", not_hr)  # type: ignore[attr-defined]

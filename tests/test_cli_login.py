@@ -1,6 +1,6 @@
 """``hr user set-password``, ``hr login`` and ``hr logout`` as a user runs them (subprocesses), and
-the CLI signing its answers with the cached sign-in: with none, ``hr decide`` refuses in one line
-before sending anything."""
+the CLI signing its answers and starts with the cached sign-in: with none, ``hr decide`` and
+``hr review start`` refuse in one line (exit 2) before sending anything."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ async def hr(stack: Stack, env: dict[str, str], *args: str, stdin: str = "") -> 
 async def test_set_password_login_and_the_cli_signing_with_the_cached_sign_in(stack: Stack, tmp_path: Path):
     env = stack.cli_env | {"HR_AUTH_TOKEN_DIR": str(tmp_path / "tokens")}  # nobody signed in here
     cycle = f"login{uuid.uuid4().hex[:6]}"
+    hr_id = DEMO_REQUESTER_ID
+    start = ("review", "start", "1821", "--as", hr_id, "--cycle", cycle, "--draft", str(DRAFT_FILE))
+    unsigned = await hr(stack, env, *start)
+    assert unsigned.code == 2 and unsigned.out == ""
+    assert unsigned.err.strip() == (
+        f"{hr_id} is not signed in (or the sign-in expired): run `hr login --as {hr_id}`"
+    )
+    assert not [w async for w in stack.client.list_workflows(f"WorkflowId = 'jd-review-1821-{cycle}'")]
     started = await stack.hr(
         "review", "start", "1821", "--as", DEMO_REQUESTER_ID, "--cycle", cycle, "--draft", str(DRAFT_FILE)
     )
@@ -53,7 +61,7 @@ async def test_set_password_login_and_the_cli_signing_with_the_cached_sign_in(st
     supervisor = status["open_steps"][0]["pending"][0]
 
     refused = await hr(stack, env, "decide", workflow_id, "approve", "--as", supervisor)
-    assert refused.code == 1
+    assert refused.code == 2
     assert refused.err.strip() == (
         f"{supervisor} is not signed in (or the sign-in expired): run `hr login --as {supervisor}`"
     )

@@ -284,9 +284,10 @@ async def test_a_requester_without_an_hr_role_stops_the_review_with_the_reason(r
     handle = await review.start(requested_by="E1004")  # the department director
     with pytest.raises(WorkflowFailureError) as err:
         await handle.result()
-    cause = err.value.cause
-    assert isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError)
-    assert cause.cause.type == "NotHrStaff" and "E1004 has no HR role" in cause.cause.message
+    cause = err.value.cause  # refused at the start (signed starts), before any step
+    assert isinstance(cause, ApplicationError) and cause.type == "StartRefused"
+    assert "E1004 has no HR role" in cause.message
+    assert review.audit(handle.id) == [] and review.outbox(handle.id) == []
 
 
 # ----- data the database can never store ---------------------------------------------------------------

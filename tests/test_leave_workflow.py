@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from schemas import leave as lv
@@ -178,16 +178,16 @@ async def test_a_leave_overlapping_an_approved_one_is_refused_and_nothing_is_wri
     )
     assert leaves.request_row(handle.id) is None and leaves.audit(handle.id) == []
 
-    # A requester who is neither HR nor the employee.
+    # A requester who is neither HR nor the employee: refused at the start (signed starts).
     handle = await leaves.start(
         today + timedelta(days=30), today + timedelta(days=40), requested_by=SUPERVISOR
     )
-    result = await handle.result()
-    assert (
-        result.outcome_reason
-        == f"{SUPERVISOR} is neither {EMPLOYEE} nor HR staff and may not request this leave"
-    )
-    assert leaves.request_row(handle.id) is None
+    with pytest.raises(WorkflowFailureError) as err:
+        await handle.result()
+    cause = err.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "StartRefused"
+    assert cause.message.startswith(f"start refused: {SUPERVISOR} has no HR role and may not request a leave")
+    assert leaves.request_row(handle.id) is None and leaves.audit(handle.id) == []
 
 
 async def test_a_certification_that_never_arrives_denies_the_leave_after_reminders(leaves: Leaves):

@@ -59,6 +59,7 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "death_claim_filed_beneficiary_told",
         "death_claim_no_life_coverage",
         "personnel_action_death_starts_death_claim",
+        "jd_review_signed_start_adopted",
     }
 
 

@@ -20,6 +20,15 @@ HR's commands (``_require_hr``) call ``call_credential``, which decides whether 
 
 Handlers do all this only under ``workflow.patched("signed-answers")``: a run under way before
 signed answers existed replays its history as recorded.
+
+**Starts** (``execute_workflow``, under ``workflow.patched("signed-starts")``): before the process
+does anything, an activity (``verify_start``) checks the start's credential (good, and the
+person the input names as its starter) and that this person may start this process
+(``workflows/rules/starts.py``: HR staff, or an employee for what they may start for
+themself). Its verdict is recorded in history, so a replay decides the same whatever keys the
+worker holds by then. A refused start fails the run (``StartRefused``, the reason) with nothing
+done. Exempt, as started by the service itself: a child (its parent was checked), a run
+continued as new (or retried) from a checked one, and a run started by a schedule.
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
+    ExecuteWorkflowInput,
     HandleSignalInput,
     HandleUpdateInput,
     Interceptor,
@@ -45,16 +56,24 @@ with workflow.unsafe.imports_passed_through():
         HEADER,
         NO_CREDENTIAL,
         SIGNED_ANSWERS,
+        SIGNED_STARTS,
+        START_REFUSED,
         CallCredential,
         Credential,
         CredentialCheck,
         CredentialRefused,
         CredentialVerdict,
+        StartCheck,
+        StartVerdict,
         read_claims,
         verify_token,
     )
 
+from workflows.rules.starts import START_RULES, starter_of, subject_of
+
 VERIFY_TIMEOUT = timedelta(seconds=10)
+SCHEDULED_BY = "TemporalScheduledById"
+"""The search attribute Temporal sets on a run a schedule started."""
 KEYS_BEING_FETCHED = (
     "the credential is signed by a key of the identity provider this worker has not fetched yet;"
     " it is fetching the provider's keys now: send the answer again in a moment"
@@ -130,7 +149,47 @@ def current_token_id() -> str | None:
         return None
 
 
+def started_by_the_service() -> bool:
+    """A run the service started itself: a child, a run continued as new (or retried) from
+    another, or a run of a schedule. Its start carries no person's credential."""
+    info = workflow.info()
+    if info.parent is not None or info.continued_run_id is not None:
+        return True
+    return any(pair.key.name == SCHEDULED_BY for pair in info.typed_search_attributes)
+
+
+async def check_start(input: ExecuteWorkflowInput) -> None:
+    """Refuses a start whose credential is missing or not good, is not the starter's, or whose
+    starter may not start this process (see the module); the verdict is recorded in history."""
+    info = workflow.info()
+    # An activity, not a local one: it ends the first workflow task, so the process's own first
+    # commands (and their patch markers) all fall in the next task, as they did before the check.
+    verdict = await workflow.execute_activity(
+        "verify_start",
+        StartCheck(
+            token=header_token(input.headers),
+            audience=info.namespace,
+            workflow_id=info.workflow_id,
+            workflow_type=info.workflow_type,
+            at=workflow.now(),
+            starter=starter_of(info.workflow_type, input.args),
+            subject=subject_of(input.args[0]) if input.args else {},
+        ),
+        result_type=StartVerdict,
+        start_to_close_timeout=VERIFY_TIMEOUT,
+        summary="check the start's credential",
+    )
+    if verdict.reason is not None:
+        raise ApplicationError(f"start refused: {verdict.reason}", type=START_REFUSED, non_retryable=True)
+
+
 class _Inbound(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        checked = workflow.info().workflow_type in START_RULES  # the service's processes
+        if checked and not started_by_the_service() and workflow.patched(SIGNED_STARTS):
+            await check_start(input)
+        return await self.next.execute_workflow(input)
+
     def handle_update_validator(self, input: HandleUpdateInput) -> None:
         reset = CALL.set(CallCredential("validator", header_token(input.headers)))
         try:
