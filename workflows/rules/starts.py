@@ -61,6 +61,7 @@ START_RULES: dict[str, StartRule] = {
         self_service_text="their own life-event enrollment",
     ),
     "OpenEnrollment": StartRule("start open enrollment"),
+    "DeathClaim": StartRule("open a death claim"),
 }
 """Every process the worker runs (``worker.WORKFLOWS``; a unit test keeps them in step)."""
 
