@@ -68,6 +68,9 @@ class RegisterInput(BaseModel):
     plan: SelectionPlan
     candidates: list[ScoredCandidate] = Field(default_factory=list)
     entries: list[RegisterEntry] = Field(default_factory=list)
+    requested_by: str | None = None
+    """Who opened it, when HR staff open a register directly (their start is signed and checked,
+    ``workflows/rules/starts.py``). A recruitment's register names no one: its parent was checked."""
     hr_staff: list[str]
     filled: list[str] = Field(default_factory=list)
     """Positions (or vacancy numbers) filled from this register."""

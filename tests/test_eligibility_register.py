@@ -21,6 +21,7 @@ async def _register(
     now = await hiring.env.get_current_time()
     rid = f"T{uuid.uuid4().hex[:8]}"
     inp = er.RegisterInput(
+        requested_by=HR,  # HR staff opening a register directly (a recruitment's is its child)
         recruitment_id=rid,
         class_code="ITAT",
         department_code="IT",
@@ -121,6 +122,7 @@ async def test_the_register_ranks_the_candidates_it_is_given_and_says_so_when_as
     handle = await hiring.client.start_workflow(
         "EligibilityRegister",
         er.RegisterInput(
+            requested_by=HR,
             recruitment_id=rid,
             class_code="ITAT",
             department_code="IT",

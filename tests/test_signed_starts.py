@@ -166,7 +166,7 @@ def test_who_may_start_what():
     hr = ["E1008"]
     review = {"requested_by": "E1004", "class_code": "1821"}
     assert starter_of("JobDescriptionReview", [review]) == "E1004"
-    assert starter_of("EligibilityRegister", [{"requested_by": "E1008"}]) is None
+    assert starter_of("EligibilityRegister", [{"recruitment_id": "R1"}]) is None  # a recruitment's child
     assert starter_of("SomethingElse", [review]) is None
     assert start_refusal("JobDescriptionReview", review, "E1008", hr) is None
     assert start_refusal("JobDescriptionReview", review, "E1004", hr) == (
@@ -180,7 +180,9 @@ def test_who_may_start_what():
     life = {"employee_id": "E1025", "event": "life_event"}
     assert start_refusal("BenefitsEnrollment", life, "E1025", hr) is None
     assert start_refusal("BenefitsEnrollment", {**life, "event": "new_hire"}, "E1025", hr)
-    assert start_refusal("EligibilityRegister", {}, "E1008", hr) == (
-        "no one may open an eligibility register directly: a recruitment opens it"
+    assert start_refusal("EligibilityRegister", {"requested_by": "E1008"}, "E1008", hr) is None
+    assert starter_of("EligibilityRegister", [{"requested_by": "E1008"}]) == "E1008"
+    assert start_refusal("EligibilityRegister", {"requested_by": "E1004"}, "E1004", hr) == (
+        "E1004 has no HR role and may not open an eligibility register"
     )
     assert lv.LEAVE_WORKFLOW in START_RULES

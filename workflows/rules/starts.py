@@ -3,8 +3,9 @@ carries) and by the workflow (whether the starter may start it). Pure: no I/O, n
 
 Each process names its starter in one field of its input (``requested_by`` for all of them
 today); HR staff (the directory's HR roles) may start every process, and an employee may start
-a few for themself (``self_service``). ``EligibilityRegister`` has no starter: only a
-recruitment starts it, as its child (children are never checked: their parent was).
+a few for themself (``self_service``). A recruitment starts its ``EligibilityRegister`` as a
+child (children are never checked: their parent was); HR staff may open one directly, naming
+themselves in ``requested_by``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ START_RULES: dict[str, StartRule] = {
     "JobDescriptionReviewSweep": StartRule("start a job-description review sweep"),
     "ScheduledReviewSweep": StartRule("start the scheduled review sweep"),
     "Recruitment": StartRule("open a recruitment"),
-    "EligibilityRegister": StartRule("open an eligibility register", starter_field=None),
+    "EligibilityRegister": StartRule("open an eligibility register"),
     "Onboarding": StartRule("start an onboarding"),
     "Probation": StartRule("start a probation"),
     "PersonnelAction": StartRule(
