@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.human_step import ACTIVITY_OPTIONS, refused, require_hr, update_arg
 from workflows.rules.benefits import OPEN_ENROLLMENT_DAYS
-from workflows.rules.onboarding import end_of_day
+from workflows.rules.deadlines import end_of_day
 
 
 async def run_local(method: Any, arg: Any) -> Any:

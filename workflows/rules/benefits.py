@@ -60,7 +60,7 @@ from schemas.benefits import (
     PlanView,
 )
 from schemas.decision_details import BenefitElections
-from workflows.rules.onboarding import end_of_day
+from workflows.rules.deadlines import end_of_day
 
 NEW_HIRE_WINDOW_DAYS = 30
 """Issue 10: "30 days unless the plan says otherwise"."""

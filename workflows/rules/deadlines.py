@@ -96,3 +96,8 @@ def is_due_for_review(revised_on: date | None, as_of: date, older_than_years: in
     if revised_on is None:
         return True
     return revised_on < years_before(as_of, older_than_years)
+
+
+def end_of_day(day: date) -> datetime:
+    """A due date given as a day: the end of it, 23:59 UTC."""
+    return datetime.combine(day, time(23, 59), tzinfo=timezone.utc)

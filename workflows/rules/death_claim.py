@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from workflows.rules.benefits import COBRA_ELECTION_DAYS, last_of_month
-from workflows.rules.onboarding import end_of_day
+from workflows.rules.deadlines import end_of_day
 
 CLAIM_FILE_DAYS = 10
 DEPENDANT_COBRA_MONTHS = 36

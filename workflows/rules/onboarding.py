@@ -50,6 +50,7 @@ from schemas.onboarding import (
     SCHEDULED,
     VERIFIED,
 )
+from workflows.rules.deadlines import end_of_day  # noqa: F401  (rules.end_of_day, as before)
 
 # ----- onboarding tasks -------------------------------------------------------------------------
 
@@ -162,11 +163,6 @@ def first_tasks(tasks: list[TaskTemplate]) -> list[TaskTemplate]:
 def follow_ups(tasks: list[TaskTemplate], done: str) -> list[TaskTemplate]:
     """The tasks that open once ``done`` is done."""
     return [t for t in tasks if t.after == done]
-
-
-def end_of_day(day: date) -> datetime:
-    """A due date given as a day: the end of it, 23:59 UTC."""
-    return datetime.combine(day, time(23, 59), tzinfo=timezone.utc)
 
 
 def task_due_at(base: date, days: int, now: datetime) -> datetime:
