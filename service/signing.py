@@ -13,7 +13,9 @@ then refuses the start or the answer). Sources:
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from temporalio.client import (
     StartWorkflowInput,
     StartWorkflowUpdateInput,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.credentials import HEADER
 from service.identity import KeyRing
@@ -55,6 +58,18 @@ def with_credential(headers: Mapping[str, Payload], token: str | None) -> Mappin
     return {**headers, HEADER: header(token)}
 
 
+NOT_READY_PAUSE = 0.5
+NOT_READY_PATIENCE = 30.0
+"""How long an Update is resent while the run's workflow task is in a failed state (seconds)."""
+
+
+def workflow_task_failed(err: RPCError) -> bool:
+    """The server refuses an Update while the run's workflow task is failed or timed out (a worker
+    lost it, or it ran past its timeout under load); the next attempt of that task takes Updates
+    again, so the same Update is sent again after a pause rather than shown to the person."""
+    return err.status == RPCStatusCode.FAILED_PRECONDITION and "Workflow Task in failed state" in err.message
+
+
 class _Outbound(OutboundInterceptor):
     def __init__(self, next: OutboundInterceptor, token_for: TokenSource) -> None:
         super().__init__(next)
@@ -67,7 +82,17 @@ class _Outbound(OutboundInterceptor):
 
     async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
         input.headers = with_credential(input.headers, self._token_for(actor_of(input.args)))
-        return await super().start_workflow_update(input)
+        # One id for every attempt: the server takes an Update id once, so a resent one is the same.
+        input.update_id = input.update_id or str(uuid.uuid4())
+        waited = 0.0
+        while True:
+            try:
+                return await super().start_workflow_update(input)
+            except RPCError as err:
+                if not workflow_task_failed(err) or waited >= NOT_READY_PATIENCE:
+                    raise
+            await asyncio.sleep(NOT_READY_PAUSE)
+            waited += NOT_READY_PAUSE
 
     async def signal_workflow(self, input: SignalWorkflowInput) -> None:
         input.headers = with_credential(input.headers, self._token_for(actor_of(input.args)))
