@@ -255,15 +255,18 @@ async def test_a_database_refusing_connections_holds_the_review_and_loses_nothin
         first = await poll_until(status, lambda s: any(st.step_id == "review-1" for st in s.open_steps), 30)
         with _database_refusing(db_url) as back:
             # The people still answer (the workflow checks them, no database needed); the
-            # writes wait and are retried.
-            answers = [
-                await handle.start_update(
-                    "decide",
-                    DecisionInput(actor_id=person, decision="approve", step_id="review-1"),
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            # writes wait and are retried. They answer at once: while a step's records wait,
+            # the workflow task is held open (heartbeating) and takes Updates as it renews.
+            answers = await asyncio.gather(
+                *(
+                    handle.start_update(
+                        "decide",
+                        DecisionInput(actor_id=person, decision="approve", step_id="review-1"),
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    )
+                    for person in first.open_steps[0].pending
                 )
-                for person in first.open_steps[0].pending
-            ]
+            )
             await asyncio.sleep(3)
             # held: the union's step cannot open (its look-up waits on the database)
             assert not any(st.step_id == "union-1" for st in (await status()).open_steps)
