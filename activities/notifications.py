@@ -145,23 +145,14 @@ class NotificationActivities:
                 template needs is not in ``inp.params``; nothing is written then either.
         """
         log = _logger().bind(key=inp.key, template=inp.template)
-        recipient_ids = list(dict.fromkeys(inp.recipient_ids))
-        recipients: list[Recipient] = []
         with Session(self.engine) as session:
-            for chunk in chunks(recipient_ids):
-                people = {
-                    p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(list(chunk))))
-                }
-                for person_id in chunk:
-                    person = people.get(person_id)
-                    if person is None:
-                        log.warning("notify.unknown_recipient", recipient_id=person_id)
-                        raise ApplicationError(
-                            f"unknown recipient {person_id!r}",
-                            type="UnknownRecipient",
-                            non_retryable=True,
-                        )
-                    recipients.append(Recipient(id=person.id, name=person.name, email=person.email))
+            recipients = _recipients(session, inp, log)
+        return self.queue(
+            inp.key, inp.workflow_id, recipients, self._render_for(inp), log=log, run_id=inp.run_id
+        )
+
+    def _render_for(self, inp: NotifyInput) -> Callable[[Recipient], tuple[str, str]]:
+        """Renders ``inp`` for one recipient, with a decision link where the template asks one."""
 
         def render_for(recipient: Recipient) -> tuple[str, str]:
             params = inp.params
@@ -172,17 +163,87 @@ class NotificationActivities:
                 params = params | {"decision_link": link}
             return render(inp.template, params, recipient.name, inp.workflow_id)
 
-        return self.queue(inp.key, inp.workflow_id, recipients, render_for, log=log, run_id=inp.run_id)
+        return render_for
 
     @activity.defn(name="record_step")
     def record_step(self, inp: StepRecords) -> StepRecordsWritten:
         """One moment of a human step: the delegations in force (for a step opening), its audit
-        rows, then its notices queued (``notify``), in one activity instead of one each.
+        rows, then its notices queued (``notify``), in one activity instead of one each, and in
+        one transaction (one commit).
 
         Every row keeps its own key (run, step and event), so a retried attempt finds the rows
-        an earlier one wrote and writes nothing twice. Run as a local activity: the notices of a
-        step go to its few people (``checkpoint`` does not heartbeat there).
+        an earlier one wrote and writes nothing twice; if another attempt writes one of them
+        while this one runs (a unique key refuses it at the commit), nothing of this transaction
+        is kept and the rows are written one at a time, each found or added (``_step_row_by_row``).
+        Run as a local activity: the notices of a step go to its few people (``checkpoint`` does
+        not heartbeat there).
         """
+        try:
+            return self._step_in_one_transaction(inp)
+        except IntegrityError:
+            return self._step_row_by_row(inp)
+
+    def _step_in_one_transaction(self, inp: StepRecords) -> StepRecordsWritten:
+        """``record_step``: every row not on record yet, looked up and rendered first, then
+        written in one transaction. Raises ``IntegrityError`` (nothing written) if a row of the
+        same key was written meanwhile."""
+        written = StepRecordsWritten()
+        new_audits: list[AuditEvent] = []
+        new_messages: list[tuple[NotifyInput, list[OutboxMessage], list[str], Any]] = []
+        with Session(self.engine, expire_on_commit=False) as session:
+            if inp.delegations is not None:
+                written.delegates = active_delegates(
+                    session, set(inp.delegations.person_ids), inp.delegations.on
+                )
+            audits: dict[str, AuditEvent] = {}
+            keys = list(dict.fromkeys(a.key for a in inp.audits))
+            for start in range(0, len(keys), QUEUE_CHUNK):
+                part = keys[start : start + QUEUE_CHUNK]
+                audits |= {
+                    row.key: row
+                    for row in session.exec(select(AuditEvent).where(col(AuditEvent.key).in_(part)))
+                }
+            rows: list[AuditEvent] = []
+            for a in inp.audits:
+                row = audits.get(a.key)
+                if row is None:
+                    row = audits[a.key] = AuditEvent(**a.model_dump())
+                    new_audits.append(row)
+                rows.append(row)
+            taken: set[str] = set()  # outbox keys of this transaction: two notices, one row
+            for notice in inp.notices:
+                log = _logger().bind(key=notice.key, template=notice.template)
+                recipients = _recipients(session, notice, log)
+                messages, keyed = _missing_messages(
+                    session,
+                    notice.key,
+                    notice.workflow_id,
+                    notice.run_id,
+                    recipients,
+                    self._render_for(notice),
+                    log,
+                    taken,
+                )
+                new_messages.append((notice, messages, keyed, log))
+            added = [*new_audits, *(m for _, messages, _, _ in new_messages for m in messages)]
+            if added:  # a retry that finds every row commits nothing
+                session.add_all(added)
+                session.commit()
+        for row in new_audits:
+            _logger().info("audit recorded", step_id=row.step_id, actor_id=row.actor_id, action=row.action)
+        for row in rows:
+            assert row.id is not None
+            written.audit_ids.append(row.id)
+        for _, messages, keyed, log in new_messages:
+            log.info("notify.queued", recipients=keyed, queued=len(messages))
+            written.queued += len(messages)
+        if written.queued and self.on_queued is not None:
+            self.on_queued()
+        return written
+
+    def _step_row_by_row(self, inp: StepRecords) -> StepRecordsWritten:
+        """``record_step`` one row at a time, each found or added (a commit each): what a step
+        moment falls back on when another attempt wrote some of its rows meanwhile."""
         written = StepRecordsWritten()
         if inp.delegations is not None:
             with Session(self.engine) as session:
@@ -232,25 +293,68 @@ class NotificationActivities:
                 notice does not supply.
         """
         log = log if log is not None else _logger().bind(key=inp_key)
-        by_key: dict[str, Recipient] = {}
-        for recipient in recipients:
-            by_key.setdefault(f"{inp_key}:{recipient.key_id}", recipient)
         with Session(self.engine) as session:
-            queued_keys = _existing_keys(session, list(by_key))
-            missing = [(key, r) for key, r in by_key.items() if key not in queued_keys]
-            texts: dict[str, tuple[str, str]] = {}
-            with template_errors(log):
-                for chunk in chunks(missing):
-                    texts.update((key, render_fn(r)) for key, r in chunk)
+            rows, keyed = _missing_messages(session, inp_key, workflow_id, run_id, recipients, render_fn, log)
             created = 0
-            now = utcnow()
-            for chunk in chunks(missing):
-                rows = [_row(key, workflow_id, run_id, r, texts[key], now) for key, r in chunk]
-                created += _write(session, rows)
+            for chunk in chunks(rows):
+                created += _write(session, list(chunk))
         if created and self.on_queued is not None:
             self.on_queued()
-        log.info("notify.queued", recipients=[r.id for r in by_key.values()], queued=created)
+        log.info("notify.queued", recipients=keyed, queued=created)
         return NotifyResult(queued=created, sent=0)
+
+
+def _recipients(session: Session, inp: NotifyInput, log: Any) -> list[Recipient]:
+    """The people ``inp`` goes to, each once, looked up in the directory.
+
+    Raises:
+        ApplicationError: ``UnknownRecipient`` (non-retryable) for an id not in the directory.
+    """
+    recipients: list[Recipient] = []
+    for chunk in chunks(list(dict.fromkeys(inp.recipient_ids))):
+        people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(list(chunk))))}
+        for person_id in chunk:
+            person = people.get(person_id)
+            if person is None:
+                log.warning("notify.unknown_recipient", recipient_id=person_id)
+                raise ApplicationError(
+                    f"unknown recipient {person_id!r}",
+                    type="UnknownRecipient",
+                    non_retryable=True,
+                )
+            recipients.append(Recipient(id=person.id, name=person.name, email=person.email))
+    return recipients
+
+
+def _missing_messages(
+    session: Session,
+    inp_key: str,
+    workflow_id: str | None,
+    run_id: str | None,
+    recipients: list[Recipient],
+    render_fn: Callable[[Recipient], tuple[str, str]],
+    log: Any,
+    taken: set[str] | None = None,
+) -> tuple[list[OutboxMessage], list[str]]:
+    """The outbox rows of a notice that are not queued yet (nor in ``taken``, which gets their
+    keys), rendered, not added; and the ids of everyone it goes to (for the log).
+
+    Every missing row is rendered before any is returned, so a template that cannot be rendered
+    (``TemplateError``) writes nothing."""
+    by_key: dict[str, Recipient] = {}
+    for recipient in recipients:
+        by_key.setdefault(f"{inp_key}:{recipient.key_id}", recipient)
+    taken = taken if taken is not None else set()
+    queued_keys = _existing_keys(session, list(by_key)) | taken
+    missing = [(key, r) for key, r in by_key.items() if key not in queued_keys]
+    texts: dict[str, tuple[str, str]] = {}
+    with template_errors(log):
+        for chunk in chunks(missing):
+            texts.update((key, render_fn(r)) for key, r in chunk)
+    now = utcnow()
+    taken.update(key for key, _ in missing)
+    rows = [_row(key, workflow_id, run_id, r, texts[key], now) for key, r in missing]
+    return rows, [r.id for r in by_key.values()]
 
 
 def _row(

@@ -6,13 +6,17 @@ Every write is keyed by the workflow id and step, so a retried activity changes 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from typing import Any
 
 import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.db import utcnow
@@ -20,11 +24,13 @@ from activities.directory import current_version
 from activities.documents import MemoContext, render_memo, render_redline
 from activities.rendering import template_errors
 from activities.store import get_by_key, insert_once, lock_row
-from schemas.human_step import AuditInput
+from schemas.decision_details import RevisedText, parse_details
+from schemas.human_step import DECIDE, REVISE, AuditInput, DecisionInput
 from schemas.jd_review import (
     AdoptInput,
     AdoptResult,
     CycleRecordInput,
+    DraftInHistory,
     MemoInput,
     SaveDraftInput,
     SaveDraftResult,
@@ -127,9 +133,15 @@ class RecordActivities:
 
     @activity.defn(name="save_start_draft")
     async def save_start_draft(self, inp: SaveDraftInput) -> SaveDraftResult:
-        """``save_draft`` of the text the review was started with, read from the workflow's first
-        history event (``inp.text_from_start``), so the history holds the text once, not twice."""
-        if inp.text is None:
+        """``save_draft`` of a text already in the workflow's history, read from there through
+        the worker's client and data converter (an encrypted history too), so the history holds
+        the text once, not twice: the start input's draft (``inp.text_from_start``, the first
+        event), or HR's ``revise`` answer (``inp.text_in_history``, the Update's accepted event
+        or the signal's event). Keyed by run and round like ``save_draft``."""
+        if inp.text is None and inp.text_in_history is not None:
+            text = await _revised_text(activity.client(), inp.workflow_id, inp.text_in_history)
+            inp = inp.model_copy(update={"text": text})
+        elif inp.text is None:
             client = activity.client()
             page = await client.workflow_service.get_workflow_execution_history(
                 GetWorkflowExecutionHistoryRequest(
@@ -285,3 +297,46 @@ class RecordActivities:
                 row.adopted_version_id = inp.adopted_version_id
             session.add(row)
             session.commit()
+
+
+async def _revised_text(client: Client, workflow_id: str, where: DraftInHistory) -> str:
+    """HR's revised text, read from the history event of its ``revise`` answer: the ``decide``
+    Update with ``where.update_id`` (its accepted event holds the request), or else a ``decide``
+    signal. Only an answer for ``where.step_id``, deciding ``revise``, whose text has the digest
+    ``where.sha256`` is taken; none there is a non-retryable error (the history does not change)."""
+    handle = client.get_workflow_handle(workflow_id, run_id=where.run_id)
+    async for event in handle.fetch_history_events():
+        for payloads in _decide_inputs(event, where.update_id):
+            try:
+                [answer] = await client.data_converter.decode(payloads, [DecisionInput])
+                details = parse_details(answer.details) if answer.details is not None else None
+            except Exception:  # noqa: BLE001 - a signal of another shape is not this answer
+                continue
+            if (
+                answer.decision == REVISE
+                and answer.step_id in (None, where.step_id)
+                and isinstance(details, RevisedText)
+                and hashlib.sha256(details.text.encode("utf-8")).hexdigest() == where.sha256
+            ):
+                return details.text
+    raise ApplicationError(
+        f"no revise answer for step {where.step_id} with the expected text in the history",
+        type="DraftNotInHistory",
+        non_retryable=True,
+    )
+
+
+def _decide_inputs(event: HistoryEvent, update_id: str | None) -> list[Any]:
+    """The ``decide`` arguments an event carries that may be the answer: the accepted Update
+    ``update_id``, or (``update_id`` None) a ``decide`` signal."""
+    if update_id is not None and event.HasField("workflow_execution_update_accepted_event_attributes"):
+        accepted = event.workflow_execution_update_accepted_event_attributes
+        request = accepted.accepted_request
+        ours = update_id in (request.meta.update_id, accepted.protocol_instance_id)
+        if ours and request.input.name == DECIDE:
+            return [list(request.input.args.payloads)]
+    if update_id is None and event.HasField("workflow_execution_signaled_event_attributes"):
+        signaled = event.workflow_execution_signaled_event_attributes
+        if signaled.signal_name == DECIDE:
+            return [list(signaled.input.payloads)]
+    return []

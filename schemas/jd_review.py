@@ -77,6 +77,24 @@ class ResolveInput(BaseModel):
     requested_by: str
 
 
+class DraftInHistory(BaseModel):
+    """Where HR's revised (or first) draft already is in the review's history: the ``decide``
+    Update (or signal) that answered ``revise`` with it, so the text is not stored twice.
+
+    ``save_start_draft`` reads the text from that event and checks it is this answer: the Update
+    with ``update_id`` (a signal: a ``decide`` signal), for ``step_id``, deciding ``revise``, and
+    whose text has the digest ``sha256``.
+    """
+
+    run_id: str
+    """The run whose history holds the answer (the review does not continue as new)."""
+    step_id: str
+    update_id: str | None = None
+    """The Update's id; None when the answer came as a plain ``decide`` signal."""
+    sha256: str
+    """The hex SHA-256 of the text as the workflow accepted it (UTF-8)."""
+
+
 class SaveDraftInput(BaseModel):
     key: str
     workflow_id: str
@@ -84,10 +102,14 @@ class SaveDraftInput(BaseModel):
     class_code: str
     round: int
     text: str | None = None
-    """The proposed text; None when it is the review's start input (``text_from_start``)."""
+    """The proposed text; None when it is already in the history (``text_from_start`` or
+    ``text_in_history``)."""
     text_from_start: bool = False
     """The text is the ``draft_text`` of the workflow's start input: the activity reads it from
     the workflow's first history event instead of the history storing it twice."""
+    text_in_history: DraftInHistory | None = None
+    """The text is HR's ``revise`` answer: the activity reads it from that Update's (or
+    signal's) event instead of the history storing it twice."""
 
 
 class SaveDraftResult(BaseModel):

@@ -184,6 +184,44 @@ async def _coalesced_histories(review: Review) -> dict[str, str]:
     return histories
 
 
+async def _revised_by_reference_histories(review: Review, suffix: str = "") -> dict[str, str]:
+    """A review under ``revised-draft-by-reference`` (issue 13), started without a draft: HR's
+    first draft by Update, a revision by signal after round 1's requested changes, another by
+    Update after round 2's, then adoption. Each text is in the history once, in its answer."""
+
+    async def everyone_asks_for_changes(step_id: str) -> None:
+        status = await review.wait_for_step(handle, step_id)
+        step = next(s for s in status.open_steps if s.step_id == step_id)
+        for person in step.pending:
+            await review.decide(handle, person, "request_changes", step_id=step_id, comment="name the rep")
+
+    text = "Human Resources Technician\n\n{} draft, saved by reference.\n"
+    handle = await review.start(draft=None)
+    await review.wait_for_step(handle, "draft-1")
+    await review.decide(handle, "E1008", "revise", step_id="draft-1", details=revised(text.format("First")))
+    await everyone_asks_for_changes("review-1")
+    await review.wait_for_step(handle, "hr-1-review")
+    await handle.signal(
+        "decide",
+        DecisionInput(
+            actor_id="E1008",
+            decision="revise",
+            step_id="hr-1-review",
+            details=revised(text.format("Second")),
+        ),
+    )
+    await everyone_asks_for_changes("review-2")
+    await review.wait_for_step(handle, "hr-2-review")
+    await review.decide(
+        handle, "E1008", "revise", step_id="hr-2-review", details=revised(text.format("Third"))
+    )
+    status = await review.drive(handle, approve_all)
+    assert status.outcome == jd.ADOPTED and status.round == 3, status
+    await handle.result()
+    name = f"jd_review_revised_by_reference_update_signal_update{suffix}"
+    return {name: (await handle.fetch_history()).to_json()}
+
+
 async def _encrypted_histories(review: Review) -> dict[str, str]:
     handle = await review.start()
     await review.drive(handle, approve_all)
@@ -773,7 +811,7 @@ async def _signed_start_histories(review: Review) -> dict[str, str]:
 
 async def main() -> None:
     """Records the named sets (``review``, ``encrypted``, ``recruitment``, ``personnel``,
-    ``coalesced``, ...), or all."""
+    ``coalesced``, ``revised``, ...), or all."""
     wanted = set(sys.argv[1:]) or {
         "review",
         "encrypted",
@@ -785,6 +823,7 @@ async def main() -> None:
         "starts",
         "benefits",
         "coalesced",
+        "revised",
         "death",
     }
     os.environ.setdefault("HR_AUTH_KEY_DIR", tempfile.mkdtemp())  # the recording's own key pair
@@ -823,6 +862,15 @@ async def main() -> None:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
             histories |= await _coalesced_histories(
                 Review(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+    if "revised" in wanted:
+        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
+            histories |= await _revised_by_reference_histories(
+                Review(env=env, engine=engine, smtp=smtp, task_queue=queue)
+            )
+        async with _recording(encrypted_converter()) as (env, engine, queue, smtp):
+            histories |= await _revised_by_reference_histories(
+                Review(env=env, engine=engine, smtp=smtp, task_queue=queue), "_encrypted"
             )
     if "signed" in wanted:
         async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):

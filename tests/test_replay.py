@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -60,6 +61,8 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "death_claim_no_life_coverage",
         "personnel_action_death_starts_death_claim",
         "jd_review_signed_start_adopted",
+        "jd_review_revised_by_reference_update_signal_update",
+        "jd_review_revised_by_reference_update_signal_update_encrypted",
     }
 
 
@@ -93,3 +96,25 @@ def test_the_encrypted_history_carries_no_clear_payload():
             request = event.workflow_execution_update_accepted_event_attributes.accepted_request
             encodings += [p.metadata["encoding"] for p in request.input.args.payloads]
     assert len(encodings) > 50 and set(encodings) == {b"binary/encrypted"}
+
+
+def test_each_revised_draft_is_in_its_answers_event_only():
+    """Under ``revised-draft-by-reference`` HR's texts (a first draft by Update, a revision by
+    signal, another by Update) are each in one event of the history: the answer that carried it,
+    never an activity's input (``save_start_draft`` reads them from there)."""
+    path = Path(__file__).parent / "histories" / "jd_review_revised_by_reference_update_signal_update.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    accepted = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    for which, kind in (
+        ("First", accepted),
+        ("Second", EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED),
+        ("Third", accepted),
+    ):
+        line = f"{which} draft, saved by reference.".encode()
+        assert [e.event_type for e in history.events if line in e.SerializeToString()] == [kind], which
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled.count("save_start_draft") == 3 and "save_draft" not in scheduled

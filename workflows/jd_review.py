@@ -7,6 +7,7 @@ Draft → supervisor and incumbents in parallel → union → director and Emplo
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -16,10 +17,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.directory import DirectoryActivities
     from activities.records import RecordActivities
     from schemas import jd_review as jd
-    from schemas.decision_details import BoardResolution, RevisedText
+    from schemas.decision_details import BoardResolution, DecisionDetails, RevisedText
     from schemas.human_step import (
         AGREEABLE,
         APPROVE,
+        DECIDE,
         NO_RESPONSE,
         OBJECTION,
         PROCEED,
@@ -29,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         TABLE,
         WITHDRAW,
         Answer,
+        DecisionInput,
         DuePolicy,
         Participant,
         StepSpec,
@@ -43,6 +46,10 @@ from workflows.rules.review import hr_choices
 DRAFT_BY_REFERENCE = "draft-by-reference"
 """``workflow.patched`` id: the start input's draft is saved by reference (``save_start_draft``
 reads it from the history), not sent again as an activity's input."""
+REVISED_DRAFT_BY_REFERENCE = "revised-draft-by-reference"
+"""``workflow.patched`` id: HR's revised (or first) draft, answered ``revise`` by the ``decide``
+Update or signal, is saved by reference (``save_start_draft`` reads it from that event and
+checks it), not sent again as an activity's input."""
 
 
 @workflow.defn(name="JobDescriptionReview")
@@ -61,6 +68,8 @@ class JobDescriptionReview(HumanSteps):
         self._outcome: str | None = None
         self._p: jd.ReviewParticipants | None = None
         self._board_decided = False
+        self._drafts_in_history: dict[tuple[str, str], jd.DraftInHistory] = {}
+        """(step, person) -> where that person's ``revise`` answer is in the history."""
 
     @workflow.run
     async def run(self, inp: jd.StartReviewInput) -> jd.ReviewResult:
@@ -149,29 +158,30 @@ class JobDescriptionReview(HumanSteps):
         """
         draft = self._inp.draft_text
         from_start = draft is not None
+        where: jd.DraftInHistory | None = None  # where HR's revised text is in the history
         if draft is None:
             drafted = await self._hr_step("draft-1", "Draft the revised description", [REVISE, WITHDRAW])
-            draft = self._revised_text_or_withdraw(drafted)
+            draft, where = self._revision_or_withdraw(drafted)
         self._round = 1
         while True:
-            await self._save_draft(draft, from_start)
+            await self._save_draft(draft, from_start, where)
             from_start = False
             self._set_stage(jd.REVIEW)
             review = await self.run_step(self._review_spec())
             if self._answers_with(review, REQUEST_CHANGES):
-                if (text := await self._hr_decides("review")) is not None:
-                    draft = text
+                if (revision := await self._hr_decides("review")) is not None:
+                    draft, where = revision
                     continue
             union = await self._consult_union()
             if union is not None and self._answers_with(union, OBJECTION):
-                if (text := await self._hr_decides("union")) is not None:
-                    draft = text
+                if (revision := await self._hr_decides("union")) is not None:
+                    draft, where = revision
                     continue
             self._set_stage(jd.SIGNATURES)
             signatures = await self.run_step(self._signature_spec())
             if self._answers_with(signatures, REQUEST_CHANGES):
-                if (text := await self._hr_decides("signatures")) is not None:
-                    draft = text
+                if (revision := await self._hr_decides("signatures")) is not None:
+                    draft, where = revision
                     continue
             break
         await self._write_memo(review, union)
@@ -229,19 +239,20 @@ class JobDescriptionReview(HumanSteps):
             meeting = next_board_meeting(meeting + timedelta(days=1), agenda_lead_days=0)
             sitting += 1
 
-    async def _hr_decides(self, after: str) -> str | None:
+    async def _hr_decides(self, after: str) -> tuple[str, jd.DraftInHistory | None] | None:
         """HR answers requested changes or an objection: revise (new round), proceed, or withdraw.
 
-        Returns the revised text, or None to proceed. Rounds are bounded by ``max_rounds``.
+        Returns the revised text and where it is in the history, or None to proceed. Rounds are
+        bounded by ``max_rounds``.
         """
         allowed = hr_choices(self._round, self._inp.max_rounds)
         step = await self._hr_step(f"hr-{self._round}-{after}", f"Respond to the {after} comments", allowed)
         if step.answer().decision == PROCEED:
             return None
-        text = self._revised_text_or_withdraw(step)
+        revision = self._revision_or_withdraw(step)
         await self._close_draft("replaced")
         self._round += 1
-        return text
+        return revision
 
     async def _hr_step(self, step_id: str, title: str, allowed: list[str]) -> StepState:
         p = self._require_participants()
@@ -263,12 +274,37 @@ class JobDescriptionReview(HumanSteps):
             )
         )
 
-    @staticmethod
-    def _revised_text_or_withdraw(step: StepState) -> str:
+    def _revision_or_withdraw(self, step: StepState) -> tuple[str, jd.DraftInHistory | None]:
+        """HR's revised text, and where its answer is in the history (None: not known)."""
         answer = step.answer()
         if answer.decision == WITHDRAW:
             raise Withdrawn()
-        return details_of(answer, RevisedText).text
+        text = details_of(answer, RevisedText).text
+        return text, self._drafts_in_history.get((step.spec.step_id, answer.person_id))
+
+    def _take(
+        self,
+        state: StepState,
+        person_id: str,
+        inp: DecisionInput,
+        details: DecisionDetails | None = None,
+        source: str = "update",
+    ) -> Answer:
+        """Takes an answer (``HumanSteps._take``); for a ``revise`` by the ``decide`` Update or
+        signal, notes where its text is in the history (the Update's id, or the signal), so the
+        draft is saved by reference (``REVISED_DRAFT_BY_REFERENCE``). No command, no I/O."""
+        answer = super()._take(state, person_id, inp, details, source)
+        if isinstance(details, RevisedText):
+            update = workflow.current_update_info()
+            by_update = source == "update" and update is not None and update.name == DECIDE
+            if by_update or source == "signal":
+                self._drafts_in_history[(state.spec.step_id, person_id)] = jd.DraftInHistory(
+                    run_id=workflow.info().run_id,
+                    step_id=state.spec.step_id,
+                    update_id=update.id if by_update and update is not None else None,
+                    sha256=hashlib.sha256(details.text.encode("utf-8")).hexdigest(),
+                )
+        return answer
 
     # ----- step specifications -----------------------------------------------------------------
 
@@ -326,7 +362,9 @@ class JobDescriptionReview(HumanSteps):
 
     # ----- records -----------------------------------------------------------------------------
 
-    async def _save_draft(self, text: str, from_start: bool = False) -> None:
+    async def _save_draft(
+        self, text: str, from_start: bool = False, where: jd.DraftInHistory | None = None
+    ) -> None:
         info = workflow.info()
         inp = jd.SaveDraftInput(
             key=run_key(f"round-{self._round}"),
@@ -338,6 +376,10 @@ class JobDescriptionReview(HumanSteps):
         )
         if from_start and workflow.patched(DRAFT_BY_REFERENCE):
             inp.text, inp.text_from_start = None, True
+            saved = await self._activity(RecordActivities.save_start_draft, inp)
+        elif where is not None and workflow.patched(REVISED_DRAFT_BY_REFERENCE):
+            # ``save_start_draft`` reads any text already in the history: here HR's answer.
+            inp.text, inp.text_in_history = None, where
             saved = await self._activity(RecordActivities.save_start_draft, inp)
         else:
             saved = await self._activity(RecordActivities.save_draft, inp)
