@@ -38,7 +38,13 @@ from activities.store import Unstorable
 from service.client import connect
 from service.identity import load_keyring
 from service.logging import configure_logging
-from service.metrics import MetricsInterceptor, metered_mailer, metrics_runtime, report_waiting
+from service.metrics import (
+    MetricsInterceptor,
+    StartRefusalCounts,
+    metered_mailer,
+    metrics_runtime,
+    report_waiting,
+)
 from service.settings import Settings, get_settings
 from service.signing import issuing, signing_client
 from workflows.benefits import BenefitsEnrollment
@@ -220,7 +226,14 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=runner or workflow_runner(),
-        interceptors=[Unstorable(), MetricsInterceptor(), *WORKFLOW_INTERCEPTORS, *interceptors],
+        # The process counts go inside the start check, the refused starts' count outside it.
+        interceptors=[
+            Unstorable(),
+            StartRefusalCounts(),
+            *WORKFLOW_INTERCEPTORS,
+            MetricsInterceptor(),
+            *interceptors,
+        ],
         activities=build_activities(settings, engine, client, mailer),
         **capacity(settings),
     )

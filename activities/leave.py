@@ -49,7 +49,7 @@ def service_start(session: Session, employee_id: str) -> date | None:
     """The first day of service: the earliest appointment in the employment history, else the
     start date of the latest hire."""
     appointed = session.exec(
-        select(EmploymentEvent.effective_on)
+        select(col(EmploymentEvent.effective_on))
         .where(EmploymentEvent.employee_id == employee_id)
         .where(EmploymentEvent.kind == "appointed")
         .order_by(col(EmploymentEvent.effective_on))

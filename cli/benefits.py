@@ -26,7 +26,7 @@ from cli.onboarding import employee_id
 from cli.render import fmt_time, render_receipt
 from cli.store import require_hr_staff, require_person, store, store_engine
 from cli.support import CliError, load_settings, parse_date, run
-from cli.temporal import connect, query_status, update
+from cli.temporal import connect, query_status, send_update
 from schemas import benefits as bn
 from schemas import death_claim as dc
 from schemas.benefits_records import EnrollmentStatus
@@ -34,6 +34,7 @@ from schemas.benefits_tables import BenefitElection, BenefitEnrollment, BenefitP
 from schemas.decision_details import BenefitElections, LifeClaimFiled, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.search_attributes import HR_ACTION_TYPE, HR_EMPLOYEE_ID
+from service.settings import Settings
 from workflows.rules.benefits import LIFE_EVENT_WINDOW_DAYS
 from workflows.rules.death_claim import died_on_problem
 
@@ -113,6 +114,13 @@ async def enrollment_handle(client: Client, employee: str) -> WorkflowHandle[Any
         raise CliError(f"{employee} has no open benefits enrollment")
     newest = max(found, key=lambda e: e.start_time)
     return client.get_workflow_handle(newest.id)
+
+
+async def decide_in_enrollment(settings: Settings, employee: str, answer: DecisionInput) -> DecisionReceipt:
+    """The human step's ``decide`` Update to the employee's running enrollment."""
+    return await send_update(
+        settings, lambda client: enrollment_handle(client, employee), "decide", answer, DecisionReceipt
+    )
 
 
 @benefits_app.command("plans")
@@ -225,17 +233,10 @@ def elect(
             raise CliError("--beneficiary goes with an election (--plan)")
         details = parse_elections(plan, spouse, domestic_partner, child, beneficiary) if plan else None
         require_person(store_engine(settings), as_)
-        client = await connect(settings)
-        handle = await enrollment_handle(client, employee)
-        receipt = await update(
-            handle,
-            "decide",
-            DecisionInput(
-                actor_id=as_, decision=decision, step_id="elections", comment=comment, details=details
-            ),
-            DecisionReceipt,
+        answer = DecisionInput(
+            actor_id=as_, decision=decision, step_id="elections", comment=comment, details=details
         )
-        typer.echo(render_receipt(receipt))
+        typer.echo(render_receipt(await decide_in_enrollment(settings, employee, answer)))
 
     run(body())
 
@@ -338,9 +339,14 @@ def _toggle(year: int, as_: str, name: str) -> None:
     settings = load_settings()
 
     async def body() -> None:
-        client = await connect(settings)
-        handle = client.get_workflow_handle(bn.open_enrollment_workflow_id(year))
-        progress = await update(handle, name, bn.PauseInput(actor_id=as_), bn.OpenEnrollmentProgress)
+        workflow_id = bn.open_enrollment_workflow_id(year)
+        progress = await send_update(
+            settings,
+            lambda client: client.get_workflow_handle(workflow_id),
+            name,
+            bn.PauseInput(actor_id=as_),
+            bn.OpenEnrollmentProgress,
+        )
         typer.echo(
             f"{progress.workflow_id}: {progress.stage}; started {progress.started}, "
             f"already started {progress.already_started}, in flight {progress.in_flight}"
@@ -382,17 +388,10 @@ def audit(
         if return_ and not (reason or "").strip():
             raise CliError("--return needs --reason")
         require_hr_staff(store_engine(settings), as_, "audit a benefits election")
-        client = await connect(settings)
-        handle = await enrollment_handle(client, employee)
-        receipt = await update(
-            handle,
-            "decide",
-            DecisionInput(
-                actor_id=as_, decision=bn.AUDIT_RETURN if return_ else bn.AUDIT_APPROVE, comment=reason
-            ),
-            DecisionReceipt,
+        answer = DecisionInput(
+            actor_id=as_, decision=bn.AUDIT_RETURN if return_ else bn.AUDIT_APPROVE, comment=reason
         )
-        typer.echo(render_receipt(receipt))
+        typer.echo(render_receipt(await decide_in_enrollment(settings, employee, answer)))
 
     run(body())
 
@@ -458,15 +457,12 @@ def claim_filed(
         except ValidationError:
             raise CliError("--claim-number must be letters, digits, '.', '_' or '-'") from None
         require_person(store_engine(settings), as_)
-        client = await connect(settings)
-        handle = client.get_workflow_handle(dc.death_claim_workflow_id(employee))
-        receipt = await update(
-            handle,
-            "decide",
-            DecisionInput(
-                actor_id=as_, decision=dc.FILED, step_id=dc.FILE_STEP, comment=comment, details=details
-            ),
-            DecisionReceipt,
+        answer = DecisionInput(
+            actor_id=as_, decision=dc.FILED, step_id=dc.FILE_STEP, comment=comment, details=details
+        )
+        claim_id = dc.death_claim_workflow_id(employee)
+        receipt = await send_update(
+            settings, lambda client: client.get_workflow_handle(claim_id), "decide", answer, DecisionReceipt
         )
         typer.echo(render_receipt(receipt))
 

@@ -35,11 +35,12 @@ from cli.onboarding import employee_id
 from cli.render import fmt_time, render_receipt, render_step
 from cli.store import require_hr_staff, require_person, store_engine
 from cli.support import CliError, fail, load_settings, one_line, parse_date, read_text, run
-from cli.temporal import connect, query_status, update
+from cli.temporal import connect, query_status, send_update
 from schemas import leave as lv
 from schemas.decision_details import FitnessForDuty, LeaveExtension, TpaClaim, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.search_attributes import HR_ACTION_TYPE, HR_EMPLOYEE_ID, HR_STAGE
+from service.settings import Settings
 from workflows.rules import leave as rules
 
 leave_app = typer.Typer(
@@ -141,11 +142,24 @@ async def answer_step(
 ) -> None:
     settings = load_settings()
     require_person(store_engine(settings), inp.actor_id)
-    client = await connect(settings)
-    handle = await leave_handle(client, employee, starts_on)
-    _, current = await leave_status(handle)
-    answer = inp.model_copy(update={"step_id": open_step_id(current, prefix, what)})
-    typer.echo(render_receipt(await update(handle, "decide", answer, DecisionReceipt)))
+
+    async def answer(handle: WorkflowHandle[Any, Any]) -> DecisionInput:
+        _, current = await leave_status(handle)
+        return inp.model_copy(update={"step_id": open_step_id(current, prefix, what)})
+
+    receipt = await send_update(
+        settings, lambda client: leave_handle(client, employee, starts_on), "decide", answer, DecisionReceipt
+    )
+    typer.echo(render_receipt(receipt))
+
+
+async def leave_update(
+    settings: Settings, employee: str, starts_on: str | None, name: str, arg: Any
+) -> lv.LeaveStatus:
+    """One of the leave's own Updates (certification, absence, referral) to the employee's leave."""
+    return await send_update(
+        settings, lambda client: leave_handle(client, employee, starts_on), name, arg, lv.LeaveStatus
+    )
 
 
 # --------------------------------------------------------------------------- commands
@@ -270,9 +284,7 @@ def certify(
             )
         except ValueError as err:
             raise CliError(f"refused: {one_line(str(err))}") from None
-        client = await connect(settings)
-        handle = await leave_handle(client, employee, starts_on)
-        current = await update(handle, lv.SUBMIT_CERTIFICATION, inp, lv.LeaveStatus)
+        current = await leave_update(settings, employee, starts_on, lv.SUBMIT_CERTIFICATION, inp)
         typer.echo(
             f"certification of {current.workflow_id} received from {as_}; the supervisor acknowledges next"
         )
@@ -347,9 +359,7 @@ def absence(
             )
         except ValueError as err:
             raise CliError(f"refused: {one_line(str(err))}") from None
-        client = await connect(settings)
-        handle = await leave_handle(client, employee, starts_on)
-        current = await update(handle, lv.RECORD_ABSENCE, inp, lv.LeaveStatus)
+        current = await leave_update(settings, employee, starts_on, lv.RECORD_ABSENCE, inp)
         typer.echo(
             f"absence recorded; {current.remaining_hours:g} of {current.entitlement_hours:g} hours left"
             + (
@@ -406,10 +416,8 @@ def refer(
 
     async def body() -> None:
         require_person(store_engine(settings), as_)
-        client = await connect(settings)
-        handle = await leave_handle(client, employee, starts_on)
         inp = lv.DifficultInput(actor_id=as_, reason=reason)
-        current = await update(handle, lv.FLAG_DIFFICULT, inp, lv.LeaveStatus)
+        current = await leave_update(settings, employee, starts_on, lv.FLAG_DIFFICULT, inp)
         typer.echo(f"{current.workflow_id} flagged as difficult; it goes to the benefits representative")
 
     run(body())

@@ -57,7 +57,9 @@ def _payroll_on_record(engine: Engine, today: date) -> None:
                 )
             )
         known = set(
-            session.exec(select(HoursWorked.period_ends_on).where(HoursWorked.employee_id == EMPLOYEE)).all()
+            session.exec(
+                select(col(HoursWorked.period_ends_on)).where(HoursWorked.employee_id == EMPLOYEE)
+            ).all()
         )
         for n in range(26):
             ends = today - timedelta(days=14 * n + 1)
@@ -69,7 +71,7 @@ def _payroll_on_record(engine: Engine, today: date) -> None:
 def _first_free_day(engine: Engine, today: date) -> date:
     with Session(engine) as session:
         latest = session.exec(
-            select(LeaveRequest.ends_on)
+            select(col(LeaveRequest.ends_on))
             .where(LeaveRequest.employee_id == EMPLOYEE)
             .order_by(col(LeaveRequest.ends_on).desc())
         ).first()

@@ -6,7 +6,8 @@ a query) become ``CliError`` with one line of explanation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -103,6 +104,30 @@ async def update(handle: WorkflowHandle[Any, Any], name: str, arg: Any, result_t
         if mapped:
             raise mapped from None
         raise
+
+
+Located = WorkflowHandle[Any, Any] | Awaitable[WorkflowHandle[Any, Any]]
+
+
+async def send_update(
+    settings: Settings,
+    find: Callable[[Client], Located],
+    name: str,
+    arg: Any | Callable[[WorkflowHandle[Any, Any]], Awaitable[Any]],
+    result_type: type[T],
+) -> T:
+    """A command's Update, sent: connects (the client signs it with the cached sign-in of the
+    person its payload names), finds the workflow (``find``), sends the Update; an unreachable
+    server, an unknown workflow and a refusal are each one line (``refused: <reason>``, exit 1).
+
+    ``arg`` is the Update's argument, or a coroutine function making it from the workflow found
+    (an answer to the step that is open now)."""
+    client = await connect(settings)
+    found = find(client)
+    handle = await found if inspect.isawaitable(found) else found
+    if inspect.iscoroutinefunction(arg):
+        arg = await arg(handle)
+    return await update(handle, name, arg, result_type)
 
 
 async def query_status(handle: WorkflowHandle[Any, Any]) -> tuple[WorkflowExecution, dict[str, Any]]:

@@ -17,7 +17,7 @@ attributes, workflow ids, summaries and logs carry ids and codes only.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -28,11 +28,11 @@ OPEN_ENROLLMENT_ACTION_TYPE = "open_enrollment"
 BENEFITS_WORKFLOW = "BenefitsEnrollment"
 OPEN_ENROLLMENT_WORKFLOW = "OpenEnrollment"
 
-# The events an enrollment is for.
-NEW_HIRE = "new_hire"
-OPEN_ENROLLMENT = "open_enrollment"
-LIFE_EVENT = "life_event"
-COBRA = "cobra"
+# The events an enrollment is for (``Final``: each is its literal, an ``EventKind``).
+NEW_HIRE: Final = "new_hire"
+OPEN_ENROLLMENT: Final = "open_enrollment"
+LIFE_EVENT: Final = "life_event"
+COBRA: Final = "cobra"
 EventKind = Literal["new_hire", "open_enrollment", "life_event", "cobra"]
 
 # Qualifying life events (seed 003: "benefit ... changes").

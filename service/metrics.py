@@ -10,7 +10,10 @@ task-slot and poller gauges, …) and the service's appear on the one endpoint:
   decisions refused by ``reason``;
 - from ``MetricsInterceptor``: ``hr_processes_started`` / ``hr_processes_completed`` and the
   latency of every activity (``hr_activity_seconds``, label ``activity_type``; activities are
-  the store's reads and writes, so this is the store latency as the processes see it);
+  the store's reads and writes, so this is the store latency as the processes see it). It runs
+  inside the signed-start check (``workflows/credentials.py``), so a start the check refuses is
+  neither started nor completed: ``StartRefusalCounts``, outside the check, counts it in
+  ``hr_starts_refused`` by ``reason`` (``worker.build_worker`` installs both);
 - from ``MeteredMailer``: notification deliveries (``hr_notifications_sent``), failures
   (``hr_notifications_failed``) and retries (``hr_notifications_retrying``);
 - from ``report_waiting`` (every minute, from the visibility store): processes waiting for a
@@ -43,6 +46,7 @@ from temporalio.worker import (
 )
 
 from activities.mailer import Mailer, Pass
+from schemas.credentials import START_REFUSED
 from schemas.search_attributes import HR_ACTION_TYPE, HR_DUE_AT, HR_PENDING_APPROVERS
 from service.settings import Settings
 from workflows import observability
@@ -119,8 +123,33 @@ class _ActivityLatency(ActivityInboundInterceptor):
             ).record(time.perf_counter() - began)
 
 
+class _StartRefusals(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:  # noqa: A002 (SDK's name)
+        from temporalio.exceptions import ApplicationError
+
+        try:
+            return await self.next.execute_workflow(input)
+        except ApplicationError as err:
+            if err.type == START_REFUSED:  # raised by the start check only, before the process
+                observability.start_refused(err.message)
+            raise
+
+
+class StartRefusalCounts(Interceptor):
+    """Counts the starts the signed-start check refuses (``hr_starts_refused``, by ``reason``).
+
+    Installed outside ``CredentialInterceptor``, whose check raises ``StartRefused``; the
+    ``MetricsInterceptor`` goes inside it, so a refused start is never a process started."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput  # noqa: A002
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return _StartRefusals
+
+
 class MetricsInterceptor(Interceptor):
-    """Counts processes started and ended by type, and times every activity."""
+    """Counts processes started and ended by type, and times every activity. Installed inside
+    ``CredentialInterceptor``: only a start its check accepted is a process started."""
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:  # noqa: A002
         return _ActivityLatency(next)

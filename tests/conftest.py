@@ -96,8 +96,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     admin = _admin_engine()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(drivername="postgresql+psycopg", database=name)
-    rendered = url.render_as_string(hide_password=False)
+    pg_url = make_url(PG_URL).set(drivername="postgresql+psycopg", database=name)
+    rendered = pg_url.render_as_string(hide_password=False)
     engine = make_engine(rendered)
     create_schema(engine)
     try:

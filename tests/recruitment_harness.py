@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -121,7 +121,7 @@ class Hiring(Harness):
         )
 
     async def score_step(
-        self, handle: WorkflowHandle, step_id: str, scores: dict[str, float], skip: set[str] = frozenset()
+        self, handle: WorkflowHandle, step_id: str, scores: dict[str, float], skip: Set[str] = frozenset()
     ) -> None:
         """Every scorer of ``step_id`` (but ``skip``) gives each assigned candidate ``scores[candidate]``."""
         status = await self.wait_for_step(handle, step_id)

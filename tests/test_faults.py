@@ -101,7 +101,7 @@ def store(tmp_path: Path) -> Iterator[tuple[str, object]]:
     engine.dispose()
 
 
-def _worker_process(dev_env, url: str, queue: str, smtp: SmtpSink) -> asyncio.subprocess.Process:
+async def _worker_process(dev_env, url: str, queue: str, smtp: SmtpSink) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HR_")}
     env |= {
         "HR_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
@@ -112,7 +112,7 @@ def _worker_process(dev_env, url: str, queue: str, smtp: SmtpSink) -> asyncio.su
         "HR_LOG_LEVEL": "WARNING",
         "HR_AUTH_KEY_DIR": os.environ["HR_AUTH_KEY_DIR"],  # the session's keys (tests/signing.py)
     }
-    return asyncio.create_subprocess_exec(  # type: ignore[return-value]
+    return await asyncio.create_subprocess_exec(
         sys.executable, "starter.py", "worker", cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -34,7 +35,7 @@ from workflows.rules.human_step import DecisionRefused, check_signer
 NOW = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
 
 
-def settings_in(folder: Path, **values: object) -> Settings:
+def settings_in(folder: Path, **values: Any) -> Settings:
     return Settings(auth_key_dir=str(folder / "keys"), auth_token_dir=str(folder / "tokens"), **values)
 
 

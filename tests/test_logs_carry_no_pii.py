@@ -22,9 +22,10 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -85,7 +86,7 @@ def stored_personal_data(db_file: Path) -> set[str]:
     return found
 
 
-def leaks(text: str, allowed_lines: re.Pattern[str] | None = None, also: set[str] = frozenset()) -> list[str]:
+def leaks(text: str, allowed_lines: re.Pattern[str] | None = None, also: Set[str] = frozenset()) -> list[str]:
     """The names and addresses in ``text`` (outside lines matching ``allowed_lines``)."""
     if allowed_lines is not None:
         text = "\n".join(line for line in text.splitlines() if not allowed_lines.match(line))
@@ -96,7 +97,7 @@ def leaks(text: str, allowed_lines: re.Pattern[str] | None = None, also: set[str
 # --------------------------------------------------------------------------- in process
 
 
-def _logged(capsys: pytest.CaptureFixture[str], emit: Callable[[], object], **settings: str) -> str:
+def _logged(capsys: pytest.CaptureFixture[str], emit: Callable[[], object], **settings: Any) -> str:
     """What ``emit()`` logs (on stderr) with logging configured from ``settings``."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -188,7 +189,11 @@ def _sdk_failed_attempt(attempt: int) -> None:
 
 @pytest.mark.parametrize("log_format", ["console", "json"])
 def test_a_failed_activity_attempt_is_one_line_with_its_attempt_number(capsys, log_format: str) -> None:
-    err = _logged(capsys, lambda: [_sdk_failed_attempt(n) for n in (1, 2, 3)], log_format=log_format)
+    def three_attempts() -> None:
+        for n in (1, 2, 3):
+            _sdk_failed_attempt(n)
+
+    err = _logged(capsys, three_attempts, log_format=log_format)
 
     assert not leaks(err), err
     lines = err.splitlines()

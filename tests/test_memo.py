@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from activities.documents import MemoContext, render_memo
 
 
-def _ctx(**kw) -> MemoContext:
-    base = dict(
+def _ctx(**kw: Any) -> MemoContext:
+    base: dict[str, Any] = dict(
         memo_date=date(2023, 9, 27),
         from_name="Heather DuVal",
         from_title="Human Resources Supervisor",

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ import pytest
 import pytest_asyncio
 from authlib import jose
 from structlog.testing import capture_logs
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities import identity as worker_identity
 from activities.db import create_schema, make_engine
@@ -191,8 +191,8 @@ def browser(stack: WebStack) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=stack.app()), base_url=WEB_URL)
 
 
-async def provider_round_trip(web: httpx.AsyncClient, provider: Provider, subject: str) -> httpx.Response:
-    """Sign-in page -> the provider -> back to the callback: its response."""
+async def to_the_provider(web: httpx.AsyncClient, provider: Provider) -> str:
+    """The sign-in page sends the browser to the provider (PKCE, state, nonce): that address."""
     started = await web.get("/login/oidc")
     assert started.status_code == 303
     location = started.headers["location"]
@@ -200,12 +200,35 @@ async def provider_round_trip(web: httpx.AsyncClient, provider: Provider, subjec
     query = dict(httpx.URL(location).params)
     assert query["code_challenge_method"] == "S256" and query["code_challenge"]
     assert query["state"] and query["nonce"] and query["client_id"] == WEB_CLIENT
-    back = await asyncio.to_thread(provider.authorize, location, subject)
+    return location
+
+
+async def signed_in_at_provider(web: httpx.AsyncClient, provider: Provider, subject: str) -> str:
+    """Sign-in page -> the provider, where ``subject`` signs in: the callback address it sends
+    the browser back to (with the code and state)."""
+    back = await asyncio.to_thread(provider.authorize, await to_the_provider(web, provider), subject)
     assert back.startswith(f"{WEB_URL}/login/oidc/callback?")
-    return await web.get(back.removeprefix(WEB_URL))
+    return back
 
 
-def no_secrets_in(logs: list[dict[str, Any]], *secrets: str) -> None:
+async def provider_round_trip(web: httpx.AsyncClient, provider: Provider, subject: str) -> httpx.Response:
+    """Sign-in page -> the provider -> back to the callback: its response."""
+    return await web.get((await signed_in_at_provider(web, provider, subject)).removeprefix(WEB_URL))
+
+
+async def review_with_accounts(
+    stack: WebStack, provider: Provider, *subjects: str
+) -> tuple[WorkflowHandle, list[str]]:
+    """A review waiting in ``review-1``, and its respondents; the provider's accounts
+    ``subjects`` name the first of them, in order."""
+    handle, status = await stack.open_review()
+    pending = list(status.open_steps[0].pending)
+    for subject, person in zip(subjects, pending[: len(subjects)], strict=True):
+        provider.person(subject, person)
+    return handle, pending
+
+
+def no_secrets_in(logs: Sequence[Mapping[str, Any]], *secrets: str) -> None:
     text = repr(logs)
     for secret in secrets:
         assert secret not in text
@@ -214,9 +237,7 @@ def no_secrets_in(logs: list[dict[str, Any]], *secrets: str) -> None:
 async def test_signed_in_by_the_provider_the_persons_answer_moves_the_workflow(
     oidc_stack: WebStack, provider: Provider
 ):
-    handle, status = await oidc_stack.open_review()
-    supervisor = status.open_steps[0].pending[0]
-    provider.person("alice@city.example", supervisor)
+    handle, (supervisor, *_) = await review_with_accounts(oidc_stack, provider, "alice@city.example")
     with capture_logs() as logs:
         async with browser(oidc_stack) as web:
             form = await web.get("/login")
@@ -245,25 +266,20 @@ async def test_signed_in_by_the_provider_the_persons_answer_moves_the_workflow(
 async def test_every_refused_sign_in_gets_a_clear_page_a_log_line_and_changes_nothing(
     oidc_stack: WebStack, provider: Provider
 ):
-    handle, status = await oidc_stack.open_review()
-    pending = list(status.open_steps[0].pending)
-    provider.person(BOB, pending[0])
+    handle, pending = await review_with_accounts(oidc_stack, provider, BOB)
     provider.person("stranger@city.example", "E9999")
     secrets: list[str] = []
     with capture_logs() as logs:
         async with browser(oidc_stack) as web:
             # the state sent back is not this sign-in's
-            started = await web.get("/login/oidc")
-            back = await asyncio.to_thread(provider.authorize, started.headers["location"], BOB)
-            url = httpx.URL(back)
+            url = httpx.URL(await signed_in_at_provider(web, provider, BOB))
             secrets.append(url.params["code"])
             forged = url.copy_set_param("state", "not-the-state")
             page = await web.get(str(forged).removeprefix(WEB_URL))
             assert page.status_code == 400 and "state does not match" in page.text
             assert "hr_session" not in web.cookies
             # the person refused at the provider
-            started = await web.get("/login/oidc")
-            denied = await asyncio.to_thread(provider.deny, started.headers["location"])
+            denied = await asyncio.to_thread(provider.deny, await to_the_provider(web, provider))
             page = await web.get(denied.removeprefix(WEB_URL))
             assert page.status_code == 401
             assert "the identity provider refused the sign-in (access_denied)" in page.text
@@ -274,8 +290,7 @@ async def test_every_refused_sign_in_gets_a_clear_page_a_log_line_and_changes_no
             assert (await web.get("/")).headers["location"] == "/login"
         # a callback for a sign-in this browser never started (no pending cookie)
         async with browser(oidc_stack) as other:
-            started = await other.get("/login/oidc")
-            back = await asyncio.to_thread(provider.authorize, started.headers["location"], BOB)
+            back = await signed_in_at_provider(other, provider, BOB)
             secrets.append(httpx.URL(back).params["code"])
         async with browser(oidc_stack) as fresh:
             page = await fresh.get(back.removeprefix(WEB_URL))
@@ -304,35 +319,64 @@ def test_another_clients_id_token_is_refused_for_its_audience(provider: Provider
 # ----- hr login --oidc ------------------------------------------------------------------------------
 
 
-async def test_hr_login_oidc_caches_the_providers_id_token_and_hr_decide_sends_it(
-    oidc_stack: WebStack, provider: Provider, tmp_path: Path
-):
-    handle, status = await oidc_stack.open_review()
-    supervisor = status.open_steps[0].pending[0]
-    provider.person("dana@city.example", supervisor)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HR_")} | {
-        "HR_TEMPORAL_ADDRESS": oidc_stack.env.client.service_client.config.target_host,
-        "HR_DATABASE_URL": oidc_stack.settings.database_url,
-        "HR_TASK_QUEUE": oidc_stack.task_queue,
-        "HR_LOG_LEVEL": "WARNING",
-        "HR_AUTH_KEY_DIR": os.environ["HR_AUTH_KEY_DIR"],
-        "HR_AUTH_TOKEN_DIR": str(tmp_path / "tokens"),
-        "HR_OIDC_ISSUER": provider.issuer,
-        "HR_OIDC_CLIENT_ID": CLI_CLIENT,
-        # this provider authenticates every client at its token endpoint (client_secret_basic);
-        # without a secret the CLI is a public client, with PKCE alone
-        "HR_OIDC_CLIENT_SECRET": "cli-client-secret",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "starter.py", "login", "--oidc", "--timeout", "60",
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+def cli_env(provider: Provider, tmp_path: Path, **more: str) -> dict[str, str]:
+    """An ``hr`` subprocess's environment: the session's keys, a token folder of the test's own,
+    and the provider as the CLI's client sees it (``more`` on top)."""
+    return (
+        {k: v for k, v in os.environ.items() if not k.startswith("HR_")}
+        | {
+            "HR_AUTH_KEY_DIR": os.environ["HR_AUTH_KEY_DIR"],
+            "HR_AUTH_TOKEN_DIR": str(tmp_path / "tokens"),
+            "HR_OIDC_ISSUER": provider.issuer,
+            "HR_OIDC_CLIENT_ID": CLI_CLIENT,
+            # this provider authenticates every client at its token endpoint (client_secret_basic);
+            # without a secret the CLI is a public client, with PKCE alone
+            "HR_OIDC_CLIENT_SECRET": "cli-client-secret",
+        }
+        | more
+    )
+
+
+async def hr(env: Mapping[str, str], *args: str) -> asyncio.subprocess.Process:
+    """``python starter.py ARGS`` in a subprocess, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "starter.py", *args,
+        cwd=REPO, env=dict(env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+async def hr_done(env: Mapping[str, str], *args: str, timeout: float) -> tuple[int | None, str, str]:
+    """``hr ARGS`` run to its end: exit code, stdout, stderr."""
+    proc = await hr(env, *args)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def oidc_login_started(env: Mapping[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    """``hr login --oidc`` running, and the provider's address it printed for the browser."""
+    proc = await hr(env, "login", "--oidc", "--timeout", "60")
     assert proc.stdout is not None
     url = ""
     while not url.startswith("http"):
         line = await asyncio.wait_for(proc.stdout.readline(), 60)
         assert line, "hr login --oidc printed no address"
         url = line.decode().strip()
+    return proc, url
+
+
+async def test_hr_login_oidc_caches_the_providers_id_token_and_hr_decide_sends_it(
+    oidc_stack: WebStack, provider: Provider, tmp_path: Path
+):
+    handle, (supervisor, *_) = await review_with_accounts(oidc_stack, provider, "dana@city.example")
+    env = cli_env(
+        provider,
+        tmp_path,
+        HR_TEMPORAL_ADDRESS=oidc_stack.env.client.service_client.config.target_host,
+        HR_DATABASE_URL=oidc_stack.settings.database_url,
+        HR_TASK_QUEUE=oidc_stack.task_queue,
+        HR_LOG_LEVEL="WARNING",
+    )
+    proc, url = await oidc_login_started(env)
     assert url.startswith(f"{provider.issuer}/oauth2/authorize?")
     redirect = dict(httpx.URL(url).params)["redirect_uri"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/callback", redirect)
@@ -349,38 +393,18 @@ async def test_hr_login_oidc_caches_the_providers_id_token_and_hr_decide_sends_i
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["iss"] == provider.issuer and CLI_CLIENT in claims["aud"]  # the provider's own
 
-    decided = await asyncio.create_subprocess_exec(
-        sys.executable, "starter.py", "decide", handle.id, "approve",
-        "--as", supervisor, "--step", "review-1",
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(decided.communicate(), 90)
-    assert decided.returncode == 0, err.decode()
-    assert f"recorded approve by {supervisor}" in out.decode()
+    code, out_text, err_text = await hr_done(
+        env, "decide", handle.id, "approve", "--as", supervisor, "--step", "review-1", timeout=90
+    )
+    assert code == 0, err_text
+    assert f"recorded approve by {supervisor}" in out_text
     assert supervisor not in (await oidc_stack.status(handle)).open_steps[0].pending
     await handle.terminate("done")
 
 
 async def test_hr_login_oidc_refused_by_the_provider_caches_nothing(provider: Provider, tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HR_")} | {
-        "HR_AUTH_KEY_DIR": os.environ["HR_AUTH_KEY_DIR"],
-        "HR_AUTH_TOKEN_DIR": str(tmp_path / "tokens"),
-        "HR_OIDC_ISSUER": provider.issuer,
-        "HR_OIDC_CLIENT_ID": CLI_CLIENT,
-        # this provider authenticates every client at its token endpoint (client_secret_basic);
-        # without a secret the CLI is a public client, with PKCE alone
-        "HR_OIDC_CLIENT_SECRET": "cli-client-secret",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "starter.py", "login", "--oidc", "--timeout", "60",
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    url = ""
-    while not url.startswith("http"):
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
-        assert line, "hr login --oidc printed no address"
-        url = line.decode().strip()
+    env = cli_env(provider, tmp_path)
+    proc, url = await oidc_login_started(env)
     back = await asyncio.to_thread(provider.deny, url)
     page = await asyncio.to_thread(httpx.get, back)
     assert page.status_code == 400 and "refused" in page.text
@@ -391,13 +415,9 @@ async def test_hr_login_oidc_refused_by_the_provider_caches_nothing(provider: Pr
     )
     assert not (tmp_path / "tokens").exists() or not list((tmp_path / "tokens").iterdir())
     # a password sign-in must say who: one line, exit 2
-    nobody = await asyncio.create_subprocess_exec(
-        sys.executable, "starter.py", "login",
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await asyncio.wait_for(nobody.communicate(), 60)
-    assert nobody.returncode == 2
-    assert err.decode().strip() == "say who you are: hr login --as PERSON (or hr login --oidc)"
+    code, _, err_text = await hr_done(env, "login", timeout=60)
+    assert code == 2
+    assert err_text.strip() == "say who you are: hr login --as PERSON (or hr login --oidc)"
 
 
 # ----- the provider's keys from its JWKS endpoint -------------------------------------------------
@@ -426,8 +446,12 @@ def test_keys_are_fetched_again_on_a_new_key_but_not_more_often_than_the_minimum
     assert first not in source.keys  # the provider's retired key is no longer trusted
 
 
-def as_signed_in(client: Client, token: str) -> Client:
-    config = client.config()
+async def rotated_and_signed_in(stack: WebStack, provider: Provider, subject: str) -> Client:
+    """The provider rotates its key, then ``subject`` signs in for the CLI's client: the test's
+    connection sending that ID token with everything."""
+    provider.rotate()
+    token = await asyncio.to_thread(provider.sign_in, CLI_CLIENT, subject)
+    config = stack.client.config()
     config["interceptors"] = [SigningInterceptor(lambda _actor: token)]
     return Client(**config)
 
@@ -435,18 +459,16 @@ def as_signed_in(client: Client, token: str) -> Client:
 async def test_a_rotated_provider_key_is_fetched_by_the_worker_outside_the_workflow(
     oidc_stack: WebStack, provider: Provider
 ):
-    handle, status = await oidc_stack.open_review()
-    first, second, *_ = status.open_steps[0].pending
-    provider.person("frank@city.example", first)
-    provider.person("gina@city.example", second)
+    handle, (first, second, *_) = await review_with_accounts(
+        oidc_stack, provider, "frank@city.example", "gina@city.example"
+    )
     source = worker_identity._SOURCES[provider.issuer]
     fetched = source.fetches
     old_kid = provider.kid()
     assert list(source.keys) == [old_kid]  # fetched by discovery when the worker started
 
-    provider.rotate()
-    token = await asyncio.to_thread(provider.sign_in, CLI_CLIENT, "frank@city.example")
-    signed = as_signed_in(oidc_stack.client, token).get_workflow_handle(handle.id)
+    signer = await rotated_and_signed_in(oidc_stack, provider, "frank@city.example")
+    signed = signer.get_workflow_handle(handle.id)
     answer = DecisionInput(actor_id=first, decision="approve", step_id="review-1")
     # the validator (workflow code) does not fetch: it refuses for now and asks for the keys
     with pytest.raises(WorkflowUpdateFailedError) as err:
@@ -457,9 +479,8 @@ async def test_a_rotated_provider_key_is_fetched_by_the_worker_outside_the_workf
     assert receipt.actor_id == first
 
     # rotated again: a signal's local activity fetches the keys before deciding
-    provider.rotate()
-    token = await asyncio.to_thread(provider.sign_in, CLI_CLIENT, "gina@city.example")
-    await as_signed_in(oidc_stack.client, token).get_workflow_handle(handle.id).signal(
+    signer = await rotated_and_signed_in(oidc_stack, provider, "gina@city.example")
+    await signer.get_workflow_handle(handle.id).signal(
         "decide", DecisionInput(actor_id=second, decision="approve", step_id="review-1")
     )
     await oidc_stack.wait_for(handle, lambda s: not s.open_steps or second not in s.open_steps[0].pending)

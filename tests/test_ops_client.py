@@ -11,7 +11,7 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from cryptography import x509
@@ -162,7 +162,7 @@ async def test_an_api_key_implies_tls(ops_stack: OpsStack, pki):
 def test_tls_settings_that_cannot_work_are_one_line(tmp_path, pki):
     not_pem = tmp_path / "ca.txt"
     not_pem.write_text("hello")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         (
             {"temporal_tls_ca": str(tmp_path / "missing.pem")},
             f"HR_TEMPORAL_TLS_CA: file {tmp_path / 'missing.pem'} does not exist",

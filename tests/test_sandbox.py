@@ -75,9 +75,9 @@ def test_no_workflow_code_is_passed_through_the_sandbox():
         for node in ast.walk(tree):
             if isinstance(node, ast.With) and "imports_passed_through" in ast.unparse(node.items[0]):
                 names = [
-                    n.module if isinstance(n, ast.ImportFrom) else a.name
+                    name
                     for n in node.body
                     if isinstance(n, ast.Import | ast.ImportFrom)
-                    for a in (n.names if isinstance(n, ast.Import) else [n])  # type: ignore[list-item]
+                    for name in ([a.name for a in n.names] if isinstance(n, ast.Import) else [n.module])
                 ]
                 assert not [n for n in names if n and n.startswith("workflows")], module

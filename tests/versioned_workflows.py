@@ -14,7 +14,7 @@ from temporalio import activity, workflow
 
 PATCH_ID = "ops-notify-supervisor"
 TYPE_NAME = "OpsVersioned"
-OPTIONS = {"start_to_close_timeout": timedelta(seconds=10)}
+TIMEOUT = timedelta(seconds=10)
 
 
 @activity.defn
@@ -50,10 +50,10 @@ class _Base:
 class OldBuild(_Base):
     @workflow.run
     async def run(self, item: str) -> list[str]:
-        done = [await workflow.execute_activity(intake, item, **OPTIONS)]
+        done = [await workflow.execute_activity(intake, item, start_to_close_timeout=TIMEOUT)]
         self.at_wait = True
         await workflow.wait_condition(lambda: self.go)
-        done.append(await workflow.execute_activity(close, item, **OPTIONS))
+        done.append(await workflow.execute_activity(close, item, start_to_close_timeout=TIMEOUT))
         return done
 
 
@@ -61,12 +61,13 @@ class OldBuild(_Base):
 class PatchedBuild(_Base):
     @workflow.run
     async def run(self, item: str) -> list[str]:
-        done = [await workflow.execute_activity(intake, item, **OPTIONS)]
+        done = [await workflow.execute_activity(intake, item, start_to_close_timeout=TIMEOUT)]
         if workflow.patched(PATCH_ID):  # new runs notify; runs started by the old build do not
-            done.append(await workflow.execute_activity(notify_supervisor, item, **OPTIONS))
+            note = await workflow.execute_activity(notify_supervisor, item, start_to_close_timeout=TIMEOUT)
+            done.append(note)
         self.at_wait = True
         await workflow.wait_condition(lambda: self.go)
-        done.append(await workflow.execute_activity(close, item, **OPTIONS))
+        done.append(await workflow.execute_activity(close, item, start_to_close_timeout=TIMEOUT))
         return done
 
 
@@ -74,9 +75,9 @@ class PatchedBuild(_Base):
 class UnguardedBuild(_Base):
     @workflow.run
     async def run(self, item: str) -> list[str]:
-        done = [await workflow.execute_activity(intake, item, **OPTIONS)]
-        done.append(await workflow.execute_activity(notify_supervisor, item, **OPTIONS))
+        done = [await workflow.execute_activity(intake, item, start_to_close_timeout=TIMEOUT)]
+        done.append(await workflow.execute_activity(notify_supervisor, item, start_to_close_timeout=TIMEOUT))
         self.at_wait = True
         await workflow.wait_condition(lambda: self.go)
-        done.append(await workflow.execute_activity(close, item, **OPTIONS))
+        done.append(await workflow.execute_activity(close, item, start_to_close_timeout=TIMEOUT))
         return done

@@ -9,7 +9,9 @@ process); the helpers add only codes (a step id, an event kind, a reason), never
 Metric names (Prometheus, as exported by the worker's runtime, service/metrics.py):
 ``hr_processes_started`` / ``hr_processes_completed`` (label ``outcome``), ``hr_steps_opened``
 / ``hr_steps_closed`` (open = opened - closed), ``hr_steps_overdue`` (a step that reached its
-escalation), ``hr_step_events`` (label ``kind``), ``hr_decisions_refused`` (label ``reason``).
+escalation), ``hr_step_events`` (label ``kind``), ``hr_decisions_refused`` (label ``reason``),
+``hr_starts_refused`` (label ``reason``: starts the signed-start check refused, never counted
+as processes started or completed).
 """
 
 from __future__ import annotations
@@ -37,6 +39,16 @@ _REASONS: list[tuple[str, str]] = [
     ("signature", "bad_credential"),
     ("answered with", "wrong_way"),
     ("not allowed", "decision_not_allowed"),
+]
+
+_START_REASONS: list[tuple[str, str]] = [
+    ("carries no credential", "no_credential"),
+    ("is started by the person it names", "not_the_starter"),
+    ("names no starter", "no_starter"),
+    ("has no HR role", "not_allowed"),
+    ("directly", "started_by_parent_only"),
+    ("is not a process of this service", "unknown_process"),
+    ("credential", "bad_credential"),
 ]
 
 _TIMER_LABELS = {
@@ -93,6 +105,20 @@ def step_event(step_id: str, kind: str) -> None:
 def decision_refused(message: str) -> None:
     reason = refusal_reason(message)
     _add("hr_decisions_refused", "Answers refused by the human step's check", {"reason": reason})
+
+
+def start_refusal_reason(message: str) -> str:
+    """A refused start's reason as a small, fixed label (the message names people)."""
+    for needle, label in _START_REASONS:
+        if needle in message:
+            return label
+    return "other"
+
+
+def start_refused(message: str) -> None:
+    """A start the signed-start check refused (``StartRefused``): not a process started."""
+    reason = start_refusal_reason(message)
+    _add("hr_starts_refused", "Starts refused by the signed-start check", {"reason": reason})
 
 
 def timer_summary(kind: str, step_id: str) -> str:
