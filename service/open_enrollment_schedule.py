@@ -24,8 +24,9 @@ from temporalio.client import (
 
 from schemas.benefits import OPEN_ENROLLMENT_WORKFLOW, OpenEnrollmentInput
 from service.settings import Settings
+from workflows.rules.starts import OPEN_ENROLLMENT_SCHEDULE_ID
 
-SCHEDULE_ID = "open-enrollment-yearly"
+SCHEDULE_ID = OPEN_ENROLLMENT_SCHEDULE_ID
 SYSTEM_REQUESTER = "system"
 
 

@@ -43,8 +43,9 @@ from schemas.search_attributes import HR_ACTION_TYPE
 from service.open_enrollment_schedule import SCHEDULE_ID as OPEN_ENROLLMENT_SCHEDULE_ID
 from service.open_enrollment_schedule import open_enrollment_schedule
 from service.settings import Settings
+from workflows.rules import starts as rules_starts
 
-JD_SWEEP_SCHEDULE_ID = "hr-jd-review-sweep-yearly"
+JD_SWEEP_SCHEDULE_ID = rules_starts.JD_SWEEP_SCHEDULE_ID
 CATCHUP_WINDOW = timedelta(days=3)
 """A run missed while the server was down is still taken up to this long afterwards."""
 

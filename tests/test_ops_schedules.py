@@ -10,16 +10,22 @@ import asyncio
 import uuid
 from typing import TYPE_CHECKING
 
+import pytest
 from temporalio.client import (
     Client,
+    Schedule,
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleOverlapPolicy,
+    ScheduleSpec,
+    ScheduleState,
+    WorkflowFailureError,
 )
 
 from schemas import jd_review as jd
-from schemas.schedules import SCHEDULED_SWEEP_WORKFLOW, ScheduledSweepResult
+from schemas.schedules import SCHEDULED_SWEEP_WORKFLOW, ScheduledSweepInput, ScheduledSweepResult
 from service.schedules import JD_SWEEP_SCHEDULE_ID
+from workflows.rules.starts import started_by_service_schedule
 
 if TYPE_CHECKING:
     from tests.ops_support import OpsStack
@@ -176,3 +182,41 @@ async def test_an_overlapping_run_is_skipped_and_a_run_sweeps(ops_stack: OpsStac
 async def _running(client: Client) -> bool:
     info = (await client.get_schedule_handle(JD_SWEEP_SCHEDULE_ID).describe()).info
     return bool(info.running_actions)
+
+
+async def test_a_run_of_a_schedule_that_is_not_the_services_is_checked_and_refused(ops_stack: OpsStack):
+    """Only the service's own schedules start a process unchecked (``rules.starts.SERVICE_SCHEDULES``):
+    a schedule someone made by hand (the UI, the ``temporal`` CLI) starts runs without a person's
+    credential, and the start check refuses them before anything is written."""
+    client = ops_stack.client
+    schedule_id = f"made-by-hand-{uuid.uuid4().hex[:6]}"
+    handle = await client.create_schedule(
+        schedule_id,
+        Schedule(
+            action=ScheduleActionStartWorkflow(
+                SCHEDULED_SWEEP_WORKFLOW,
+                ScheduledSweepInput(requested_by=ops_stack.settings.sweep_requested_by, older_than_years=5),
+                id=f"by-hand-{uuid.uuid4().hex[:6]}",
+                task_queue=ops_stack.settings.task_queue,
+            ),
+            spec=ScheduleSpec(),
+            state=ScheduleState(paused=True),
+        ),
+    )
+    try:
+        await handle.trigger()
+
+        async def ended() -> ScheduleActionExecutionStartWorkflow | None:
+            info = (await handle.describe()).info
+            done = info.recent_actions and not info.running_actions
+            return info.recent_actions[-1].action if done else None
+
+        run = await _wait(ended, timeout=60)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await client.get_workflow_handle(run.workflow_id, run_id=run.first_execution_run_id).result()
+        assert "start refused" in str(failed.value.cause)
+    finally:
+        await handle.delete()
+    assert not started_by_service_schedule(schedule_id, SCHEDULED_SWEEP_WORKFLOW)
+    assert started_by_service_schedule(JD_SWEEP_SCHEDULE_ID, SCHEDULED_SWEEP_WORKFLOW)
+    assert not started_by_service_schedule(JD_SWEEP_SCHEDULE_ID, "PersonnelAction")

@@ -69,9 +69,11 @@ with workflow.unsafe.imports_passed_through():
         verify_token,
     )
 
-from workflows.rules.starts import START_RULES, starter_of, subject_of
+from workflows.rules.starts import START_RULES, started_by_service_schedule, starter_of, subject_of
 
 VERIFY_TIMEOUT = timedelta(seconds=10)
+SERVICE_SCHEDULES_ONLY = "service-schedules-only"
+"""``workflow.patched`` id: only the service's own schedules start a process unchecked."""
 SCHEDULED_BY = "TemporalScheduledById"
 """The search attribute Temporal sets on a run a schedule started."""
 KEYS_BEING_FETCHED = (
@@ -151,11 +153,21 @@ def current_token_id() -> str | None:
 
 def started_by_the_service() -> bool:
     """A run the service started itself: a child, a run continued as new (or retried) from
-    another, or a run of a schedule. Its start carries no person's credential."""
+    another, or a run of one of the service's own schedules for the process it starts
+    (``rules.starts.SERVICE_SCHEDULES``). Its start carries no person's credential. A run of any
+    other schedule is checked like any start (patch ``SERVICE_SCHEDULES_ONLY``; before it, a run
+    of any schedule was taken)."""
     info = workflow.info()
     if info.parent is not None or info.continued_run_id is not None:
         return True
-    return any(pair.key.name == SCHEDULED_BY for pair in info.typed_search_attributes)
+    scheduled_by = next(
+        (pair.value for pair in info.typed_search_attributes if pair.key.name == SCHEDULED_BY), None
+    )
+    if scheduled_by is None:
+        return False
+    if started_by_service_schedule(str(scheduled_by), info.workflow_type):
+        return True
+    return not workflow.patched(SERVICE_SCHEDULES_ONLY)
 
 
 async def check_start(input: ExecuteWorkflowInput) -> None:

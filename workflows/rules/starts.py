@@ -44,6 +44,22 @@ class StartRule:
     self_service_text: str = ""
 
 
+JD_SWEEP_SCHEDULE_ID = "hr-jd-review-sweep-yearly"
+OPEN_ENROLLMENT_SCHEDULE_ID = "open-enrollment-yearly"
+SERVICE_SCHEDULES: Mapping[str, str] = {
+    JD_SWEEP_SCHEDULE_ID: "ScheduledReviewSweep",
+    OPEN_ENROLLMENT_SCHEDULE_ID: "OpenEnrollment",
+}
+"""The service's own schedules (``hr admin setup``) and the one process each starts. A run one of
+them started carries no person's credential and is not checked; a run of any other schedule (one
+made by hand in the UI or the ``temporal`` CLI) is checked like any start."""
+
+
+def started_by_service_schedule(schedule_id: str, workflow_type: str) -> bool:
+    """Whether ``schedule_id`` is one of the service's schedules and starts ``workflow_type``."""
+    return SERVICE_SCHEDULES.get(schedule_id) == workflow_type
+
+
 START_RULES: dict[str, StartRule] = {
     "JobDescriptionReview": StartRule("request a job-description review"),
     "JobDescriptionReviewSweep": StartRule("start a job-description review sweep"),
