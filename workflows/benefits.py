@@ -255,8 +255,14 @@ class BenefitsEnrollment(HumanSteps):
                     pass
             state.fired.append(event.key)
             await self._on_event(state, event)
+        # Under ``STEP_RECORDS`` the answer's records are written before what follows opens (an
+        # audit step's "opened" row after the election's own), as with an activity per row.
+        written = (lambda: not self._records_running) if self._one_step_record() else (lambda: True)
         await self._wait_until(
-            lambda: self._outcome is not None or self._withdrawal is not None or self._to_audit is not None
+            lambda: (
+                (self._outcome is not None or self._withdrawal is not None or self._to_audit is not None)
+                and written()
+            )
         )
         state.closed = True
         self._refresh_visibility()

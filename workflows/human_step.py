@@ -830,8 +830,11 @@ class HumanSteps:
         await audit(step_id, actor_id, action, comment, **row)
 
     async def _activity(self, method: Callable[..., Any], arg: Any, **options: Any) -> Any:
-        """``run_activity``, after writing visibility that changed (the task may end here)."""
-        self._flush_visibility()
+        """``run_activity``, after writing visibility that changed (the task may end here);
+        unless a handler has just completed an open step: the run's ``run_step`` goes on in this
+        task, and writes visibility where it next waits, in one upsert with its own changes."""
+        if not any(is_complete(s.spec, s.answers) for s in self._open_steps()):
+            self._flush_visibility()
         return await run_activity(method, arg, **options)
 
     def _set_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
