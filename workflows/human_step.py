@@ -12,7 +12,8 @@ ends the process). While a step is open the workflow keeps ``HrPendingApprovers`
 ``HrDueAt`` current. Records are keyed by the run (``run_key``): a later run of the same
 workflow id writes rows of its own.
 
-A class that sets ``COALESCED`` (the review) costs less history per step (issue 13), each behind
+A class that sets ``COALESCED`` (every process with a human step) costs less history per step
+(issue 13), each behind
 its patch: visibility is written once where the workflow task may end (``_flush_visibility``:
 before a wait for people, a timer or an activity, and as a handler ends), so a task carries at
 most one search-attribute upsert (``ONE_UPSERT``); and a step's audit rows and notices of one
@@ -21,7 +22,11 @@ moment (with the delegations as it opens) are one local activity, ``record_step`
 of its own, and an answer's Update completes in the task that accepted it. Local, not one
 regular activity, because these are a few rows in one short transaction, every row keyed by
 run, step and event, so an attempt lost with its worker is simply run again; notices to many
-people (applicants) keep their own heartbeating activities.
+people (applicants) keep their own heartbeating activities. A process's own code keeps to the
+same places: its records of one moment through ``_local`` or ``_write_audit``, its activities
+through ``_activity``, its own waits through ``_wait_until``, its child starts after a flush, its
+Update and signal handlers ``flushing``, and its attributes through ``_set_attributes`` (or its
+own ``_write_visibility``).
 """
 
 from __future__ import annotations
@@ -272,7 +277,8 @@ class HumanSteps:
     COALESCED = False
     """True: under the patches ``ONE_UPSERT`` and ``STEP_RECORDS``, at most one search-attribute
     upsert per workflow task and one local activity per step moment. Only a process whose every
-    long wait goes through ``run_step``, ``run_activity`` or ``_flush_visibility`` sets it."""
+    place the task may end goes through ``run_step``, ``_activity``, ``_wait_until``,
+    ``flushing`` or ``_flush_visibility`` sets it."""
 
     def _init_steps(self, hr_staff: set[str] | None = None) -> None:
         self._steps: dict[str, StepState] = {}
