@@ -25,10 +25,9 @@ from workflows.human_step import (
     BULK_OPTIONS,
     NOTICE_OPTIONS,
     HumanSteps,
-    audit,
+    flushing,
     read_signal_or_log,
     refused,
-    run_activity,
     run_key,
     signed_by,
     update_arg,
@@ -70,6 +69,7 @@ class RecruitmentInputs(HumanSteps):
     # ----- applications ------------------------------------------------------------------------
 
     @workflow.update
+    @flushing
     async def apply(self, *args: Any) -> rc.ApplyReceipt:
         """Accepts one application or a whole import; ids are given in the order received."""
         inp = update_arg(rc.ApplyInput, args)
@@ -84,7 +84,7 @@ class RecruitmentInputs(HumanSteps):
         self._refresh_visibility()
         ids = [n.applicant_id for n in new]
         wf_id = workflow.info().workflow_id
-        await run_activity(
+        await self._activity(
             RecruitmentActivities.record_applications,
             rc.RecordApplicationsInput(
                 recruitment_id=self._inp.recruitment_id, workflow_id=wf_id, applicants=new
@@ -92,7 +92,7 @@ class RecruitmentInputs(HumanSteps):
             **BULK_OPTIONS,
         )
         source = f" from {inp.source}" if inp.source else ""
-        await audit(
+        await self._write_audit(
             "applications",
             inp.actor_id,
             "applications_received",
@@ -133,6 +133,7 @@ class RecruitmentInputs(HumanSteps):
     # ----- the revised announcement --------------------------------------------------------------
 
     @workflow.update(name=REVISE_ANNOUNCEMENT)
+    @flushing
     async def revise_announcement(self, *args: Any) -> str:
         """HR's revised announcement, after the HR supervisor asked for changes."""
         inp = update_arg(rc.ReviseAnnouncementInput, args)
@@ -161,6 +162,7 @@ class RecruitmentInputs(HumanSteps):
     # ----- minimum-qualification screen ----------------------------------------------------------
 
     @workflow.update
+    @flushing
     async def override_screen(self, *args: Any) -> rc.CandidateView:
         """The HR reviewer overrides the automatic screen for one applicant, with a reason."""
         inp = update_arg(rc.ScreenOverrideInput, args)
@@ -170,7 +172,7 @@ class RecruitmentInputs(HumanSteps):
         candidate.override_reason = inp.reason
         self._refresh_visibility()
         verdict = "qualified" if inp.qualified else "not qualified"
-        await audit(
+        await self._write_audit(
             "mq-review",
             inp.actor_id,
             "screen_overridden",
@@ -196,6 +198,7 @@ class RecruitmentInputs(HumanSteps):
     # ----- scores --------------------------------------------------------------------------------
 
     @workflow.update(name=SCORE)
+    @flushing
     async def score(self, *args: Any) -> rc.ScoreReceipt:
         """Records a rater's or panel member's scores; their part is done when all are in."""
         inp = update_arg(rc.ScoreInput, args)
@@ -207,6 +210,7 @@ class RecruitmentInputs(HumanSteps):
         self._score_target(inp)
 
     @workflow.signal(name=SCORE)
+    @flushing
     async def score_signal(self, *args: Any) -> None:
         """The same scores as a plain signal, of any shape; refused ones are logged and change
         nothing."""
@@ -268,11 +272,11 @@ class RecruitmentInputs(HumanSteps):
             )
             for e in inp.scores
         ]
-        await run_activity(
+        await self._activity(
             RecruitmentActivities.record_scores, rc.RecordScoresInput(scores=records), **BULK_OPTIONS
         )
         ids = ", ".join(e.applicant_id for e in inp.scores)
-        await audit(
+        await self._write_audit(
             step_id,
             inp.actor_id,
             "scores_recorded",
@@ -290,6 +294,7 @@ class RecruitmentInputs(HumanSteps):
         )
 
     @workflow.update
+    @flushing
     async def reassign_scorer(self, *args: Any) -> rc.ScoreReceipt:
         """Moves a scorer's unscored candidates to another person, who takes their place.
 
@@ -299,7 +304,7 @@ class RecruitmentInputs(HumanSteps):
         inp = update_arg(rc.ReassignScorerInput, args)
         a = self._announcement
         try:
-            await run_activity(
+            await self._activity(
                 RecruitmentActivities.resolve_recruitment_participants,
                 rc.ResolveRecruitmentInput(
                     person_ids=[inp.to_id], department_code=a.department_code, class_code=a.class_code
@@ -342,6 +347,7 @@ class RecruitmentInputs(HumanSteps):
         self._certified.remove(inp.applicant_id)
         candidate.disposition = "withdrawn" if inp.reason == "withdrawn" else f"removed_{inp.reason}"
         self._refresh_visibility()
+        self._flush_visibility()  # the handler ends here
 
     # ----- selection, offer, background checks ---------------------------------------------------
 
@@ -357,6 +363,7 @@ class RecruitmentInputs(HumanSteps):
             raise DecisionRefused(f"{aid} is not certified to the department (certified: {names})")
 
     @workflow.update(name=MAKE_OFFER)
+    @flushing
     async def make_offer(self, *args: Any) -> rc.OfferInput:
         """HR makes the conditional offer to the department's selection."""
         inp = update_arg(rc.OfferInput, args)
@@ -394,6 +401,7 @@ class RecruitmentInputs(HumanSteps):
             raise refused("the start date must be in the future")
 
     @workflow.update(name=RECORD_CHECK)
+    @flushing
     async def record_check(self, *args: Any) -> dict[str, str]:
         """HR records one background-check result; the step is done when all required are in."""
         inp = update_arg(rc.CheckResultInput, args)
@@ -406,7 +414,7 @@ class RecruitmentInputs(HumanSteps):
                 person_id,
                 DecisionInput(actor_id=inp.actor_id, decision=rc.RECORDED, comment="all checks recorded"),
             )
-        await run_activity(
+        await self._activity(
             RecruitmentActivities.record_check,
             rc.CheckRecord(
                 key=run_key(f"background-{self._round}", inp.applicant_id, inp.check),
@@ -418,7 +426,7 @@ class RecruitmentInputs(HumanSteps):
                 at=workflow.now(),
             ),
         )
-        await audit(
+        await self._write_audit(
             state.spec.step_id,
             inp.actor_id,
             f"check_{inp.result}",
@@ -469,7 +477,7 @@ class RecruitmentInputs(HumanSteps):
             "title": self._announcement.title,
             "class_code": self._announcement.class_code,
         }
-        await run_activity(
+        await self._activity(
             RecruitmentActivities.notify_applicants,
             rc.ApplicantNoticeInput(
                 key=run_key("applicants", template, key),
