@@ -118,7 +118,12 @@ async def test_hr_web_serves_the_sign_in_page_on_its_own(stack: Stack):
             else:
                 raise AssertionError("hr web did not answer")
         assert page.status_code == 200 and 'name="password"' in page.text
+        # The command says where it listens once it has seen the server start (it looks every
+        # 50 ms, so a page can be served just before): wait for that line before stopping it.
+        assert proc.stdout is not None
+        said = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        assert f"listening on 127.0.0.1:{port}" in said, said
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, _ = await asyncio.wait_for(proc.communicate(), 30)
-    assert f"listening on 127.0.0.1:{port}" in out.decode()
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0

@@ -807,7 +807,10 @@ class HumanSteps:
         self._records_running += 1
         try:
             written: StepRecordsWritten = await workflow.execute_local_activity_method(
-                NotificationActivities.record_step, records, **ACTIVITY_OPTIONS
+                NotificationActivities.record_step,
+                records,
+                summary=observability.step_records_summary(records),  # the UI's timeline label
+                **ACTIVITY_OPTIONS,
             )
         finally:
             self._records_running -= 1

@@ -139,3 +139,19 @@ def activity_summary(method: Callable[..., Any], arg: Any) -> str:
         if isinstance(value, str) and value and len(value) <= 64 and value not in parts:
             parts.append(value)
     return " ".join(parts)
+
+
+def step_records_summary(records: Any) -> str:
+    """``record_step``'s label in the UI's timeline: the step and what happened (codes only),
+    e.g. ``record step review-1 opened`` or ``record step union-1 agreeable``."""
+    parts = ["record step"]
+    for audit in getattr(records, "audits", []):
+        for value in (audit.step_id, audit.action):
+            if value and len(value) <= 64 and value not in parts:
+                parts.append(value)
+    if len(parts) == 1:
+        for notice in getattr(records, "notices", []):
+            for value in (notice.params.get("step_id"), notice.template):
+                if isinstance(value, str) and value and len(value) <= 64 and value not in parts:
+                    parts.append(value)
+    return " ".join(parts[:6])
