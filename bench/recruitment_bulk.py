@@ -74,6 +74,7 @@ from bench.common import (
     timing_summary,
 )
 from schemas import recruitment as rc
+from schemas.decision_details import Selection, as_sent
 from schemas.human_step import DecisionInput, DecisionReceipt
 from schemas.tables import Applicant, OutboxMessage, Score
 
@@ -469,7 +470,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 phases.start("selection_to_hire")
                 selected = certified[0]
                 await driver.decide(
-                    handle, DEMO_HIRING_MANAGER_ID, rc.SELECT, step_id="selection-1", applicant_id=selected
+                    handle,
+                    DEMO_HIRING_MANAGER_ID,
+                    rc.SELECT,
+                    step_id="selection-1",
+                    details=as_sent(Selection(applicant_id=selected)),
                 )
                 await driver.wait_for_step(handle, "offer-1")
                 await handle.execute_update(
