@@ -92,9 +92,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     while waiting < args.n:
                         more = min(args.n - len(handles), window - (len(handles) - waiting))
                         if more > 0:
-                            first = len(handles)
+                            begin = len(handles)
                             handles += await bounded(
-                                args.concurrency, [lambda i=i: start(i) for i in range(first, first + more)]
+                                args.concurrency, [lambda i=i: start(i) for i in range(begin, begin + more)]
                             )
                             if len(handles) == args.n:
                                 started = time.perf_counter() - began
