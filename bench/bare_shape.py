@@ -5,8 +5,11 @@ activities a run records first, then, stage by stage, that stage's activities (t
 timers (started, then cancelled once the stage is answered, as a human step's deadline and
 reminders are), and a wait for its Updates, each of which runs ``activities_per_update``
 activities in its handler before it returns; then the final activities and the children (started,
-abandoned, each waiting on a timer). ``shape_of`` reads a ``Shape`` from one real run's history
-and the driver's batches of Updates, so the counts are those the process's run actually had.
+abandoned, each waiting on a timer). A timer the real run let fire (the recruitment's closing
+time) is waited for where the real run waited for it: before the stage that followed it, until
+as long after the run's start as the real one fired (``fired_timers``, seconds since the start).
+``shape_of`` reads a ``Shape`` from one real run's history and the driver's batches of Updates,
+so the counts are those the process's run actually had.
 It lives in a module of its own so the worker's sandbox imports it by name.
 """
 
@@ -29,6 +32,9 @@ class Stage:
     timers: int = 0
     updates: int = 0
     activities_per_update: int = 0
+    fired_timers: list[float] = field(default_factory=list)
+    """Timers waited for before this stage's activities, each until that many seconds after the
+    run's start (a closing time): they fire, as the real run's did."""
 
 
 @dataclass
@@ -36,6 +42,8 @@ class Shape:
     local_activities: int = 0
     stages: list[Stage] = field(default_factory=list)
     final_activities: int = 0
+    final_fired_timers: list[float] = field(default_factory=list)
+    """Timers that fired after the last stage's Updates, before the final activities."""
     children: int = 0
     signals: int = 0
     workflow_id: str = ""
@@ -46,7 +54,8 @@ class Shape:
             + self.final_activities,
             "local_activities": self.local_activities,
             "updates": sum(s.updates for s in self.stages),
-            "timers": sum(s.timers for s in self.stages),
+            "timers": sum(s.timers + len(s.fired_timers) for s in self.stages) + len(self.final_fired_timers),
+            "fired_timers": sum(len(s.fired_timers) for s in self.stages) + len(self.final_fired_timers),
             "signals": self.signals,
             "children": self.children,
         }
@@ -91,12 +100,20 @@ class BareShape:
         self._answered += 1
         return n
 
+    @staticmethod
+    async def _fire(after_start: list[float]) -> None:
+        """Waits for timers that fire ``after_start`` seconds after the run started (at least 1 ms)."""
+        for seconds in after_start:
+            due = workflow.info().workflow_start_time + timedelta(seconds=seconds)
+            await asyncio.sleep(max((due - workflow.now()).total_seconds(), 0.001))
+
     @workflow.run
     async def run(self, shape: Shape) -> int:
         n = 0
         for _ in range(shape.local_activities):
             n = await workflow.execute_local_activity(bare_act, n, **TIMEOUT)
         for stage in shape.stages:
+            await self._fire(stage.fired_timers)
             if stage.activities:
                 await asyncio.gather(
                     *(workflow.execute_activity(bare_act, n, **TIMEOUT) for _ in range(stage.activities))
@@ -110,6 +127,7 @@ class BareShape:
             await workflow.wait_condition(lambda: self._answered >= self._expected)
             for timer in timers:
                 timer.cancel()
+        await self._fire(shape.final_fired_timers)
         if shape.final_activities:
             await asyncio.gather(
                 *(workflow.execute_activity(bare_act, n, **TIMEOUT) for _ in range(shape.final_activities))
@@ -159,7 +177,20 @@ def shape_of(events: list[Any], batches: list[int]) -> Shape:
     main = max(total - per_update * updates, 0)
     before, after = min(before, main), min(after, max(main - before, 0))
     middle = main - before - after
-    timers = count.get("TIMER_STARTED", 0)
+    # Timers that fired: where (after how many Updates) and how long after the run's start.
+    fired: list[tuple[int, float]] = []
+    started_at = events[0].event_time.ToMicroseconds() / 1e6 if events else 0.0
+    by_id = {e.event_id: e for e in events}
+    accepted = 0
+    for e, name in zip(events, names, strict=True):
+        if name == "WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
+            accepted += 1
+        elif name == "TIMER_FIRED":
+            timer = by_id[e.timer_fired_event_attributes.started_event_id]
+            at = timer.event_time.ToMicroseconds() / 1e6 - started_at
+            at += timer.timer_started_event_attributes.start_to_fire_timeout.ToMicroseconds() / 1e6
+            fired.append((accepted, round(at, 3)))
+    timers = count.get("TIMER_STARTED", 0) - len(fired)
     stages: list[Stage] = []
     g = max(len(batches), 1)
     for i, size in enumerate(batches):
@@ -177,10 +208,19 @@ def shape_of(events: list[Any], batches: list[int]) -> Shape:
         )
     if not stages:
         after += before + middle
+    final_fired: list[float] = []
+    for accepted, at in fired:
+        # before the first stage whose Updates had not all been accepted when it fired
+        done, index = 0, 0
+        while index < len(stages) and done + stages[index].updates <= accepted:
+            done += stages[index].updates
+            index += 1
+        (stages[index].fired_timers if index < len(stages) else final_fired).append(at)
     shape = Shape(
         local_activities=count.get("MARKER_RECORDED", 0),
         stages=stages,
         final_activities=after,
+        final_fired_timers=final_fired,
         children=count.get("START_CHILD_WORKFLOW_EXECUTION_INITIATED", 0),
         signals=count.get("WORKFLOW_EXECUTION_SIGNALED", 0),
     )

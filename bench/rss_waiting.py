@@ -3,14 +3,21 @@
 
 ``-n`` reviews of 1821 (no draft, so each waits at its drafting step for the requester) are started,
 ``--concurrency`` starts in flight, on the service's worker (``worker.build_worker``, in this
-process, with its sticky cache of ``HR_WORKER_MAX_CACHED_WORKFLOWS`` runs, or ``--cache``). The
-clock stops when visibility shows all of them waiting (``HrPendingApprovers`` = the requester).
+process, with its sticky cache of ``HR_WORKER_MAX_CACHED_WORKFLOWS`` runs, or ``--cache``), at most
+``--window`` of them on their way to the step at a time: a new one starts when visibility shows
+one more waiting (``HrPendingApprovers`` = the requester). The clock stops when all are waiting.
+
+Why a window: a review takes several workflow tasks to reach its step (the start check's
+activity, then its own first commands). Started all at once, thousands of runs are under way
+together, more than the cache holds, so a run is evicted between its tasks and each later task
+replays it from the start in a new sandbox; a window below the cache size keeps each run cached
+until it waits. ``--window 0`` starts them all at once, as before.
 Then the first ``status`` query of ``--sample`` of the earliest-started runs (evicted once more
 runs than the cache holds have run since: each is replayed to answer), and a second query of each
 (now cached). Reported: the process's peak RSS (worker and driver; the driver holds only the
 handles) and its RSS at the end, and the query round trips (p50/p95/max ms).
 
-    .venv/bin/python -m bench.rss_waiting [-n 5000] [--concurrency 100] [--cache N] [--sample 20]
+    .venv/bin/python -m bench.rss_waiting [-n 5000] [--concurrency 100] [--window 100] [--cache N]
 """
 
 from __future__ import annotations
@@ -76,13 +83,22 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                         task_queue=task_queue,
                     )
 
+                window = args.window if args.window > 0 else args.n
+                handles: list[Any] = []
                 with CpuMeter() as cpu:
                     began = time.perf_counter()
-                    handles = await bounded(args.concurrency, [lambda i=i: start(i) for i in range(args.n)])
-                    started = time.perf_counter() - began
+                    started = 0.0
                     waiting = 0
                     while waiting < args.n:
-                        await asyncio.sleep(1.0)
+                        more = min(args.n - len(handles), window - (len(handles) - waiting))
+                        if more > 0:
+                            begin = len(handles)
+                            handles += await bounded(
+                                args.concurrency, [lambda i=i: start(i) for i in range(begin, begin + more)]
+                            )
+                            if len(handles) == args.n:
+                                started = time.perf_counter() - began
+                        await asyncio.sleep(args.poll)
                         try:
                             waiting = (await client.count_workflows(waiting_query)).count
                         except Exception:  # noqa: BLE001 - visibility busy: ask again
@@ -106,8 +122,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "server": server.kind,
         "n": args.n,
         "max_cached_workflows": int(os.environ.get("HR_WORKER_MAX_CACHED_WORKFLOWS", 0)) or "default",
+        "window": window,
         "start_all_seconds": round(started, 1),
         "all_waiting_seconds": round(all_waiting, 1),
+        "seconds_per_review": round(all_waiting / args.n, 4),
+        "python_cpu_seconds_per_review": round(cpu.result["python_cpu_seconds"] / args.n, 4),
         "rss_mb_before_worker": rss_before,
         "rss_mb_all_waiting": rss_waiting,
         "peak_rss_mb": peak_rss_mb(),
@@ -126,6 +145,14 @@ def main() -> NoReturn:
         what="reviews",
     )
     p.add_argument("--cache", type=int, default=None, help="max_cached_workflows (default: the settings')")
+    p.add_argument(
+        "--window",
+        type=int,
+        default=100,
+        help="at most this many reviews started and not yet waiting (default 100, below the cache; "
+        "0: all at once, as before)",
+    )
+    p.add_argument("--poll", type=float, default=0.5, help="seconds between visibility counts (default 0.5)")
     p.add_argument("--sample", type=int, default=20, help="evicted runs queried (default 20)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds to wait for all (default 1800)")
     args = p.parse_args()

@@ -22,7 +22,11 @@ A cycle, per process:
 - ``leave``: a medical intermittent leave, certified, acknowledged, approved, to ``on_leave``;
 - ``open_enrollment``: the bulk parent (``bench/open_enrollment_bulk.py``'s run and bare parent)
   over ``-n`` synthetic employees plus the demo city's, until every child waits for its election;
-  a "cycle" is one child.
+  a "cycle" is one child;
+- ``recruitment``: a small recruitment (seed 001's ITAT announcement, one criminal check, a position
+  of its own): approved, ten applicants imported in one ``apply`` Update, closed by the workflow's
+  own timer ``--close-in`` seconds after the start, the screen confirmed, supplemental and oral-board
+  scores, selection, offer, acceptance, a clear check, to the hire.
 
 Columns: cycles per second; worker CPU-s per cycle (the side's process, driver included); the
 ``decide`` (any answering Update) round trip p50/p95/p99 with ``--concurrency`` cycles in flight;
@@ -42,6 +46,7 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -49,7 +54,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-PROCESSES = ("review", "onboarding", "personnel", "benefits", "leave", "open_enrollment")
+PROCESSES = ("review", "onboarding", "personnel", "benefits", "leave", "open_enrollment", "recruitment")
 CYCLE_TIMEOUT = 300.0
 
 
@@ -79,9 +84,10 @@ async def drive(
     timed: bool,
     poll: float = 0.05,
     query: str = "status",
-) -> None:
+) -> Any:
     """Polls ``query``; sends every answer ``todo`` gives (one batch, together) until ``done`` or the
-    result. The same loop drives the project's workflow and its bare baseline."""
+    result, which it returns (None when ``done`` ended it). The same loop drives the project's
+    workflow and its bare baseline."""
     from temporalio.service import RPCError
 
     result = asyncio.ensure_future(handle.result())
@@ -122,11 +128,11 @@ async def drive(
             if time.perf_counter() > deadline:
                 raise SystemExit(f"{handle.id}: not done after {CYCLE_TIMEOUT:.0f} s: {status}")
             await asyncio.wait([result], timeout=poll)
-        if result.done():
-            result.result()
+        value = result.result() if result.done() else None
     finally:
         result.cancel()
     driven.batches[handle.id] = batches
+    return value
 
 
 class Process:
@@ -150,6 +156,12 @@ class Process:
 
     def done(self, status: Any) -> bool:
         return False
+
+    def check(self, handle: Any, result: Any) -> None:
+        """Refuses a cycle that ended otherwise than the script meant (``result``: the run's, or None)."""
+
+    async def cleanup(self, client: Any) -> None:
+        """Stops what the cycles left running besides their own runs (children, say)."""
 
     def employee(self, i: int) -> str:
         return f"E{self.base + i}"
@@ -429,7 +441,200 @@ class LeaveProcess(Process):
         return status.stage == lv.ON_LEAVE
 
 
-PROJECT = {p.name: p for p in (Review, OnboardingProcess, Personnel, Benefits, LeaveProcess)}
+class RecruitmentProcess(Process):
+    """A small recruitment closed by its own timer (``bench/recruitment_bulk.py``'s, in little)."""
+
+    name = "recruitment"
+    applicants = 10
+    """The tenth has too little education: nine qualify, so the supplemental review runs (7 or
+    more) and the oral board scores the top six."""
+    close_in = 20.0
+    """Seconds from the start to the closing time (``--close-in``): long enough for the approval
+    and the import with 20 recruitments in flight on a loaded machine (12 s was not, on a state
+    file); the workflow's timer fires then."""
+
+    def __init__(self, *a: Any) -> None:
+        super().__init__(*a)
+        from schemas import recruitment as rc
+
+        self.status_type = rc.RecruitmentStatus
+        self.positions: dict[str, str] = {}
+        self.left_running: list[str] = []
+
+    def position(self, i: int) -> str:
+        return f"P-BENCH-{self.base + i}"
+
+    def setup(self, count: int) -> None:
+        """A vacant ITAT position per cycle: the cycles run at once, and one hire fills a position."""
+        from sqlmodel import Session
+
+        from schemas.tables import Position
+
+        with Session(self.engine) as s:
+            s.add_all(
+                Position(
+                    id=self.position(i),
+                    class_code="ITAT",
+                    department_code="IT",
+                    title="Information Technology Accounting Technician",
+                    supervisor_id="E1015",
+                )
+                for i in range(count)
+            )
+            s.commit()
+
+    async def start(self, client: Any, task_queue: str, i: int) -> Any:
+        from activities.seed_recruitment import (
+            DEMO_HIRING_MANAGER_ID,
+            DEMO_HR_REVIEWER_ID,
+            DEMO_PANEL,
+            DEMO_REQUESTER_ID,
+            itat_announcement,
+        )
+        from bench.recruitment_bulk import RATERS, RATERS_PER_CANDIDATE
+        from schemas import recruitment as rc
+
+        rid = f"R{self.base + i}"
+        announcement = itat_announcement(
+            datetime.now(timezone.utc) + timedelta(seconds=self.close_in), background_checks=["criminal"]
+        )
+        announcement.position_ids = [self.position(i)]
+        handle = await client.start_workflow(
+            "Recruitment",
+            rc.OpenRecruitmentInput(
+                recruitment_id=rid,
+                requested_by=DEMO_REQUESTER_ID,
+                announcement=announcement,
+                plan=rc.SelectionPlan(raters_per_candidate=RATERS_PER_CANDIDATE),
+                hr_reviewer_id=DEMO_HR_REVIEWER_ID,
+                hiring_manager_id=DEMO_HIRING_MANAGER_ID,
+                raters=RATERS,
+                panel=DEMO_PANEL,
+            ),
+            id=rc.recruitment_workflow_id(rid),
+            task_queue=task_queue,
+            result_type=rc.RecruitmentResult,
+        )
+        self.positions[handle.id] = self.position(i)
+        return handle
+
+    def todo(self, handle: Any) -> Callable[[Any, set], list[tuple[Any, str, Any]]]:
+        from activities.seed_recruitment import DEMO_REQUESTER_ID
+        from bench.recruitment_bulk import a_score, applications
+        from schemas import recruitment as rc
+        from schemas.decision_details import Selection, as_sent
+        from schemas.human_step import DecisionInput
+
+        position = self.positions[handle.id]
+        scoring_low = {"supplemental": 40, "oral-board": 60}
+
+        def answers(status: Any, answered: set) -> list[tuple[Any, str, Any]]:
+            out: list[tuple[Any, str, Any]] = []
+            if status.stage == rc.ACCEPTING and "apply" not in answered:
+                out.append(
+                    (
+                        "apply",
+                        "apply",
+                        rc.ApplyInput(
+                            actor_id=DEMO_REQUESTER_ID,
+                            applications=applications(self.applicants),
+                            source="bench.csv",
+                        ),
+                    )
+                )
+            for step in status.open_steps:
+                sid = step.step_id
+                for person in step.pending:
+                    key = (sid, person)
+                    if key in answered:
+                        continue
+                    if sid in scoring_low:
+                        made: tuple[str, Any] = (
+                            "score",
+                            rc.ScoreInput(
+                                actor_id=person,
+                                step_id=sid,
+                                scores=[
+                                    rc.CandidateScore(
+                                        applicant_id=a, score=a_score(person, a, scoring_low[sid])
+                                    )
+                                    for a in status.assignments[sid][person]
+                                ],
+                            ),
+                        )
+                    elif sid.startswith("announcement-"):
+                        made = ("decide", DecisionInput(actor_id=person, decision="approve", step_id=sid))
+                    elif sid == "mq-review":
+                        made = ("decide", DecisionInput(actor_id=person, decision=rc.CONFIRM, step_id=sid))
+                    elif sid.startswith("selection-"):
+                        made = (
+                            "decide",
+                            DecisionInput(
+                                actor_id=person,
+                                decision=rc.SELECT,
+                                step_id=sid,
+                                details=as_sent(Selection(applicant_id=status.certified[0])),
+                            ),
+                        )
+                    elif sid.startswith("offer-answer-"):
+                        made = ("decide", DecisionInput(actor_id=person, decision=rc.ACCEPT, step_id=sid))
+                    elif sid.startswith("offer-"):
+                        made = (
+                            "make_offer",
+                            rc.OfferInput(
+                                actor_id=person,
+                                applicant_id=status.selected,
+                                position_id=position,
+                                start_date=self.today + timedelta(days=30),
+                            ),
+                        )
+                    elif sid.startswith("background-"):
+                        made = (
+                            "record_check",
+                            rc.CheckResultInput(
+                                actor_id=person,
+                                applicant_id=status.selected,
+                                check="criminal",
+                                result=rc.CLEAR,
+                            ),
+                        )
+                    else:
+                        raise SystemExit(f"{handle.id}: the script has no answer for step {sid}: {status}")
+                    out.append((key, *made))
+                    if not sid.startswith(("supplemental", "oral-board")):
+                        break  # one answer per step
+            return out
+
+        return answers
+
+    def check(self, handle: Any, result: Any) -> None:
+        from schemas import recruitment as rc
+
+        if result is None or result.outcome != rc.HIRED:
+            raise SystemExit(
+                f"{handle.id} ended {getattr(result, 'outcome', None)}, not hired: if the close came "
+                f"before the import, raise --close-in (now {self.close_in:g} s)"
+            )
+        from schemas.employment import onboarding_workflow_id
+
+        if result.register_workflow_id:
+            self.left_running.append(result.register_workflow_id)
+        if result.employee_id:
+            self.left_running.append(onboarding_workflow_id(result.employee_id))
+
+    async def cleanup(self, client: Any) -> None:
+        """Ends the registers and onboardings the hires started (abandoned children), so the next
+        round's hires, numbered from the same counter in a fresh record, can start theirs."""
+        for workflow_id in self.left_running:
+            try:
+                await client.get_workflow_handle(workflow_id).terminate("bench done")
+            except Exception:  # noqa: BLE001 - ended already
+                pass
+
+
+PROJECT = {
+    p.name: p for p in (Review, OnboardingProcess, Personnel, Benefits, LeaveProcess, RecruitmentProcess)
+}
 
 
 def peak_rss_mb() -> float:
@@ -525,14 +730,17 @@ async def child(opts: dict[str, Any]) -> dict[str, Any]:
     elif side == "project":
         with database(None) as db:
             process = PROJECT[name](db.engine, opts["base"], today)
+            if isinstance(process, RecruitmentProcess):
+                process.close_in = float(opts.get("close_in") or process.close_in)
             process.setup(n + warmup)
             async with hr_worker(client, db) as task_queue:
 
                 async def one(i: int, timed: bool) -> Any:
                     handle = await process.start(client, task_queue, i if i >= 0 else n - 1 - i)
-                    await drive(
+                    result = await drive(
                         handle, process.status_type, process.todo(handle), process.done, driven, timed
                     )
+                    process.check(handle, result)
                     return handle
 
                 elapsed, cpu, handles = await run_cycles(n, concurrency, warmup, one)
@@ -542,6 +750,7 @@ async def child(opts: dict[str, Any]) -> dict[str, Any]:
                         await h.terminate("bench done")
                     except Exception:  # noqa: BLE001 - completed already
                         pass
+                await process.cleanup(client)
         first = handles[0]
         shape = bare_shape.shape_of(sizes[0][2], driven.batches.get(first.id, []))
         out.update(shape=asdict(shape), shape_counts=shape.counts())
@@ -593,6 +802,17 @@ async def child(opts: dict[str, Any]) -> dict[str, Any]:
         load=[round(load0, 2), round(os.getloadavg()[0], 2)],
     )
     return out
+
+
+async def child_or_exit(opts: dict[str, Any]) -> dict[str, Any]:
+    """``child``; on a failure, the traceback and exit status 1 at once: ``asyncio.run`` would
+    otherwise wait for the other cycles' tasks to cancel, which can hang."""
+    try:
+        return await child(opts)
+    except BaseException:  # noqa: BLE001 - SystemExit too: report and leave
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 # ===== the parent: the server, the order, the table ===============================================
@@ -696,6 +916,7 @@ async def parent(args: argparse.Namespace) -> None:
                     "window": 100,
                     "per_run": max(oe_n // 3, 50),
                     "worker": worker_opts,
+                    "close_in": args.close_in,
                 }
                 order = ["project", "bare"] if r % 2 == 0 or name not in shapes else ["bare", "project"]
                 for side in order:
@@ -731,7 +952,7 @@ async def parent(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        result = asyncio.run(child(json.loads(sys.argv[2])))
+        result = asyncio.run(child_or_exit(json.loads(sys.argv[2])))
         print(json.dumps(result, default=str), flush=True)
         sys.stderr.flush()
         os._exit(0)
@@ -751,6 +972,13 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a worker capacity option for both sides (max_cached_workflows, max_concurrent_workflow_tasks, "
         "max_concurrent_activities, activity_threads); repeatable",
+    )
+    p.add_argument(
+        "--close-in",
+        type=float,
+        default=None,
+        help=f"recruitment: seconds from a cycle's start to its closing time (default "
+        f"{RecruitmentProcess.close_in:g})",
     )
     p.add_argument("--json", default=None, help="where to write every run's JSON")
     args = p.parse_args()
