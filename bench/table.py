@@ -18,7 +18,7 @@ A cycle, per process:
 - ``review``: a job-description review of 1821, every step approved, to adoption (the result);
 - ``onboarding``: a direct appointment to its probation wait (its ten tasks answered);
 - ``personnel``: a pay change effective today, approved by the chain, to its execution;
-- ``benefits``: a new hire's enrollment, elected (MED-PPO, employee only), to its result;
+- ``benefits``: a new hire's enrollment, elected (MED-PPO, employee only), HR's audit approved, to its result;
 - ``leave``: a medical intermittent leave, certified, acknowledged, approved, to ``on_leave``;
 - ``open_enrollment``: the bulk parent (``bench/open_enrollment_bulk.py``'s run and bare parent)
   over ``-n`` synthetic employees plus the demo city's, until every child waits for its election;
@@ -365,12 +365,17 @@ class Benefits(Process):
         from schemas.human_step import DecisionInput
 
         details = as_sent(BenefitElections(plans=[bn.PlanChoice(plan_id="MED-PPO", tier="employee_only")]))
-        return first_pending(
-            lambda s: (
-                "decide",
-                DecisionInput(actor_id=s.pending[0], decision=bn.ELECT, step_id=s.step_id, details=details),
+
+        def answer(s: Any) -> tuple[str, Any]:
+            if s.step_id.startswith(bn.AUDIT_STEP):  # HR's audit of the election: approved
+                return "decide", DecisionInput(
+                    actor_id=s.pending[0], decision=bn.AUDIT_APPROVE, step_id=s.step_id
+                )
+            return "decide", DecisionInput(
+                actor_id=s.pending[0], decision=bn.ELECT, step_id=s.step_id, details=details
             )
-        )
+
+        return first_pending(answer)
 
 
 class LeaveProcess(Process):
