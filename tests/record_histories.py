@@ -772,51 +772,6 @@ async def _death_and_audit_histories(scenario: str, actions: Actions) -> dict[st
 _DEATH_SCENARIOS = ("audit", "death_filed", "death_no_life", "death_separation")
 
 
-async def _coalesced_process_histories(scenario: str, actions: Actions) -> dict[str, str]:
-    """Every process with a human step under ``one-upsert-per-task`` and ``step-records-in-one``
-    (issue 13), one scenario per fresh server (``_COALESCED_SCENARIOS``), as
-    ``tests/test_history_shape.py`` runs them: Updates, a signal, moved due dates, reminders,
-    timers and children."""
-    from tests import test_history_shape as shape
-    from tests.benefits_harness import Benefits
-
-    parts = {
-        "env": actions.env,
-        "engine": actions.engine,
-        "smtp": actions.smtp,
-        "task_queue": actions.task_queue,
-    }
-    if scenario == "benefits":
-        handle = await shape.benefits_returned_then_approved(Benefits(**parts))
-        return {"benefits_coalesced_returned_extended_approved": (await handle.fetch_history()).to_json()}
-    if scenario == "personnel":
-        handle = await shape.personnel_resignation_moved_executed(actions)
-        return {
-            "personnel_action_coalesced_signal_extended_moved_executed": (
-                await handle.fetch_history()
-            ).to_json()
-        }
-    if scenario == "onboarding":
-        handle, probation = await shape.onboarding_to_permanent(Onboard(**parts))
-        return {
-            "onboarding_coalesced_late_reopened_permanent": (await handle.fetch_history()).to_json(),
-            "probation_coalesced_passed_permanent": (await probation.fetch_history()).to_json(),
-        }
-    if scenario == "leave":
-        handle = await shape.leave_exhausted_referred(Leaves(**parts))
-        return {"leave_coalesced_intermittent_exhausted_referred": (await handle.fetch_history()).to_json()}
-    if scenario == "recruitment":
-        handle = await shape.recruitment_hired_after_background_answer(Hiring(**parts))
-        return {
-            "recruitment_coalesced_hired_after_background_answer": (await handle.fetch_history()).to_json()
-        }
-    handle = await shape.death_claim_filed(Benefits(**parts))
-    return {"death_claim_coalesced_filed": (await handle.fetch_history()).to_json()}
-
-
-_COALESCED_SCENARIOS = ("benefits", "personnel", "onboarding", "leave", "death", "recruitment")
-
-
 @asynccontextmanager
 async def _recording(
     converter: DataConverter,
@@ -870,7 +825,6 @@ async def main() -> None:
         "coalesced",
         "revised",
         "death",
-        "coalesced_processes",
     }
     os.environ.setdefault("HR_AUTH_KEY_DIR", tempfile.mkdtemp())  # the recording's own key pair
     histories: dict[str, str] = {}
@@ -938,12 +892,6 @@ async def main() -> None:
                 scenario, Actions(env=env, engine=engine, smtp=smtp, task_queue=queue)
             )
         print(f"death and audit: {scenario} recorded", file=sys.stderr)
-    for scenario in _COALESCED_SCENARIOS if "coalesced_processes" in wanted else ():
-        async with _recording(pydantic_data_converter) as (env, engine, queue, smtp):
-            histories |= await _coalesced_process_histories(
-                scenario, Actions(env=env, engine=engine, smtp=smtp, task_queue=queue)
-            )
-        print(f"coalesced processes: {scenario} recorded", file=sys.stderr)
     HERE.mkdir(exist_ok=True)
     for name, text in histories.items():
         path = HERE / f"{name}.json"

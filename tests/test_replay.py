@@ -63,13 +63,6 @@ def test_there_are_recorded_histories_of_every_workflow_and_path():
         "jd_review_signed_start_adopted",
         "jd_review_revised_by_reference_update_signal_update",
         "jd_review_revised_by_reference_update_signal_update_encrypted",
-        "benefits_coalesced_returned_extended_approved",
-        "personnel_action_coalesced_signal_extended_moved_executed",
-        "onboarding_coalesced_late_reopened_permanent",
-        "probation_coalesced_passed_permanent",
-        "leave_coalesced_intermittent_exhausted_referred",
-        "death_claim_coalesced_filed",
-        "recruitment_coalesced_hired_after_background_answer",
     }
 
 

@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         HR_STAGE,
     )
 
-from workflows.human_step import SYSTEM_ACTOR, HumanSteps, Withdrawn, audit_row, run_key
+from workflows.human_step import ACTIVITY_OPTIONS, SYSTEM_ACTOR, HumanSteps, Withdrawn, audit_row, run_key
 from workflows.rules import benefits as rules
 from workflows.rules.human_step import DecisionRefused, escalation_targets, pending
 
@@ -65,10 +65,13 @@ STEP_TITLES = {
 }
 
 
+async def run_local(method: Any, arg: Any) -> Any:
+    """A single short transaction, as a local activity (one marker in the history)."""
+    return await workflow.execute_local_activity_method(method, arg, **ACTIVITY_OPTIONS)
+
+
 @workflow.defn(name=bn.BENEFITS_WORKFLOW)
 class BenefitsEnrollment(HumanSteps):
-    COALESCED = True  # one upsert per workflow task, one local activity per step moment (issue 13)
-
     @workflow.init
     def __init__(self, inp: bn.EnrollmentInput) -> None:
         self._inp = inp
@@ -102,10 +105,8 @@ class BenefitsEnrollment(HumanSteps):
             if not is_cancelled_exception(err):
                 raise
             self._set_stage("cancelled")
-            self._flush_visibility()  # the run ends here
             raise
-        await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
-        self._flush_visibility()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         assert self._outcome is not None
         return bn.EnrollmentResult(
             workflow_id=workflow.info().workflow_id,
@@ -117,7 +118,7 @@ class BenefitsEnrollment(HumanSteps):
         )
 
     async def _enroll(self, inp: bn.EnrollmentInput) -> None:
-        facts: bn.EnrollmentFacts = await self._local(
+        facts: bn.EnrollmentFacts = await run_local(
             BenefitsActivities.resolve_enrollment,
             bn.EnrollmentQuery(employee_id=inp.employee_id, requested_by=inp.requested_by),
         )
@@ -243,26 +244,20 @@ class BenefitsEnrollment(HumanSteps):
             waiting = [e for e in self._events(state) if e.key not in state.fired]
             condition = self._until_done_or_changed(state)
             if not waiting:
-                await self._wait_until(condition)  # the task ends here: the employee is waited for
+                await workflow.wait_condition(condition)
                 continue
             event = waiting[0]
             delay = (event.at - workflow.now()).total_seconds()
             if delay > 0:
                 try:
-                    await self._wait_until(condition, timeout=delay)
+                    await workflow.wait_condition(condition, timeout=delay)
                     continue
                 except asyncio.TimeoutError:
                     pass
             state.fired.append(event.key)
             await self._on_event(state, event)
-        # Under ``STEP_RECORDS`` the answer's records are written before what follows opens (an
-        # audit step's "opened" row after the election's own), as with an activity per row.
-        written = (lambda: not self._records_running) if self._one_step_record() else (lambda: True)
-        await self._wait_until(
-            lambda: (
-                (self._outcome is not None or self._withdrawal is not None or self._to_audit is not None)
-                and written()
-            )
+        await workflow.wait_condition(
+            lambda: self._outcome is not None or self._withdrawal is not None or self._to_audit is not None
         )
         state.closed = True
         self._refresh_visibility()
@@ -504,7 +499,7 @@ class BenefitsEnrollment(HumanSteps):
         info = workflow.info()
         inp = self._inp
         window = self._window
-        return await self._local(  # type: ignore[no-any-return]
+        return await run_local(  # type: ignore[no-any-return]
             BenefitsActivities.record_enrollment,
             EnrollmentRecords(
                 key=run_key("enrollment"),
@@ -560,11 +555,9 @@ class BenefitsEnrollment(HumanSteps):
         snapshot.answers = [a.model_copy(update={"details": None}) for a in snapshot.answers]
         return snapshot
 
-    def _write_visibility(self) -> None:
+    def _refresh_visibility(self) -> None:
         """``HrActionType``, ``HrEmployeeId``, ``HrDepartment``, ``HrStage``,
-        ``HrPendingApprovers``, ``HrDueAt`` in one upsert when any changed; the UI's details.
-        Written at each change (``_refresh_visibility``), or once per workflow task under
-        ``ONE_UPSERT`` (``_flush_visibility``)."""
+        ``HrPendingApprovers``, ``HrDueAt`` in one upsert when any changed; the UI's details."""
         open_steps = self._open_steps()
         waiting = sorted({p for s in open_steps for p in pending(s.spec, s.answers)})
         due = min((s.spec.due_at for s in open_steps if pending(s.spec, s.answers)), default=None)
@@ -575,11 +568,8 @@ class BenefitsEnrollment(HumanSteps):
             "due": due,
             "facts": facts is not None,
         }
-        extra = list(self._attributes_due.values())
-        self._attributes_due = {}
-        if wanted != self._visible or extra:
+        if wanted != self._visible:
             updates: list[Any] = [
-                *extra,
                 HR_ACTION_TYPE.value_set(bn.BENEFITS_ACTION_TYPE),
                 HR_EMPLOYEE_ID.value_set(self._inp.employee_id),
                 HR_STAGE.value_set(self._stage),

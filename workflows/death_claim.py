@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.human_step import (
+    ACTIVITY_OPTIONS,
     SYSTEM_ACTOR,
     HumanSteps,
     Withdrawn,
@@ -53,10 +54,12 @@ from workflows.rules import death_claim as rules
 from workflows.rules.human_step import DecisionRefused, pending
 
 
+async def run_local(method: Any, arg: Any) -> Any:
+    return await workflow.execute_local_activity_method(method, arg, **ACTIVITY_OPTIONS)
+
+
 @workflow.defn(name=dc.DEATH_CLAIM_WORKFLOW)
 class DeathClaim(HumanSteps):
-    COALESCED = True  # one upsert per workflow task, one local activity per step moment (issue 13)
-
     @workflow.init
     def __init__(self, inp: dc.DeathClaimInput) -> None:
         self._inp = inp
@@ -84,10 +87,8 @@ class DeathClaim(HumanSteps):
             if not is_cancelled_exception(err):
                 raise
             self._set_stage("cancelled")
-            self._flush_visibility()  # the run ends here
             raise
-        await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
-        self._flush_visibility()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         assert self._outcome is not None
         facts = self._facts
         return dc.DeathClaimResult(
@@ -100,7 +101,7 @@ class DeathClaim(HumanSteps):
         )
 
     async def _claim_benefits(self, inp: dc.DeathClaimInput) -> None:
-        facts: dc.DeathClaimFacts = await self._local(
+        facts: dc.DeathClaimFacts = await run_local(
             DeathClaimActivities.resolve_death_claim,
             dc.DeathClaimQuery(employee_id=inp.employee_id, requested_by=inp.requested_by),
         )
@@ -202,7 +203,7 @@ class DeathClaim(HumanSteps):
     async def _write(self, status: str, **fields: Any) -> dc.ClaimWritten:
         info = workflow.info()
         facts = self._facts
-        return await self._local(  # type: ignore[no-any-return]
+        return await run_local(  # type: ignore[no-any-return]
             DeathClaimActivities.record_death_claim,
             dc.DeathClaimRecords(
                 key=run_key("claim"),
@@ -245,11 +246,9 @@ class DeathClaim(HumanSteps):
             closed_steps=[s for s in steps if s.closed],
         )
 
-    def _write_visibility(self) -> None:
+    def _refresh_visibility(self) -> None:
         """``HrActionType``, ``HrEmployeeId``, ``HrDepartment``, ``HrStage``,
-        ``HrPendingApprovers``, ``HrDueAt``; the UI's details (ids, codes and counts only).
-        Written at each change (``_refresh_visibility``), or once per workflow task under
-        ``ONE_UPSERT`` (``_flush_visibility``)."""
+        ``HrPendingApprovers``, ``HrDueAt``; the UI's details (ids, codes and counts only)."""
         open_steps = self._open_steps()
         waiting = sorted({p for s in open_steps for p in pending(s.spec, s.answers)})
         due = min((s.spec.due_at for s in open_steps), default=None)
@@ -260,11 +259,8 @@ class DeathClaim(HumanSteps):
             "due": due,
             "facts": facts is not None,
         }
-        extra = list(self._attributes_due.values())
-        self._attributes_due = {}
-        if wanted != self._visible or extra:
+        if wanted != self._visible:
             updates: list[Any] = [
-                *extra,
                 HR_ACTION_TYPE.value_set(dc.DEATH_CLAIM_ACTION_TYPE),
                 HR_EMPLOYEE_ID.value_set(self._inp.employee_id),
                 HR_STAGE.value_set(self._stage),

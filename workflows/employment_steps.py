@@ -2,7 +2,7 @@
 written as local activities, notices and audit rows built for a batch, and visibility.
 
 Their records (task rows, work orders, the employment history, audit rows, the notices queued
-with them) are single short transactions, run as local activities (``_local``): one marker
+with them) are single short transactions, run as local activities (``run_local``): one marker
 event in the workflow task that asked for them, instead of three events and a workflow task of
 their own. A step opened with others, or answered, costs one such write; reminders and
 escalations keep the human step's own activities.
@@ -10,6 +10,7 @@ escalations keep the human step's own activities.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from temporalio import workflow
@@ -30,8 +31,14 @@ with workflow.unsafe.imports_passed_through():
         HR_STAGE,
     )
 
-from workflows.human_step import HumanSteps
+from workflows.human_step import ACTIVITY_OPTIONS, HumanSteps
 from workflows.rules.human_step import pending
+
+
+async def run_local(method: Callable[..., Any], arg: Any, **options: Any) -> Any:
+    """Runs an activity method as a local activity with the service's options (one transaction of
+    a few rows: an attempt lost with its worker is retried when the workflow task runs again)."""
+    return await workflow.execute_local_activity_method(method, arg, **(ACTIVITY_OPTIONS | options))
 
 
 class EmploymentSteps(HumanSteps):
@@ -51,7 +58,7 @@ class EmploymentSteps(HumanSteps):
 
     async def _resolve(self, requested_by: str, purpose: str) -> EmployeeFacts:
         """The employee's facts; an unknown or separated employee fails the process for good."""
-        facts: EmployeeFacts = await self._local(
+        facts: EmployeeFacts = await run_local(
             OnboardingActivities.resolve_employee,
             EmployeeQuery(employee_id=self._employee_id, requested_by=requested_by, purpose=purpose),  # type: ignore[arg-type]
         )
@@ -76,7 +83,7 @@ class EmploymentSteps(HumanSteps):
         )
 
     async def _write(self, records: EmploymentRecords) -> RecordsWritten:
-        return await self._local(OnboardingActivities.record_employment, records)  # type: ignore[no-any-return]
+        return await run_local(OnboardingActivities.record_employment, records)  # type: ignore[no-any-return]
 
     # ----- visibility -------------------------------------------------------------------------
 
@@ -93,11 +100,9 @@ class EmploymentSteps(HumanSteps):
                 updates.append(HR_CLASS_CODE.value_set(facts.class_code))
         return updates
 
-    def _write_visibility(self) -> None:
+    def _refresh_visibility(self) -> None:
         """``HrStage``, ``HrPendingApprovers``, ``HrDueAt`` and the fixed attributes, in one upsert
-        when any changed; the UI's details always. Written at each change
-        (``_refresh_visibility``), or once per workflow task under ``ONE_UPSERT``
-        (``_flush_visibility``).
+        when any changed; the UI's details always.
 
         The due date is the earliest of the steps someone still has to answer, so that an answer
         and the closing of its step make one upsert, not two.
@@ -111,10 +116,8 @@ class EmploymentSteps(HumanSteps):
             "due": due,
             "facts": self._facts is not None,
         }
-        extra = list(self._attributes_due.values())
-        self._attributes_due = {}
-        if wanted != self._visible or extra:
-            updates = [*extra, *self._attribute_updates()]
+        if wanted != self._visible:
+            updates = self._attribute_updates()
             updates.append(HR_STAGE.value_set(self._stage))
             updates.append(
                 HR_PENDING_APPROVERS.value_set(waiting) if waiting else HR_PENDING_APPROVERS.value_unset()

@@ -12,8 +12,7 @@ ends the process). While a step is open the workflow keeps ``HrPendingApprovers`
 ``HrDueAt`` current. Records are keyed by the run (``run_key``): a later run of the same
 workflow id writes rows of its own.
 
-A class that sets ``COALESCED`` (every process with a human step) costs less history per step
-(issue 13), each behind
+A class that sets ``COALESCED`` (the review) costs less history per step (issue 13), each behind
 its patch: visibility is written once where the workflow task may end (``_flush_visibility``:
 before a wait for people, a timer or an activity, and as a handler ends), so a task carries at
 most one search-attribute upsert (``ONE_UPSERT``); and a step's audit rows and notices of one
@@ -22,18 +21,13 @@ moment (with the delegations as it opens) are one local activity, ``record_step`
 of its own, and an answer's Update completes in the task that accepted it. Local, not one
 regular activity, because these are a few rows in one short transaction, every row keyed by
 run, step and event, so an attempt lost with its worker is simply run again; notices to many
-people (applicants) keep their own heartbeating activities. A process's own code keeps to the
-same places: its records of one moment through ``_local`` or ``_write_audit``, its activities
-through ``_activity``, its own waits through ``_wait_until``, its child starts after a flush, its
-Update and signal handlers ``flushing``, and its attributes through ``_set_attributes`` (or its
-own ``_write_visibility``).
+people (applicants) keep their own heartbeating activities.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -126,21 +120,6 @@ STEP_RECORDS = "step-records-in-one"
 as it opens) are one local activity, ``record_step`` (a class with ``COALESCED``)."""
 
 D = TypeVar("D")
-
-
-def flushing(handler: Callable[..., Awaitable[D]]) -> Callable[..., Awaitable[D]]:
-    """An async Update or signal handler of a ``HumanSteps`` process that writes visibility as
-    it ends (``_flush_visibility``), as ``decide`` does: under ``ONE_UPSERT`` the workflow task
-    may end with it. Put it under ``@workflow.update`` or ``@workflow.signal``."""
-
-    @functools.wraps(handler)
-    async def handle(self: HumanSteps, *args: Any) -> D:
-        try:
-            return await handler(self, *args)
-        finally:
-            self._flush_visibility()
-
-    return handle
 
 
 def refused(message: str) -> ApplicationError:
@@ -277,8 +256,7 @@ class HumanSteps:
     COALESCED = False
     """True: under the patches ``ONE_UPSERT`` and ``STEP_RECORDS``, at most one search-attribute
     upsert per workflow task and one local activity per step moment. Only a process whose every
-    place the task may end goes through ``run_step``, ``_activity``, ``_wait_until``,
-    ``flushing`` or ``_flush_visibility`` sets it."""
+    long wait goes through ``run_step``, ``run_activity`` or ``_flush_visibility`` sets it."""
 
     def _init_steps(self, hr_staff: set[str] | None = None) -> None:
         self._steps: dict[str, StepState] = {}
@@ -289,7 +267,6 @@ class HumanSteps:
         self._visibility_due = False
         self._attributes_due: dict[str, SearchAttributeUpdate[Any]] = {}
         self._records_running = 0
-        self._main_wakes: Callable[[], bool] | None = None
 
     # ----- the generic decision -----------------------------------------------------------------
 
@@ -816,34 +793,9 @@ class HumanSteps:
             self._records_running -= 1
         return written
 
-    async def _local(self, method: Callable[..., Any], arg: Any, **options: Any) -> Any:
-        """A process's own records of one moment (a few rows, one transaction) as a local
-        activity. Like ``_record_step``, visibility waits while it runs: the workflow task goes
-        on, and whoever awaits it flushes at the next place the task may end."""
-        self._records_running += 1
-        try:
-            return await workflow.execute_local_activity_method(method, arg, **(ACTIVITY_OPTIONS | options))
-        finally:
-            self._records_running -= 1
-
-    async def _write_audit(
-        self, step_id: str, actor_id: str, action: str, comment: str | None, **row: Any
-    ) -> None:
-        """One audit row (``audit_row``): ``record_step`` under ``STEP_RECORDS``, else
-        ``record_audit`` as before."""
-        if self._one_step_record():
-            await self._record_step(
-                StepRecords(audits=[audit_row(step_id, actor_id, action, comment, **row)])
-            )
-            return
-        await audit(step_id, actor_id, action, comment, **row)
-
     async def _activity(self, method: Callable[..., Any], arg: Any, **options: Any) -> Any:
-        """``run_activity``, after writing visibility that changed (the task may end here);
-        unless a handler has just completed an open step: the run's ``run_step`` goes on in this
-        task, and writes visibility where it next waits, in one upsert with its own changes."""
-        if not any(is_complete(s.spec, s.answers) for s in self._open_steps()):
-            self._flush_visibility()
+        """``run_activity``, after writing visibility that changed (the task may end here)."""
+        self._flush_visibility()
         return await run_activity(method, arg, **options)
 
     def _set_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
@@ -861,24 +813,8 @@ class HumanSteps:
         local activity of this run is running the task goes on, and whoever awaits it flushes."""
         if not self._visibility_due or self._records_running:
             return
-        if self._main_wakes is not None and self._main_wakes():
-            return  # the run goes on in this task (``_wait_until``) and flushes where it waits next
         self._visibility_due = False
         self._write_visibility()
-
-    async def _wait_until(
-        self, condition: Callable[[], bool], *, wakes: Callable[[], bool] | None = None, **options: Any
-    ) -> None:
-        """A process's own wait in its run (not a step's): visibility is written first, as the
-        task may end here. While it waits, a handler or another coroutine whose change lets
-        it go on (``wakes``, else ``condition``) leaves the flush to it, so that the change and
-        what the run does next make one upsert in the task, not two."""
-        self._flush_visibility()
-        self._main_wakes = wakes or condition
-        try:
-            await workflow.wait_condition(condition, **options)
-        finally:
-            self._main_wakes = None
 
     def _refresh_visibility(self) -> None:
         """Keeps ``HrStage``, ``HrPendingApprovers``, ``HrDueAt`` and the UI details current
@@ -891,7 +827,7 @@ class HumanSteps:
     def _write_visibility(self) -> None:
         open_steps = self._open_steps()
         waiting = sorted({p for s in open_steps for p in pending(s.spec, s.answers)})
-        due = self._shown_due(open_steps)
+        due = min((s.spec.due_at for s in open_steps), default=None)
         wanted: dict[str, object] = {"stage": self._stage, "pending": waiting, "due": due}
         extra = list(self._attributes_due.values())
         self._attributes_due = {}
@@ -904,10 +840,6 @@ class HumanSteps:
             workflow.upsert_search_attributes(updates)
             self._visible = wanted
         workflow.set_current_details(self._details())
-
-    def _shown_due(self, open_steps: list[StepState]) -> datetime | None:
-        """``HrDueAt``: the earliest due date of the open steps (a process may show another)."""
-        return min((s.spec.due_at for s in open_steps), default=None)
 
     def _details(self) -> str:
         """Markdown for the UI's "current details"; ids and codes only."""

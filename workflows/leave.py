@@ -51,13 +51,12 @@ with workflow.unsafe.imports_passed_through():
         StepState,
     )
 
-from workflows.employment_steps import EmploymentSteps
+from workflows.employment_steps import EmploymentSteps, run_local
 from workflows.human_step import (
     SYSTEM_ACTOR,
     Withdrawn,
     audit_row,
     details_of,
-    flushing,
     refused,
     run_key,
     signed_by,
@@ -73,7 +72,6 @@ TPA_DAYS = 14
 
 @workflow.defn(name="Leave")
 class Leave(EmploymentSteps):
-    COALESCED = True  # one upsert per workflow task, one local activity per step moment (issue 13)
     ACTION_TYPE = lv.LEAVE_ACTION_TYPE
 
     @workflow.init
@@ -126,13 +124,11 @@ class Leave(EmploymentSteps):
                     leave=self._row(lv.CANCELLED),
                     audits=[audit_row("process", SYSTEM_ACTOR, "cancelled", None)],
                 )
-            self._flush_visibility()  # the run ends here
             raise
         outcome = self._outcome
         assert outcome is not None
         self._set_stage(outcome)
-        await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
-        self._flush_visibility()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return lv.LeaveResult(
             workflow_id=workflow.info().workflow_id,
             employee_id=inp.employee_id,
@@ -144,7 +140,7 @@ class Leave(EmploymentSteps):
 
     async def _opened(self) -> bool:
         """The request checked against the store; a refusal ends the run, nothing written."""
-        opened: lv.LeaveOpened = await self._local(
+        opened: lv.LeaveOpened = await run_local(
             LeaveActivities.resolve_leave,
             lv.LeaveQuery(workflow_id=workflow.info().workflow_id, leave=self._inp),
         )
@@ -356,7 +352,7 @@ class Leave(EmploymentSteps):
             delay = (rules.end_of(self._ends_on) - workflow.now()).total_seconds()
             if delay > 0:
                 try:
-                    await self._wait_until(
+                    await workflow.wait_condition(
                         lambda: (
                             self._withdrawal is not None or self._exhausted() or self._difficult is not None
                         ),
@@ -496,7 +492,6 @@ class Leave(EmploymentSteps):
     # ----- Updates: certification, absences, a difficult case --------------------------------------
 
     @workflow.update(name=lv.SUBMIT_CERTIFICATION)
-    @flushing
     async def submit_certification(self, *args: Any) -> lv.LeaveStatus:
         """The employee or HR submits the certification; its contents go to the store only."""
         inp = update_arg(lv.CertificationInput, args)
@@ -556,7 +551,6 @@ class Leave(EmploymentSteps):
         return state
 
     @workflow.update(name=lv.RECORD_ABSENCE)
-    @flushing
     async def record_absence(self, *args: Any) -> lv.LeaveStatus:
         """An absence during the leave, counted against the entitlement."""
         inp = update_arg(lv.AbsenceInput, args)
@@ -615,7 +609,6 @@ class Leave(EmploymentSteps):
         return new
 
     @workflow.update(name=lv.FLAG_DIFFICULT)
-    @flushing
     async def flag_difficult(self, *args: Any) -> lv.LeaveStatus:
         """HR flags the case as difficult: it is referred to the benefits representative."""
         inp = update_arg(lv.DifficultInput, args)
@@ -699,7 +692,7 @@ class Leave(EmploymentSteps):
             audits=audits or [],
             notices=notices or [],
         )
-        return await self._local(LeaveActivities.record_leave, records)  # type: ignore[no-any-return]
+        return await run_local(LeaveActivities.record_leave, records)  # type: ignore[no-any-return]
 
     @workflow.query
     def status(self) -> lv.LeaveStatus:

@@ -54,16 +54,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.employment_steps import EmploymentSteps
-from workflows.human_step import (
-    SYSTEM_ACTOR,
-    Withdrawn,
-    audit_row,
-    details_of,
-    flushing,
-    refused,
-    run_key,
-    update_arg,
-)
+from workflows.human_step import SYSTEM_ACTOR, Withdrawn, audit_row, details_of, refused, run_key, update_arg
 from workflows.rules import onboarding as rules
 from workflows.rules.deadlines import StepEvent
 from workflows.rules.human_step import DecisionRefused, is_complete
@@ -78,7 +69,6 @@ ORIENTATION_NAMES = {ob.ORIENTATION: "new-employee orientation", ob.BENEFITS: "b
 @workflow.defn(name="Onboarding")
 class Onboarding(EmploymentSteps):
     ACTION_TYPE = "onboarding"
-    COALESCED = True  # one upsert per workflow task, one local activity per step moment (issue 13)
 
     @workflow.init
     def __init__(self, inp: OnboardingInput) -> None:
@@ -120,14 +110,12 @@ class Onboarding(EmploymentSteps):
             self._outcome = ob.CANCELLED
             self._set_stage(ob.CANCELLED)
             await self._close_unfinished("the onboarding was cancelled")
-            self._flush_visibility()  # the run ends here
             raise
         finally:
             if watcher is not None:
                 watcher.cancel()
         self._set_stage(self._outcome)
-        await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
-        self._flush_visibility()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         views = list(self._tasks.values())
         return ob.OnboardingResult(
             workflow_id=workflow.info().workflow_id,
@@ -429,7 +417,7 @@ class Onboarding(EmploymentSteps):
         return all(v.state == ob.COMPLETED for v in self._tasks.values())
 
     async def _until(self, condition: Any) -> None:
-        await self._wait_until(lambda: condition() or self._withdrawal is not None)
+        await workflow.wait_condition(lambda: condition() or self._withdrawal is not None)
         if self._withdrawal is not None:
             raise Withdrawn()
 
@@ -451,7 +439,6 @@ class Onboarding(EmploymentSteps):
     # ----- HR re-opens a task ------------------------------------------------------------------
 
     @workflow.update(name=ob.REOPEN_TASK)
-    @flushing
     async def reopen_task(self, *args: Any) -> ob.TaskView:
         """HR re-opens a done task with a reason: a new round of its step, owned as before."""
         inp = update_arg(ob.ReopenTaskInput, args)
@@ -515,7 +502,6 @@ class Onboarding(EmploymentSteps):
                 for e in self._events(s)
                 if e.key not in s.fired
             ]
-            self._flush_visibility()  # the task may end here: the next reminder is waited for
             if not upcoming:
                 await workflow.wait_condition(changed)
                 continue
@@ -537,7 +523,6 @@ class Onboarding(EmploymentSteps):
         """The new-hire benefits enrollment, a child workflow the onboarding does not wait for
         (its window runs from the start date; it outlives the onboarding if need be)."""
         inp = self._inp
-        self._flush_visibility()  # the task ends here: the child is started
         try:
             await workflow.start_child_workflow(
                 BENEFITS_WORKFLOW,
@@ -563,7 +548,6 @@ class Onboarding(EmploymentSteps):
         workflow_id = probation_workflow_id(inp.employee_id, inp.starts_on)
         self._probation = ob.ProbationLink(workflow_id=workflow_id)
         self._refresh_visibility()
-        self._flush_visibility()  # the task ends here: the child is started
         handle = await workflow.start_child_workflow(
             PROBATION_WORKFLOW,
             ProbationInput(
@@ -577,10 +561,9 @@ class Onboarding(EmploymentSteps):
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
             static_summary=f"Probation of {inp.employee_id} from {inp.starts_on}",
         )
-        await self._wait_until(lambda: handle.done() or self._withdrawal is not None)
+        await workflow.wait_condition(lambda: handle.done() or self._withdrawal is not None)
         if not handle.done():
             handle.cancel()
-            self._flush_visibility()
             try:
                 await handle
             except (asyncio.CancelledError, ChildWorkflowError):

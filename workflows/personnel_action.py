@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ProbationInput,
         probation_workflow_id,
     )
-    from schemas.human_step import APPROVE, REJECT, DuePolicy, Participant, StepRecords, StepState
+    from schemas.human_step import APPROVE, REJECT, DuePolicy, Participant
     from schemas.search_attributes import (
         HR_ACTION_TYPE,
         HR_CLASS_CODE,
@@ -51,9 +51,8 @@ from workflows.human_step import (
     HumanSteps,
     Withdrawn,
     audit,
-    audit_row,
-    flushing,
     refused,
+    run_activity,
     run_key,
     update_arg,
 )
@@ -77,8 +76,6 @@ WORK_ORDER_TITLES = {
 
 @workflow.defn(name=PERSONNEL_ACTION_WORKFLOW)
 class PersonnelAction(HumanSteps):
-    COALESCED = True  # one upsert per workflow task, one local activity per step moment (issue 13)
-
     @workflow.init
     def __init__(self, inp: PersonnelActionInput) -> None:
         self._inp = inp
@@ -97,7 +94,7 @@ class PersonnelAction(HumanSteps):
 
     @workflow.run
     async def run(self, inp: PersonnelActionInput) -> pa.PersonnelActionResult:
-        self._set_attributes(
+        workflow.upsert_search_attributes(
             [HR_ACTION_TYPE.value_set(PERSONNEL_ACTION_TYPE), HR_EMPLOYEE_ID.value_set(inp.employee_id)]
         )
         self._set_stage(pa.OPENING)
@@ -121,10 +118,8 @@ class PersonnelAction(HumanSteps):
             self._set_stage(pa.CANCELLED)
             if self._executed_at is None:
                 await self._set_status(pa.CANCELLED, final=True)
-            self._flush_visibility()  # the run ends here
             raise
-        await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
-        self._flush_visibility()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         assert self._outcome is not None
         return pa.PersonnelActionResult(
             workflow_id=workflow.info().workflow_id,
@@ -167,7 +162,6 @@ class PersonnelAction(HumanSteps):
     # ----- HR moves the effective date ------------------------------------------------------------
 
     @workflow.update(name=pa.MOVE_EFFECTIVE_DATE)
-    @flushing
     async def move_effective_date(self, *args: Any) -> pa.PersonnelActionStatus:
         """HR moves the effective date (with a reason) until the action executes; the conflict
         rules are checked again with the new date. The timer follows the new date."""
@@ -176,7 +170,7 @@ class PersonnelAction(HumanSteps):
         facts = self._require_facts()
         self._moving = True  # the timer does not fire while the store is being changed
         try:
-            problem = await self._activity(
+            problem = await run_activity(
                 PersonnelActivities.move_personnel_action_date,
                 pa.MoveDateRecord(
                     row_id=self._row_id(),
@@ -205,37 +199,11 @@ class PersonnelAction(HumanSteps):
         self._revision += 1
         self._refresh_visibility()
         number = len(self._moves)
-        await self._record_move(inp, move, number)
-        return self.status()
-
-    async def _record_move(self, inp: pa.MoveEffectiveDateInput, move: pa.DateMove, number: int) -> None:
-        """The move's audit row and the notice to the requester and the employee: one
-        ``record_step`` under ``STEP_RECORDS``, else an activity each, as before."""
-        extra = self._notice_params() | {"from_on": move.from_on.isoformat(), "reason": inp.reason}
-        comment = f"{move.from_on} to {move.to_on}: {inp.reason}"
-        if self._one_step_record():
-            await self._record_step(
-                StepRecords(
-                    audits=[
-                        audit_row(
-                            "effective-date",
-                            inp.actor_id,
-                            "effective_date_moved",
-                            comment,
-                            event=f"move:{number}",
-                        )
-                    ],
-                    notices=[
-                        self._notice(None, "effective_date_moved", self._told(), f"move:{number}", extra)
-                    ],
-                )
-            )
-            return
         await audit(
             "effective-date",
             inp.actor_id,
             "effective_date_moved",
-            comment,
+            f"{move.from_on} to {move.to_on}: {inp.reason}",
             event=f"move:{number}",
         )
         await self._notify(
@@ -245,6 +213,7 @@ class PersonnelAction(HumanSteps):
             f"move:{number}",
             extra=self._notice_params() | {"from_on": move.from_on.isoformat(), "reason": inp.reason},
         )
+        return self.status()
 
     @move_effective_date.validator
     def _validate_move(self, *args: Any) -> None:
@@ -269,7 +238,7 @@ class PersonnelAction(HumanSteps):
     async def _opened(self) -> bool:
         """Checks and records the request; a refusal ends the run with its reason, nothing written."""
         info = workflow.info()
-        opened = await self._activity(
+        opened = await run_activity(
             PersonnelActivities.open_personnel_action,
             pa.OpenActionInput(
                 workflow_id=info.workflow_id,
@@ -293,8 +262,8 @@ class PersonnelAction(HumanSteps):
         class_code = facts.target_class_code or facts.employee.class_code
         if class_code is not None:
             attributes.append(HR_CLASS_CODE.value_set(class_code))
-        self._set_attributes(attributes)
-        await self._write_audit("request", self._inp.requested_by, "requested", self._inp.reason)
+        workflow.upsert_search_attributes(attributes)
+        await audit("request", self._inp.requested_by, "requested", self._inp.reason)
         return True
 
     async def _approved(self) -> bool:
@@ -335,14 +304,14 @@ class PersonnelAction(HumanSteps):
             delay = (rules.effective_at(self._effective_on) - workflow.now()).total_seconds()
             if delay > 0:
                 try:
-                    await self._wait_until(
+                    await workflow.wait_condition(
                         self._moved_or_withdrawn(), timeout=delay, timeout_summary="effective date"
                     )
                     continue
                 except asyncio.TimeoutError:
                     pass
             if self._moving:
-                await self._wait_until(lambda: not self._moving)
+                await workflow.wait_condition(lambda: not self._moving)
                 continue
             if self._withdrawal is not None:
                 raise Withdrawn()
@@ -357,7 +326,7 @@ class PersonnelAction(HumanSteps):
         facts = self._require_facts()
         self._set_stage(pa.EXECUTING)
         info = workflow.info()
-        result = await self._activity(
+        result = await run_activity(
             PersonnelActivities.execute_personnel_action,
             pa.ExecuteActionInput(
                 key=run_key("execute"),
@@ -370,12 +339,12 @@ class PersonnelAction(HumanSteps):
             ),
         )
         if result.void is not None:
-            await self._write_audit("execute", SYSTEM_ACTOR, "void", result.void)
+            await audit("execute", SYSTEM_ACTOR, "void", result.void)
             await self._end(pa.VOID, result.void, record=False)
             return
         self._executed_at = workflow.now()
         self._work_orders = dict(result.work_orders)
-        await self._write_audit("execute", SYSTEM_ACTOR, "executed", result.summary)
+        await audit("execute", SYSTEM_ACTOR, "executed", result.summary)
         if self._inp.kind in SEPARATIONS and workflow.patched(COBRA_PATCH):
             if self._inp.kind == "death" and workflow.patched(DEATH_CLAIM_PATCH):
                 await self._start_death_claim()
@@ -411,7 +380,7 @@ class PersonnelAction(HumanSteps):
             )
         )
         answer = step.answer()
-        await self._activity(
+        await run_activity(
             PersonnelActivities.close_work_order,
             pa.WorkOrderDoneInput(
                 work_order_id=work_order_id, done_by=answer.actor_id, done_at=answer.at, note=answer.comment
@@ -421,7 +390,6 @@ class PersonnelAction(HumanSteps):
     async def _start_probation(self) -> None:
         """A new probation in the new classification: started by its type name, not awaited."""
         probation_id = probation_workflow_id(self._inp.employee_id, self._effective_on)
-        self._flush_visibility()  # the task ends here: the child is started
         try:
             await workflow.start_child_workflow(
                 PROBATION_WORKFLOW,
@@ -440,14 +408,13 @@ class PersonnelAction(HumanSteps):
         except WorkflowAlreadyStartedError:
             action = "probation_already_started"
         self._probation_id = probation_id
-        await self._write_audit("execute", SYSTEM_ACTOR, action, probation_id)
+        await audit("execute", SYSTEM_ACTOR, action, probation_id)
 
     async def _start_cobra(self) -> None:
         """A separation starts the COBRA enrollment (notice, 60-day election window), not awaited;
         its own records (``cobranotice``, ``benefitenrollment``) say so."""
         inp = self._inp
         enrollment_id = enrollment_workflow_id(inp.employee_id, COBRA, self._effective_on)
-        self._flush_visibility()  # the task ends here: the child is started
         try:
             await workflow.start_child_workflow(
                 BENEFITS_WORKFLOW,
@@ -470,7 +437,6 @@ class PersonnelAction(HumanSteps):
         death), not awaited; the claim's own records (``deathclaim``) say how it ends."""
         inp = self._inp
         claim_id = death_claim_workflow_id(inp.employee_id)
-        self._flush_visibility()  # the task ends here: the child is started
         try:
             await workflow.start_child_workflow(
                 DEATH_CLAIM_WORKFLOW,
@@ -485,7 +451,7 @@ class PersonnelAction(HumanSteps):
             action = "death_claim_started"
         except WorkflowAlreadyStartedError:
             action = "death_claim_already_started"  # HR opened it with `hr benefits death-claim`
-        await self._write_audit("execute", SYSTEM_ACTOR, action, claim_id)
+        await audit("execute", SYSTEM_ACTOR, action, claim_id)
 
     async def _end(self, outcome: str, reason: str, *, record: bool = True) -> None:
         """An action that ends without executing: rejected, withdrawn or void."""
@@ -507,7 +473,7 @@ class PersonnelAction(HumanSteps):
     async def _set_status(self, status: str, *, final: bool = False) -> None:
         if self._facts is None:
             return  # refused: nothing on record
-        await self._activity(
+        await run_activity(
             PersonnelActivities.set_personnel_action_status,
             pa.ActionStatusInput(
                 row_id=self._row_id(),
@@ -541,20 +507,12 @@ class PersonnelAction(HumanSteps):
         return DuePolicy(fallback_approver_id=self._facts.employee.hr_supervisor_id if self._facts else None)
 
     def _refresh_visibility(self) -> None:
-        """As every process, plus ``HrDueAt`` = the effective date while the action waits for it:
-        in the same upsert under ``ONE_UPSERT`` (``_shown_due``), else in one of its own."""
+        """As every process, plus ``HrDueAt`` = the effective date while the action waits for it."""
         super()._refresh_visibility()
-        if self._one_upsert():
-            return
         due = rules.effective_at(self._effective_on) if self._stage == pa.SCHEDULED else None
         if due is not None and due != self._due_shown:
             workflow.upsert_search_attributes([HR_DUE_AT.value_set(due)])
         self._due_shown = due
-
-    def _shown_due(self, open_steps: list[StepState]) -> datetime | None:
-        if self._one_upsert() and self._stage == pa.SCHEDULED:
-            return rules.effective_at(self._effective_on)
-        return super()._shown_due(open_steps)
 
     def _details(self) -> str:
         lines = super()._details().splitlines()

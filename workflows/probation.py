@@ -35,16 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.human_step import Answer, AnswerWay, DecisionInput, Participant, StepState
 
 from workflows.employment_steps import EmploymentSteps
-from workflows.human_step import (
-    SYSTEM_ACTOR,
-    Withdrawn,
-    audit_row,
-    details_of,
-    flushing,
-    refused,
-    run_key,
-    update_arg,
-)
+from workflows.human_step import SYSTEM_ACTOR, Withdrawn, audit_row, details_of, refused, run_key, update_arg
 from workflows.rules import onboarding as rules
 from workflows.rules.human_step import DecisionRefused
 
@@ -52,6 +43,7 @@ DECIDE_COMMAND = "hr probation decide"
 CONCUR_COMMAND = "hr probation concur"
 CJIS_COMMAND = "hr probation cjis"
 CJIS_STEP = "cjis"
+
 
 
 def _timer_summary(event: rules.ProbationEvent) -> str:
@@ -62,11 +54,9 @@ def _timer_summary(event: rules.ProbationEvent) -> str:
         return "CJIS clearance check"
     return "probation ends"
 
-
 @workflow.defn(name="Probation")
 class Probation(EmploymentSteps):
     ACTION_TYPE = "probation"
-    COALESCED = True  # one upsert per workflow task, one local activity per step moment (issue 13)
 
     @workflow.init
     def __init__(self, inp: ProbationInput) -> None:
@@ -123,13 +113,11 @@ class Probation(EmploymentSteps):
             self._outcome = ob.CANCELLED
             self._set_stage(ob.CANCELLED)
             await self._write(self._records(audits=[audit_row("process", SYSTEM_ACTOR, "cancelled", None)]))
-            self._flush_visibility()  # the run ends here
             raise
         outcome = self._outcome
         assert outcome is not None
         self._set_stage(outcome)
-        await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
-        self._flush_visibility()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return ob.ProbationResult(
             workflow_id=workflow.info().workflow_id,
             employee_id=inp.employee_id,
@@ -193,7 +181,7 @@ class Probation(EmploymentSteps):
             delay = (event.at - workflow.now()).total_seconds()
             if delay > 0:
                 try:
-                    await self._wait_until(
+                    await workflow.wait_condition(
                         lambda: self._withdrawal is not None,
                         timeout=delay,
                         timeout_summary=_timer_summary(event),
@@ -430,8 +418,7 @@ class Probation(EmploymentSteps):
                     mode="any",
                 )
             )
-            # its record is written
-            await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
+            await workflow.wait_condition(workflow.all_handlers_finished)  # its record is written
         self._permanent_on = rules.permanent_on(
             self._ends_on(), self._inp.starts_on, self._cjis_recorded_on if facts.requires_cjis else None
         )
@@ -461,7 +448,6 @@ class Probation(EmploymentSteps):
         action_id = f"release-{self._inp.starts_on:%Y%m%d}"
         workflow_id = action_workflow_id(self._employee_id, action_id)
         today = workflow.now().date()
-        self._flush_visibility()  # the task ends here: the child is started
         await workflow.start_child_workflow(
             PERSONNEL_ACTION_WORKFLOW,
             PersonnelActionInput(
@@ -503,7 +489,6 @@ class Probation(EmploymentSteps):
     # ----- HR records the CJIS clearance ---------------------------------------------------------
 
     @workflow.update(name=ob.RECORD_CJIS)
-    @flushing
     async def record_cjis(self, *args: Any) -> ob.ProbationStatus:
         """HR records the CJIS clearance; it answers the ``cjis`` step when permanent status waits."""
         inp = update_arg(ob.CjisInput, args)

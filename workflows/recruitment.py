@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.human_step import APPROVE, REJECT, REQUEST_CHANGES, REVISE, AnswerWay, Participant
     from schemas.search_attributes import HR_ACTION_TYPE, HR_CLASS_CODE, HR_DEPARTMENT
 
-from workflows.human_step import Withdrawn
+from workflows.human_step import Withdrawn, audit, run_activity
 from workflows.recruitment_hiring import RecruitmentHiring
 from workflows.recruitment_inputs import REVISE_ANNOUNCEMENT
 from workflows.rules import recruitment as rules
@@ -32,8 +32,6 @@ ON_REGISTER = ("on_register", "certified", "hired")
 
 @workflow.defn(name="Recruitment")
 class Recruitment(RecruitmentHiring):
-    COALESCED = True  # one upsert per workflow task, one local activity per step moment (issue 13)
-
     @workflow.init
     def __init__(self, inp: rc.OpenRecruitmentInput) -> None:
         self._inp = inp
@@ -65,7 +63,7 @@ class Recruitment(RecruitmentHiring):
     @workflow.run
     async def run(self, inp: rc.OpenRecruitmentInput) -> rc.RecruitmentResult:
         a = inp.announcement
-        self._set_attributes(
+        workflow.upsert_search_attributes(
             [
                 HR_ACTION_TYPE.value_set(rc.ACTION_TYPE),
                 HR_CLASS_CODE.value_set(a.class_code),
@@ -74,7 +72,7 @@ class Recruitment(RecruitmentHiring):
         )
         self._set_stage(rc.ANNOUNCEMENT)
         people = self._inp.raters + self._inp.panel
-        participants = await self._activity(
+        participants = await run_activity(
             RecruitmentActivities.resolve_recruitment_participants,
             rc.ResolveRecruitmentInput(
                 person_ids=sorted({inp.requested_by, inp.hr_reviewer_id, inp.hiring_manager_id, *people}),
@@ -101,11 +99,9 @@ class Recruitment(RecruitmentHiring):
             # A Temporal cancel (not HR's audited withdraw): still leave the record complete.
             self._outcome = rc.CANCELLED
             await self._close()
-            self._flush_visibility()  # the run ends here
             raise
         await self._close()
-        await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
-        self._flush_visibility()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         hired = self._hired[0] if self._hired else (None, None)
         return rc.RecruitmentResult(
             recruitment_id=inp.recruitment_id,
@@ -195,7 +191,7 @@ class Recruitment(RecruitmentHiring):
         """The plan is frozen from here on and kept on record with the posting and its ads."""
         approver = self._steps[f"announcement-{self._ann_round}"].answer().actor_id
         info = workflow.info()
-        await self._activity(
+        await run_activity(
             RecruitmentActivities.record_posting,
             rc.PostingInput(
                 recruitment_id=self._inp.recruitment_id,
@@ -208,7 +204,7 @@ class Recruitment(RecruitmentHiring):
                 posted_at=workflow.now(),
             ),
         )
-        await self._write_audit(
+        await audit(
             "posting",
             self._inp.requested_by,
             "posted",
@@ -221,16 +217,14 @@ class Recruitment(RecruitmentHiring):
         wait = (self._announcement.closes_at - workflow.now()).total_seconds()
         if wait > 0:
             try:
-                await self._wait_until(lambda: self._withdrawal is not None, timeout=wait)
+                await workflow.wait_condition(lambda: self._withdrawal is not None, timeout=wait)
             except TimeoutError:
                 pass
         self._accepting = False
         if self._withdrawal is not None:
             raise Withdrawn()
-        await self._wait_until(workflow.all_handlers_finished, wakes=lambda: True)
-        await self._write_audit(
-            "applications", "system", "closed", f"{len(self._candidates)} application(s) received"
-        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await audit("applications", "system", "closed", f"{len(self._candidates)} application(s) received")
 
     async def _select_and_hire(self) -> None:
         qualified = await self._screen()
@@ -393,13 +387,13 @@ class Recruitment(RecruitmentHiring):
                 "closed",
                 per_applicant={a: {"disposition": self._candidates[a].disposition or ""} for a in unplaced},
             )
-        await self._activity(
+        await run_activity(
             RecruitmentActivities.record_outcome,
             rc.RecruitmentOutcomeInput(
                 recruitment_id=self._inp.recruitment_id, status=self._outcome, finished_at=workflow.now()
             ),
         )
-        await self._write_audit("process", "system", self._outcome, self._outcome_note(), event="outcome")
+        await audit("process", "system", self._outcome, self._outcome_note(), event="outcome")
 
     # ----- helpers -------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.human_step import NO_RESPONSE, PROCEED, AnswerWay, DuePolicy, Participant, StepState
     from schemas.search_attributes import HR_EMPLOYEE_ID
 
-from workflows.human_step import BULK_OPTIONS, details_of, run_key
+from workflows.human_step import BULK_OPTIONS, audit, details_of, run_activity, run_key
 from workflows.recruitment_inputs import MAKE_OFFER, RECORD_CHECK, SCORE, RecruitmentInputs
 from workflows.rules import recruitment as rules
 
@@ -69,9 +69,7 @@ class RecruitmentHiring(RecruitmentInputs):
                 return
             self._set_stage(rc.CERTIFICATION)
             self._certified = list(cert.applicant_ids)
-            await self._write_audit(
-                f"certification-{self._round}", "system", "certified", ", ".join(self._certified)
-            )
+            await audit(f"certification-{self._round}", "system", "certified", ", ".join(self._certified))
             await self._tell(self._certified, "certified", f"certification-{self._round}")
             selected = await self._department_selects()
             if selected is None:
@@ -151,14 +149,14 @@ class RecruitmentHiring(RecruitmentInputs):
             position = offer.position_id or self._vacant_position()
             problem = None
             if position is not None:
-                problem = await self._activity(
+                problem = await run_activity(
                     RecruitmentActivities.position_problem,
                     rc.PositionCheckInput(position_id=position, class_code=self._announcement.class_code),
                 )
             if problem is None:
                 self._offer = offer.model_copy(update={"position_id": position})
                 return self._offer
-            await self._write_audit(self._offer_step, "system", "offer_refused", problem)
+            await audit(self._offer_step, "system", "offer_refused", problem)
             await self._notify(
                 self._steps[self._offer_step],
                 "offer_refused",
@@ -169,7 +167,7 @@ class RecruitmentHiring(RecruitmentInputs):
         raise AssertionError("unreachable")
 
     async def _record_hire(self, selected: str, offer: rc.OfferInput, position: str | None) -> rc.HireResult:
-        return await self._activity(
+        return await run_activity(
             RecruitmentActivities.record_hire,
             rc.HireInput(
                 key=run_key("hire", selected, position or "none"),
@@ -264,7 +262,7 @@ class RecruitmentHiring(RecruitmentInputs):
             if not (isinstance(cause, ApplicationError) and cause.type == "PositionFilled"):
                 raise
             # Filled by someone else since the offer was checked: hire, and let HR place them.
-            await self._write_audit(
+            await audit(
                 "hire",
                 "system",
                 "position_unavailable",
@@ -277,8 +275,8 @@ class RecruitmentHiring(RecruitmentInputs):
         self._candidates[selected].disposition = "hired"
         others = [a for a in self._certified if a != selected]
         self._certified = []
-        self._set_attributes([HR_EMPLOYEE_ID.value_set(result.employee_id)])
-        await self._write_audit(
+        workflow.upsert_search_attributes([HR_EMPLOYEE_ID.value_set(result.employee_id)])
+        await audit(
             "hire",
             offer.actor_id,
             "hired",
@@ -313,7 +311,6 @@ class RecruitmentHiring(RecruitmentInputs):
     ) -> None:
         """The new employee's onboarding starts; the recruitment does not wait for it (it closes
         as before) and its close does not end the onboarding."""
-        self._flush_visibility()  # the task ends here: the child is started
         try:
             await workflow.start_child_workflow(
                 ONBOARDING_WORKFLOW,
@@ -329,11 +326,11 @@ class RecruitmentHiring(RecruitmentInputs):
                 static_summary=f"Onboarding of {employee_id} from {offer.start_date}",
             )
         except WorkflowAlreadyStartedError:
-            await self._write_audit(
+            await audit(
                 "hire", "system", "onboarding_already_started", employee_id, event=f"onboarding:{selected}"
             )
             return
-        await self._write_audit(
+        await audit(
             "hire",
             "system",
             "onboarding_started",
@@ -347,7 +344,6 @@ class RecruitmentHiring(RecruitmentInputs):
         """Starts the register with the final scores and returns its ranked list."""
         now = workflow.now()
         a = self._announcement
-        self._flush_visibility()  # the task ends here: the child is started
         await workflow.start_child_workflow(
             "EligibilityRegister",
             er.RegisterInput(
@@ -394,7 +390,7 @@ class RecruitmentHiring(RecruitmentInputs):
             register_workflow_id=rc.register_workflow_id(self._inp.recruitment_id), **request
         )
         try:
-            return await self._activity(method, call)
+            return await run_activity(method, call)
         except ActivityError as err:
             cause = err.cause
             if not (isinstance(cause, ApplicationError) and cause.type in REGISTER_PROBLEMS):
@@ -402,7 +398,7 @@ class RecruitmentHiring(RecruitmentInputs):
             problem = f"{what}: {cause.message}"
             self._register_problems.append(problem)
             self._refresh_visibility()
-            await self._write_audit(
+            await audit(
                 "register",
                 "system",
                 "register_problem",
@@ -441,7 +437,7 @@ class RecruitmentHiring(RecruitmentInputs):
         ]
         if not records:
             return
-        await self._activity(
+        await run_activity(
             RecruitmentActivities.record_candidates,
             rc.RecordCandidatesInput(recruitment_id=self._inp.recruitment_id, candidates=records),
             **BULK_OPTIONS,

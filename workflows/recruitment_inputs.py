@@ -25,9 +25,10 @@ from workflows.human_step import (
     BULK_OPTIONS,
     NOTICE_OPTIONS,
     HumanSteps,
-    flushing,
+    audit,
     read_signal_or_log,
     refused,
+    run_activity,
     run_key,
     signed_by,
     update_arg,
@@ -69,7 +70,6 @@ class RecruitmentInputs(HumanSteps):
     # ----- applications ------------------------------------------------------------------------
 
     @workflow.update
-    @flushing
     async def apply(self, *args: Any) -> rc.ApplyReceipt:
         """Accepts one application or a whole import; ids are given in the order received."""
         inp = update_arg(rc.ApplyInput, args)
@@ -84,7 +84,7 @@ class RecruitmentInputs(HumanSteps):
         self._refresh_visibility()
         ids = [n.applicant_id for n in new]
         wf_id = workflow.info().workflow_id
-        await self._activity(
+        await run_activity(
             RecruitmentActivities.record_applications,
             rc.RecordApplicationsInput(
                 recruitment_id=self._inp.recruitment_id, workflow_id=wf_id, applicants=new
@@ -92,7 +92,7 @@ class RecruitmentInputs(HumanSteps):
             **BULK_OPTIONS,
         )
         source = f" from {inp.source}" if inp.source else ""
-        await self._write_audit(
+        await audit(
             "applications",
             inp.actor_id,
             "applications_received",
@@ -133,7 +133,6 @@ class RecruitmentInputs(HumanSteps):
     # ----- the revised announcement --------------------------------------------------------------
 
     @workflow.update(name=REVISE_ANNOUNCEMENT)
-    @flushing
     async def revise_announcement(self, *args: Any) -> str:
         """HR's revised announcement, after the HR supervisor asked for changes."""
         inp = update_arg(rc.ReviseAnnouncementInput, args)
@@ -162,7 +161,6 @@ class RecruitmentInputs(HumanSteps):
     # ----- minimum-qualification screen ----------------------------------------------------------
 
     @workflow.update
-    @flushing
     async def override_screen(self, *args: Any) -> rc.CandidateView:
         """The HR reviewer overrides the automatic screen for one applicant, with a reason."""
         inp = update_arg(rc.ScreenOverrideInput, args)
@@ -172,7 +170,7 @@ class RecruitmentInputs(HumanSteps):
         candidate.override_reason = inp.reason
         self._refresh_visibility()
         verdict = "qualified" if inp.qualified else "not qualified"
-        await self._write_audit(
+        await audit(
             "mq-review",
             inp.actor_id,
             "screen_overridden",
@@ -198,7 +196,6 @@ class RecruitmentInputs(HumanSteps):
     # ----- scores --------------------------------------------------------------------------------
 
     @workflow.update(name=SCORE)
-    @flushing
     async def score(self, *args: Any) -> rc.ScoreReceipt:
         """Records a rater's or panel member's scores; their part is done when all are in."""
         inp = update_arg(rc.ScoreInput, args)
@@ -210,7 +207,6 @@ class RecruitmentInputs(HumanSteps):
         self._score_target(inp)
 
     @workflow.signal(name=SCORE)
-    @flushing
     async def score_signal(self, *args: Any) -> None:
         """The same scores as a plain signal, of any shape; refused ones are logged and change
         nothing."""
@@ -272,11 +268,11 @@ class RecruitmentInputs(HumanSteps):
             )
             for e in inp.scores
         ]
-        await self._activity(
+        await run_activity(
             RecruitmentActivities.record_scores, rc.RecordScoresInput(scores=records), **BULK_OPTIONS
         )
         ids = ", ".join(e.applicant_id for e in inp.scores)
-        await self._write_audit(
+        await audit(
             step_id,
             inp.actor_id,
             "scores_recorded",
@@ -294,7 +290,6 @@ class RecruitmentInputs(HumanSteps):
         )
 
     @workflow.update
-    @flushing
     async def reassign_scorer(self, *args: Any) -> rc.ScoreReceipt:
         """Moves a scorer's unscored candidates to another person, who takes their place.
 
@@ -304,7 +299,7 @@ class RecruitmentInputs(HumanSteps):
         inp = update_arg(rc.ReassignScorerInput, args)
         a = self._announcement
         try:
-            await self._activity(
+            await run_activity(
                 RecruitmentActivities.resolve_recruitment_participants,
                 rc.ResolveRecruitmentInput(
                     person_ids=[inp.to_id], department_code=a.department_code, class_code=a.class_code
@@ -347,7 +342,6 @@ class RecruitmentInputs(HumanSteps):
         self._certified.remove(inp.applicant_id)
         candidate.disposition = "withdrawn" if inp.reason == "withdrawn" else f"removed_{inp.reason}"
         self._refresh_visibility()
-        self._flush_visibility()  # the handler ends here
 
     # ----- selection, offer, background checks ---------------------------------------------------
 
@@ -363,7 +357,6 @@ class RecruitmentInputs(HumanSteps):
             raise DecisionRefused(f"{aid} is not certified to the department (certified: {names})")
 
     @workflow.update(name=MAKE_OFFER)
-    @flushing
     async def make_offer(self, *args: Any) -> rc.OfferInput:
         """HR makes the conditional offer to the department's selection."""
         inp = update_arg(rc.OfferInput, args)
@@ -401,7 +394,6 @@ class RecruitmentInputs(HumanSteps):
             raise refused("the start date must be in the future")
 
     @workflow.update(name=RECORD_CHECK)
-    @flushing
     async def record_check(self, *args: Any) -> dict[str, str]:
         """HR records one background-check result; the step is done when all required are in."""
         inp = update_arg(rc.CheckResultInput, args)
@@ -414,7 +406,7 @@ class RecruitmentInputs(HumanSteps):
                 person_id,
                 DecisionInput(actor_id=inp.actor_id, decision=rc.RECORDED, comment="all checks recorded"),
             )
-        await self._activity(
+        await run_activity(
             RecruitmentActivities.record_check,
             rc.CheckRecord(
                 key=run_key(f"background-{self._round}", inp.applicant_id, inp.check),
@@ -426,7 +418,7 @@ class RecruitmentInputs(HumanSteps):
                 at=workflow.now(),
             ),
         )
-        await self._write_audit(
+        await audit(
             state.spec.step_id,
             inp.actor_id,
             f"check_{inp.result}",
@@ -477,7 +469,7 @@ class RecruitmentInputs(HumanSteps):
             "title": self._announcement.title,
             "class_code": self._announcement.class_code,
         }
-        await self._activity(
+        await run_activity(
             RecruitmentActivities.notify_applicants,
             rc.ApplicantNoticeInput(
                 key=run_key("applicants", template, key),
