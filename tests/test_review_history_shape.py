@@ -111,6 +111,14 @@ async def test_a_steps_records_are_one_local_activity_each_and_all_on_record(rev
     )
     assert not {"record_audit", "notify", "active_delegations"} & set(scheduled), scheduled
     assert "core_local_activity" in _markers(events)
+    # each carries its label for the Web UI's timeline: the step and what happened, codes only
+    summaries = [
+        e.user_metadata.summary
+        for e in events
+        if e.HasField("marker_recorded_event_attributes") and e.HasField("user_metadata")
+    ]
+    labels = await review.env.client.data_converter.decode(summaries)
+    assert "record step review-1 opened" in labels, labels[:5]
     rows = review.audit(handle.id)
     actions = Counter(r.action for r in rows)
     assert actions["opened"] == 4  # review, union, signatures, board: each once
