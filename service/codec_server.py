@@ -129,6 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"at most {MAX_BODY_BYTES} bytes")
             return
         body = self.rfile.read(int(length))
+        self._body_read = True
         try:
             payloads = json_format.Parse(body, Payloads())
         except json_format.ParseError as err:
@@ -179,7 +180,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, status: HTTPStatus, message: str) -> None:
         self.close_connection = True  # the request's body may be unread
+        self._discard_unread_body()
         self._send(status, json.dumps({"message": message}).encode())
+
+    def _discard_unread_body(self) -> None:
+        """Reads a refused POST's body (when its length is given and allowed) before answering.
+        Closing a socket with unread data makes the kernel reset the connection, and the client
+        (a browser) then sees "connection reset" instead of the refusal."""
+        if self.command != "POST" or getattr(self, "_body_read", False):
+            return
+        length = self.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) <= MAX_BODY_BYTES:
+            self.rfile.read(int(length))
+        self._body_read = True
 
     def _send(self, status: HTTPStatus, body: bytes | None) -> None:
         self.send_response(status)

@@ -662,3 +662,16 @@ def test_cli_refuses_a_bad_codec_key_in_one_line_without_echoing_it():
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert "HR_CODEC_KEY" in done.stderr and "not-a-key-at-all" not in done.stderr
+
+
+async def test_a_refused_request_with_a_large_body_gets_its_refusal_not_a_reset():
+    """The server reads a refused request's body before answering: closing a socket with unread
+    data resets the connection, and the UI would see "connection reset" instead of the 401."""
+    settings = _settings(codec_auth_token="operators-only")
+    body = b'{"payloads": [' + b" " * (4 * 1024 * 1024) + b"]}"
+    with codec_server_for(settings, port=0) as server:
+        for _ in range(5):
+            status, _, answer = await asyncio.to_thread(
+                _post, server.url + "/default/decode", body, {"Origin": UI_ORIGIN}
+            )
+            assert status == 401 and b"token is required" in answer
