@@ -57,6 +57,8 @@ class OpenEnrollment:
         self._in_flight = 0
         self._counts = bn.EnrollmentCounts()
         self._hr_staff: set[str] = set()
+        self._staff_read = False
+        """Whether this run has read HR staff (a run continued as new reads them again)."""
         self._shown: tuple[str, bool] | None = None
 
     @workflow.run
@@ -69,6 +71,7 @@ class OpenEnrollment:
             BenefitsActivities.open_enrollment_facts, bn.ProgressQuery(year=self._year)
         )
         self._hr_staff = set(facts.hr_staff)
+        self._staff_read = True
         self._show()
         started_here = 0
         while True:
@@ -154,7 +157,8 @@ class OpenEnrollment:
     @workflow.update
     async def pause(self, *args: Any) -> bn.OpenEnrollmentProgress:
         """HR pauses the run: no new child starts until it is resumed."""
-        update_arg(bn.PauseInput, args)
+        inp = update_arg(bn.PauseInput, args)
+        await self._hr_checked(inp, "pause open enrollment")
         self._paused = True
         self._show()
         return self.status()
@@ -162,7 +166,8 @@ class OpenEnrollment:
     @pause.validator
     def _validate_pause(self, *args: Any) -> None:
         inp = update_arg(bn.PauseInput, args)
-        require_hr(self._hr_staff, inp.actor_id, "pause open enrollment")
+        if self._staff_read:  # else the handler checks, once this run has read HR staff
+            require_hr(self._hr_staff, inp.actor_id, "pause open enrollment")
         if self._stage != bn.STARTING:
             raise refused(f"open enrollment {self._year} has started every enrollment; nothing to pause")
         if self._paused:
@@ -171,7 +176,8 @@ class OpenEnrollment:
     @workflow.update
     async def resume(self, *args: Any) -> bn.OpenEnrollmentProgress:
         """HR resumes a paused run."""
-        update_arg(bn.PauseInput, args)
+        inp = update_arg(bn.PauseInput, args)
+        await self._hr_checked(inp, "resume open enrollment")
         self._paused = False
         self._show()
         return self.status()
@@ -179,9 +185,18 @@ class OpenEnrollment:
     @resume.validator
     def _validate_resume(self, *args: Any) -> None:
         inp = update_arg(bn.PauseInput, args)
-        require_hr(self._hr_staff, inp.actor_id, "resume open enrollment")
+        if self._staff_read:  # else the handler checks, once this run has read HR staff
+            require_hr(self._hr_staff, inp.actor_id, "resume open enrollment")
         if not self._paused:
             raise refused(f"open enrollment {self._year} is not paused")
+
+    async def _hr_checked(self, inp: bn.PauseInput, what: str) -> None:
+        """An Update that came in before this run read HR staff (just after it continued as new)
+        waits for them and is checked then; one the validator checked goes on at once."""
+        if self._staff_read:
+            return
+        await workflow.wait_condition(lambda: self._staff_read)
+        require_hr(self._hr_staff, inp.actor_id, what)
 
     # ----- progress ------------------------------------------------------------------------------
 
