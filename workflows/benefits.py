@@ -43,18 +43,10 @@ with workflow.unsafe.imports_passed_through():
         Participant,
         StepState,
     )
-    from schemas.search_attributes import (
-        HR_ACTION_TYPE,
-        HR_DEPARTMENT,
-        HR_DUE_AT,
-        HR_EMPLOYEE_ID,
-        HR_PENDING_APPROVERS,
-        HR_STAGE,
-    )
 
 from workflows.human_step import ACTIVITY_OPTIONS, SYSTEM_ACTOR, HumanSteps, Withdrawn, audit_row, run_key
 from workflows.rules import benefits as rules
-from workflows.rules.human_step import DecisionRefused, escalation_targets, pending
+from workflows.rules.human_step import DecisionRefused, escalation_targets
 
 STEP_ID = "elections"
 STEP_TITLES = {
@@ -558,29 +550,13 @@ class BenefitsEnrollment(HumanSteps):
     def _refresh_visibility(self) -> None:
         """``HrActionType``, ``HrEmployeeId``, ``HrDepartment``, ``HrStage``,
         ``HrPendingApprovers``, ``HrDueAt`` in one upsert when any changed; the UI's details."""
-        open_steps = self._open_steps()
-        waiting = sorted({p for s in open_steps for p in pending(s.spec, s.answers)})
-        due = min((s.spec.due_at for s in open_steps if pending(s.spec, s.answers)), default=None)
         facts = self._facts
-        wanted: dict[str, object] = {
-            "stage": self._stage,
-            "pending": waiting,
-            "due": due,
-            "facts": facts is not None,
-        }
-        if wanted != self._visible:
-            updates: list[Any] = [
-                HR_ACTION_TYPE.value_set(bn.BENEFITS_ACTION_TYPE),
-                HR_EMPLOYEE_ID.value_set(self._inp.employee_id),
-                HR_STAGE.value_set(self._stage),
-                HR_PENDING_APPROVERS.value_set(waiting) if waiting else HR_PENDING_APPROVERS.value_unset(),
-                HR_DUE_AT.value_set(due) if due else HR_DUE_AT.value_unset(),
-            ]
-            if facts is not None:
-                updates.append(HR_DEPARTMENT.value_set(facts.department_code))
-            workflow.upsert_search_attributes(updates)
-            self._visible = wanted
-        workflow.set_current_details(self._details())
+        self._write_employee_visibility(
+            bn.BENEFITS_ACTION_TYPE,
+            self._inp.employee_id,
+            facts.department_code if facts is not None else None,
+            due_of_waiting_only=True,
+        )
 
     def _details(self) -> str:
         """The UI's current details: ids, codes, dates and tiers only (no dependant's data)."""

@@ -32,14 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas import death_claim as dc
     from schemas.decision_details import DecisionDetails, LifeClaimFiled
     from schemas.human_step import AnswerWay, DecisionInput, DuePolicy, Participant, StepState
-    from schemas.search_attributes import (
-        HR_ACTION_TYPE,
-        HR_DEPARTMENT,
-        HR_DUE_AT,
-        HR_EMPLOYEE_ID,
-        HR_PENDING_APPROVERS,
-        HR_STAGE,
-    )
 
 from workflows.human_step import (
     ACTIVITY_OPTIONS,
@@ -51,7 +43,7 @@ from workflows.human_step import (
     run_key,
 )
 from workflows.rules import death_claim as rules
-from workflows.rules.human_step import DecisionRefused, pending
+from workflows.rules.human_step import DecisionRefused
 
 
 async def run_local(method: Any, arg: Any) -> Any:
@@ -249,29 +241,12 @@ class DeathClaim(HumanSteps):
     def _refresh_visibility(self) -> None:
         """``HrActionType``, ``HrEmployeeId``, ``HrDepartment``, ``HrStage``,
         ``HrPendingApprovers``, ``HrDueAt``; the UI's details (ids, codes and counts only)."""
-        open_steps = self._open_steps()
-        waiting = sorted({p for s in open_steps for p in pending(s.spec, s.answers)})
-        due = min((s.spec.due_at for s in open_steps), default=None)
         facts = self._facts
-        wanted: dict[str, object] = {
-            "stage": self._stage,
-            "pending": waiting,
-            "due": due,
-            "facts": facts is not None,
-        }
-        if wanted != self._visible:
-            updates: list[Any] = [
-                HR_ACTION_TYPE.value_set(dc.DEATH_CLAIM_ACTION_TYPE),
-                HR_EMPLOYEE_ID.value_set(self._inp.employee_id),
-                HR_STAGE.value_set(self._stage),
-                HR_PENDING_APPROVERS.value_set(waiting) if waiting else HR_PENDING_APPROVERS.value_unset(),
-                HR_DUE_AT.value_set(due) if due else HR_DUE_AT.value_unset(),
-            ]
-            if facts is not None:
-                updates.append(HR_DEPARTMENT.value_set(facts.department_code))
-            workflow.upsert_search_attributes(updates)
-            self._visible = wanted
-        workflow.set_current_details(self._details())
+        self._write_employee_visibility(
+            dc.DEATH_CLAIM_ACTION_TYPE,
+            self._inp.employee_id,
+            facts.department_code if facts is not None else None,
+        )
 
     def _details(self) -> str:
         facts = self._facts

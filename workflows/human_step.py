@@ -63,7 +63,14 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
     from schemas.limits import read_argument
-    from schemas.search_attributes import HR_DUE_AT, HR_PENDING_APPROVERS, HR_STAGE
+    from schemas.search_attributes import (
+        HR_ACTION_TYPE,
+        HR_DEPARTMENT,
+        HR_DUE_AT,
+        HR_EMPLOYEE_ID,
+        HR_PENDING_APPROVERS,
+        HR_STAGE,
+    )
 
 from workflows import observability
 from workflows.credentials import call_credential, current_token_id
@@ -823,6 +830,39 @@ class HumanSteps:
             self._visibility_due = True
             return
         self._write_visibility()
+
+    def _write_employee_visibility(
+        self, action_type: str, employee_id: str, department: str | None, *, due_of_waiting_only: bool = False
+    ) -> None:
+        """An employee's process (benefits enrollment, death claim): ``HrActionType``,
+        ``HrEmployeeId``, ``HrDepartment`` (once known), ``HrStage``, ``HrPendingApprovers`` and
+        ``HrDueAt`` in one upsert when any changed, then the UI's details (``_details``).
+        ``due_of_waiting_only``: the due date of open steps that still wait for someone."""
+        open_steps = self._open_steps()
+        waiting = sorted({p for s in open_steps for p in pending(s.spec, s.answers)})
+        due = min(
+            (s.spec.due_at for s in open_steps if not due_of_waiting_only or pending(s.spec, s.answers)),
+            default=None,
+        )
+        wanted: dict[str, object] = {
+            "stage": self._stage,
+            "pending": waiting,
+            "due": due,
+            "facts": department is not None,
+        }
+        if wanted != self._visible:
+            updates: list[SearchAttributeUpdate[Any]] = [
+                HR_ACTION_TYPE.value_set(action_type),
+                HR_EMPLOYEE_ID.value_set(employee_id),
+                HR_STAGE.value_set(self._stage),
+                HR_PENDING_APPROVERS.value_set(waiting) if waiting else HR_PENDING_APPROVERS.value_unset(),
+                HR_DUE_AT.value_set(due) if due else HR_DUE_AT.value_unset(),
+            ]
+            if department is not None:
+                updates.append(HR_DEPARTMENT.value_set(department))
+            workflow.upsert_search_attributes(updates)
+            self._visible = wanted
+        workflow.set_current_details(self._details())
 
     def _write_visibility(self) -> None:
         open_steps = self._open_steps()
