@@ -19,14 +19,13 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import col, select
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from cli.onboarding import employee_id
 from cli.render import fmt_time, render_receipt
 from cli.store import require_hr_staff, require_person, store, store_engine
 from cli.support import CliError, load_settings, parse_date, run
-from cli.temporal import connect, query_status, send_update
+from cli.temporal import connect, query_status, send_update, start_once
 from schemas import benefits as bn
 from schemas import death_claim as dc
 from schemas.benefits_records import EnrollmentStatus
@@ -182,17 +181,14 @@ def start(
         )
         workflow_id = bn.enrollment_workflow_id(employee, event, event_on)
         client = await connect(settings)
-        try:
-            await client.start_workflow(
-                bn.BENEFITS_WORKFLOW,
-                inp,
-                id=workflow_id,
-                task_queue=settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=f"Benefits enrollment of {employee} ({event} {event_on})",
-            )
-        except WorkflowAlreadyStartedError:
-            raise CliError(f"{workflow_id} already started") from None
+        await start_once(
+            client,
+            bn.BENEFITS_WORKFLOW,
+            inp,
+            workflow_id,
+            settings,
+            f"Benefits enrollment of {employee} ({event} {event_on})",
+        )
         typer.echo(
             f"started {workflow_id}; the employee elects with "
             f"`hr benefits elect {employee} --as {employee} …`"
@@ -418,17 +414,14 @@ def death_claim(
         require_person(engine, employee)
         workflow_id = dc.death_claim_workflow_id(employee)
         client = await connect(settings)
-        try:
-            await client.start_workflow(
-                dc.DEATH_CLAIM_WORKFLOW,
-                dc.DeathClaimInput(employee_id=employee, died_on=day, requested_by=as_),
-                id=workflow_id,
-                task_queue=settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=f"Death claim of {employee}",
-            )
-        except WorkflowAlreadyStartedError:
-            raise CliError(f"{workflow_id} already started") from None
+        await start_once(
+            client,
+            dc.DEATH_CLAIM_WORKFLOW,
+            dc.DeathClaimInput(employee_id=employee, died_on=day, requested_by=as_),
+            workflow_id,
+            settings,
+            f"Death claim of {employee}",
+        )
         typer.echo(
             f"started {workflow_id}; file the life claim with "
             f"`hr benefits claim-filed {employee} --as {as_} --claim-number … --filed-on …`"

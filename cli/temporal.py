@@ -130,6 +130,24 @@ async def send_update(
     return await update(handle, name, arg, result_type)
 
 
+async def start_once(
+    client: Client, workflow: str, arg: Any, workflow_id: str, settings: Settings, summary: str
+) -> None:
+    """Starts ``workflow`` under ``workflow_id`` unless a run with that id was ever started (an
+    id is used once); that is one line, "<id> already started"."""
+    try:
+        await client.start_workflow(
+            workflow,
+            arg,
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=summary,
+        )
+    except WorkflowAlreadyStartedError:
+        raise CliError(f"{workflow_id} already started") from None
+
+
 async def query_status(handle: WorkflowHandle[Any, Any]) -> tuple[WorkflowExecution, dict[str, Any]]:
     """The workflow's description and the result of its ``status`` query."""
     workflow_id = handle.id

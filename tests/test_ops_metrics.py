@@ -10,7 +10,7 @@ import urllib.request
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -60,7 +60,8 @@ def total(samples: Samples, name: str, **labels: str) -> float:
     return sum(found)
 
 
-async def test_metrics_endpoint_after_a_review_cycle(ops_stack: OpsStack, tmp_path_factory):
+async def _metered_client(ops_stack: OpsStack) -> tuple[int, Settings, Any, Client]:
+    """Settings with a metrics port of the test's own, their runtime, and a signing client on it."""
     from tests.ops_support import free_port
 
     port = free_port()
@@ -73,6 +74,11 @@ async def test_metrics_endpoint_after_a_review_cycle(ops_stack: OpsStack, tmp_pa
     runtime = metrics_runtime(settings)
     assert runtime is not None
     client = await connect(settings, signing_interceptors(), runtime=runtime)
+    return port, settings, runtime, client
+
+
+async def test_metrics_endpoint_after_a_review_cycle(ops_stack: OpsStack, tmp_path_factory):
+    port, settings, runtime, client = await _metered_client(ops_stack)
     task_queue = f"metrics-{uuid.uuid4().hex[:6]}"
     smtp = SmtpSink().start()
     mailer = MeteredMailer(ops_stack.engine, smtp.host, smtp.port, MAIL_FROM, poll_seconds=0.1)
@@ -136,18 +142,7 @@ async def _start_review(client: Client, task_queue: str, requested_by: str) -> W
 
 
 async def test_a_refused_start_counts_as_refused_not_as_a_process_started(ops_stack: OpsStack):
-    from tests.ops_support import free_port
-
-    port = free_port()
-    settings = Settings(
-        temporal_address=ops_stack.target,
-        database_url=ops_stack.settings.database_url,
-        metrics_port=port,
-        metrics_host="127.0.0.1",
-    )
-    runtime = metrics_runtime(settings)
-    assert runtime is not None
-    client = await connect(settings, signing_interceptors(), runtime=runtime)
+    port, settings, runtime, client = await _metered_client(ops_stack)
     task_queue = f"refused-{uuid.uuid4().hex[:6]}"
     async with worker_and_mailer(client, settings, ops_stack.engine, task_queue=task_queue):
         for starter, requested_by, reason in [
